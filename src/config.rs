@@ -1,0 +1,215 @@
+//! Typed configuration: built-in defaults, then the TOML file, then the environment
+//! (`EASEL__SECTION__KEY`, `EASEL__BACKENDS__<n>__KEY`, and `DISCORD_TOKEN`). Unknown keys are
+//! errors, every error names the file (or variable), the key and what to change, and secrets
+//! never appear in `Debug` or in the summary `easel check-config` prints.
+
+mod backend;
+mod load;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Deserializer};
+
+pub use backend::{BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, parse_size};
+pub use load::{ConfigError, load, load_from};
+
+/// A secret string (token, API key): deserialised like a string, printed as `***`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub discord: DiscordConfig,
+    pub database: DatabaseConfig,
+    pub storage: StorageConfig,
+    pub backends: Vec<BackendConfig>,
+    pub limits: LimitsConfig,
+    pub imaging: ImagingConfig,
+    pub log: LogConfig,
+    /// Where the config was read from, for messages; not a key.
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DiscordConfig {
+    pub token: Secret,
+    /// Only for a Discord-compatible sandbox or an HTTP proxy in front of Discord.
+    pub api_base: String,
+    /// Guilds to register commands in at start; empty registers them globally.
+    pub guild_ids: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    pub url: String,
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig { url: "sqlite://data/easel.db".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    pub dir: PathBuf,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig { dir: "data/images".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    pub per_user_running: u32,
+    pub per_user_queued: u32,
+    /// How many prompts one `{a, b}` permutation may expand to.
+    pub max_prompts: usize,
+    /// Characters in one prompt, parameters included.
+    pub max_prompt_length: usize,
+    /// Widest aspect ratio accepted, as long side / short side.
+    pub max_aspect: f64,
+    /// A task that has not finished this long after it was created fails.
+    pub task_deadline_secs: u64,
+    /// Tries per task for retryable backend failures.
+    pub max_attempts: u32,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            per_user_running: 3,
+            per_user_queued: 10,
+            max_prompts: 4,
+            max_prompt_length: 6000,
+            max_aspect: 4.0,
+            task_deadline_secs: 900,
+            max_attempts: 4,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ImagingConfig {
+    /// JPEG quality of the 2×2 grid.
+    pub grid_quality: u8,
+}
+
+impl Default for ImagingConfig {
+    fn default() -> Self {
+        ImagingConfig { grid_quality: 90 }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// A tracing filter: `info`, `easel=debug`, …; `RUST_LOG` wins when set.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+impl Config {
+    /// The backends to use: the configured ones, or the offline demo when none is configured.
+    pub fn effective_backends(&self) -> Vec<BackendConfig> {
+        if self.backends.is_empty() { vec![BackendConfig::demo("demo")] } else { self.backends.clone() }
+    }
+
+    /// What `easel run` needs beyond a well-formed file: a bot token.
+    pub fn check_runnable(&self) -> Result<(), ConfigError> {
+        if self.discord.token.is_empty() {
+            return Err(ConfigError::new(
+                self.source_name(),
+                "discord.token",
+                "no Discord bot token is set: put it in [discord] token or the DISCORD_TOKEN \
+                 environment variable (to try Easel without Discord, run `easel imagine \"a prompt\"`)",
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn source_name(&self) -> String {
+        self.source
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "the built-in defaults".into())
+    }
+
+    /// A summary for `easel check-config`, with every secret redacted.
+    pub fn summary(&self) -> String {
+        let set = |s: &Secret| if s.is_empty() { "not set" } else { "set (redacted)" };
+        let mut out = format!("config: {}\n", self.source_name());
+        out += &format!(
+            "discord: token {}, api_base {}, commands registered {}\n",
+            set(&self.discord.token),
+            if self.discord.api_base.is_empty() { "Discord" } else { &self.discord.api_base },
+            if self.discord.guild_ids.is_empty() {
+                "globally".to_string()
+            } else {
+                format!("in guilds {:?}", self.discord.guild_ids)
+            }
+        );
+        out += &format!("database: {}\nstorage: {}\n", self.database.url, self.storage.dir.display());
+        if self.backends.is_empty() {
+            out += "backends: none configured, using the built-in offline demo backend\n";
+        }
+        for (i, b) in self.effective_backends().iter().enumerate() {
+            out += &format!("backend {i}: {}\n", b.summary());
+        }
+        let l = &self.limits;
+        out += &format!(
+            "limits: {} running and {} queued per user, {} prompts per permutation, \
+             task deadline {} s, {} attempts\n",
+            l.per_user_running, l.per_user_queued, l.max_prompts, l.task_deadline_secs, l.max_attempts
+        );
+        out
+    }
+}

@@ -1,0 +1,247 @@
+//! Reading the configuration: which file, how the layers stack, and turning every problem
+//! into a [`ConfigError`] that names where it came from, the key, and what to change.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Format, Serialized, Toml};
+use figment::value::Value;
+
+use super::Config;
+use super::backend::check_url;
+
+/// The environment variable that names the config file when `--config` is not given.
+pub const CONFIG_ENV: &str = "EASEL_CONFIG";
+/// The file read from the working directory when neither `--config` nor `EASEL_CONFIG` is set.
+pub const DEFAULT_FILE: &str = "easel.toml";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: `{key}` {message}")]
+pub struct ConfigError {
+    /// The file or environment variable the bad value came from.
+    pub origin: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(origin: impl Into<String>, key: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError { origin: origin.into(), key: key.into(), message: message.into() }
+    }
+}
+
+/// Loads the config named by `--config`, else `EASEL_CONFIG`, else `./easel.toml` if it
+/// exists, else the defaults; the environment is layered on top.
+pub fn load(cli_path: Option<&Path>) -> Result<Config, ConfigError> {
+    let explicit =
+        cli_path.map(Path::to_path_buf).or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from));
+    let path = match explicit {
+        Some(p) => {
+            if !p.is_file() {
+                return Err(ConfigError::new(
+                    p.display().to_string(),
+                    "(file)",
+                    "does not exist or is not a file: check the path given to --config or EASEL_CONFIG",
+                ));
+            }
+            Some(p)
+        }
+        None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file()),
+    };
+    load_from(path.as_deref(), std::env::vars())
+}
+
+/// Loads from an optional file and the given environment (a parameter so tests stay hermetic).
+pub fn load_from(
+    path: Option<&Path>,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<Config, ConfigError> {
+    let source = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the built-in defaults".into());
+    let env: Vec<(String, String)> = env.into_iter().collect();
+
+    let mut fig = Figment::new();
+    if let Some(p) = path {
+        fig = fig.merge(Toml::file_exact(p));
+    }
+    // Environment layer: `EASEL__SECTION__KEY` → `section.key`. Figment's own env provider
+    // reads the process environment directly and cannot address array items, so the pairs
+    // are applied here (which also keeps tests hermetic); `EASEL__BACKENDS__<n>__KEY` is
+    // handled by `apply_backend_env`.
+    let mut env_keys: Vec<(String, String)> = Vec::new();
+    for (var, value) in &env {
+        let Some(rest) = var.strip_prefix("EASEL__") else { continue };
+        if rest.to_ascii_uppercase().starts_with("BACKENDS__") {
+            continue;
+        }
+        let key = rest.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join(".");
+        fig = fig.merge(Serialized::default(&key, parse_env_value(&key, value)));
+        env_keys.push((key, var.clone()));
+    }
+    fig = apply_backend_env(fig, &env, &source)?;
+    if let Some((_, token)) = env.iter().find(|(k, _)| k == "DISCORD_TOKEN") {
+        fig = fig.merge(Serialized::default("discord.token", token));
+        env_keys.push(("discord.token".into(), "DISCORD_TOKEN".into()));
+    }
+
+    let mut config: Config = fig.extract().map_err(|e| from_figment(e, &source, &env_keys))?;
+    config.source = path.map(Path::to_path_buf);
+    validate(&config, &source)?;
+    Ok(config)
+}
+
+/// Applies `EASEL__BACKENDS__<n>__<KEY>=value` to entry `n` of the backends list.
+fn apply_backend_env(fig: Figment, env: &[(String, String)], source: &str) -> Result<Figment, ConfigError> {
+    let mut overrides: Vec<(String, usize, String, String)> = Vec::new();
+    for (var, value) in env {
+        let upper = var.to_ascii_uppercase();
+        let Some(rest) = upper.strip_prefix("EASEL__BACKENDS__") else { continue };
+        let parsed = rest.split_once("__").and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key)));
+        let Some((index, key)) = parsed else {
+            return Err(ConfigError::new(
+                var.clone(),
+                "backends",
+                "is not of the form EASEL__BACKENDS__<index>__<KEY>, e.g. EASEL__BACKENDS__0__API_KEY",
+            ));
+        };
+        overrides.push((var.clone(), index, key.to_ascii_lowercase(), value.clone()));
+    }
+    if overrides.is_empty() {
+        return Ok(fig);
+    }
+    let mut backends = match fig.find_value("backends") {
+        Ok(Value::Array(_, items)) => items,
+        _ => Vec::new(),
+    };
+    for (var, index, key, value) in overrides {
+        let Some(Value::Dict(_, entry)) = backends.get_mut(index) else {
+            return Err(ConfigError::new(
+                var,
+                format!("backends[{index}]"),
+                format!(
+                    "names backend {index}, but {source} configures {} backend(s) (numbered from 0)",
+                    backends.len()
+                ),
+            ));
+        };
+        let parsed = parse_env_value(&key, &value);
+        entry.insert(key, parsed);
+    }
+    Ok(fig.merge(Serialized::default("backends", backends)))
+}
+
+/// An environment value as TOML would read it (numbers, booleans, arrays), except for keys
+/// that are always strings: a token or key made only of digits must stay a string.
+fn parse_env_value(key: &str, value: &str) -> Value {
+    let always_text = ["token", "api_key", "name", "model", "url", "base_url", "api_base", "dir", "level"];
+    if always_text.iter().any(|k| key == *k || key.ends_with(&format!(".{k}"))) {
+        return Value::from(value.to_string());
+    }
+    value.parse().unwrap_or_else(|_| Value::from(value.to_string()))
+}
+
+fn from_figment(err: figment::Error, source: &str, env_keys: &[(String, String)]) -> ConfigError {
+    let dotted = err.path.join(".");
+    let origin = env_keys
+        .iter()
+        .find(|(key, _)| !dotted.is_empty() && (dotted == *key || dotted.starts_with(&format!("{key}."))))
+        .map(|(_, var)| format!("environment variable {var}"))
+        .unwrap_or_else(|| source.to_string());
+    let key = display_key(&err.path);
+    let message = match &err.kind {
+        figment::error::Kind::UnknownField(field, expected) => {
+            // Figment's path usually ends with the unknown field already.
+            let key = if err.path.last() == Some(field) || key.is_empty() && field.is_empty() {
+                key
+            } else if key.is_empty() {
+                field.clone()
+            } else {
+                format!("{key}.{field}")
+            };
+            return ConfigError::new(
+                origin,
+                key,
+                format!("is not a key Easel knows here; the keys are: {}", expected.join(", ")),
+            );
+        }
+        figment::error::Kind::UnknownVariant(found, expected) => {
+            format!("has the unknown value `{found}`; use one of: {}", expected.join(", "))
+        }
+        figment::error::Kind::InvalidType(found, expected) => {
+            format!("is {found}, but it must be {expected}")
+        }
+        figment::error::Kind::MissingField(field) => {
+            let key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
+            return ConfigError::new(origin, key, "is missing: this key is required");
+        }
+        other => other.to_string(),
+    };
+    ConfigError::new(origin, key, message)
+}
+
+/// `["backends", "0", "kind"]` → `backends[0].kind`.
+fn display_key(path: &[String]) -> String {
+    let mut out = String::new();
+    for part in path {
+        if part.parse::<usize>().is_ok() {
+            out += &format!("[{part}]");
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out += part;
+        }
+    }
+    out
+}
+
+fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
+    let err = |key: &str, msg: String| ConfigError::new(source, key, msg);
+    if !config.discord.api_base.is_empty() {
+        check_url(&config.discord.api_base).map_err(|m| err("discord.api_base", m))?;
+    }
+    if !config.database.url.starts_with("sqlite:") {
+        return Err(err(
+            "database.url",
+            format!("`{}` is not a SQLite URL: write it as \"sqlite://data/easel.db\"", config.database.url),
+        ));
+    }
+    for (i, backend) in config.backends.iter().enumerate() {
+        backend.validate().map_err(|(key, msg)| err(&format!("backends[{i}].{key}"), msg))?;
+        if let Some(j) = config.backends[..i].iter().position(|b| b.name == backend.name) {
+            return Err(err(
+                &format!("backends[{i}].name"),
+                format!(
+                    "`{}` is already the name of backends[{j}]: give each backend its own name",
+                    backend.name
+                ),
+            ));
+        }
+    }
+    let l = &config.limits;
+    let positive = [
+        ("limits.per_user_running", l.per_user_running as u64),
+        ("limits.per_user_queued", l.per_user_queued as u64),
+        ("limits.max_prompts", l.max_prompts as u64),
+        ("limits.max_prompt_length", l.max_prompt_length as u64),
+        ("limits.task_deadline_secs", l.task_deadline_secs),
+        ("limits.max_attempts", l.max_attempts as u64),
+    ];
+    for (key, value) in positive {
+        if value == 0 {
+            return Err(err(key, "must be at least 1".into()));
+        }
+    }
+    if !(1.0..=16.0).contains(&l.max_aspect) {
+        return Err(err("limits.max_aspect", format!("{} is out of range: use 1 to 16", l.max_aspect)));
+    }
+    if !(1..=100).contains(&config.imaging.grid_quality) {
+        return Err(err(
+            "imaging.grid_quality",
+            format!("{} is out of range: use 1 to 100", config.imaging.grid_quality),
+        ));
+    }
+    tracing_subscriber::EnvFilter::try_new(&config.log.level).map_err(|e| {
+        err("log.level", format!("`{}` is not a log filter ({e}); try \"info\"", config.log.level))
+    })?;
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! Easel: a self-hosted, Midjourney-style image bot. The library holds everything; the
+//! `easel` binary only parses the command line and calls into [`cli`].
+
+pub mod app;
+pub mod backends;
+pub mod cli;
+pub mod config;
+pub mod imaging;
+pub mod prompt;
+pub mod storage;
+pub mod tasks;

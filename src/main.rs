@@ -1,0 +1,53 @@
+//! The `easel` command line: parses arguments and hands over to `easel::cli`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Easel: a self-hosted, Midjourney-style image bot for Discord.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Config file (default: $EASEL_CONFIG, else ./easel.toml if present, else built-in defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a config file and print a summary with secrets redacted.
+    CheckConfig,
+    /// Run one /imagine without Discord and write the grid and the four images.
+    Imagine {
+        /// The prompt, with Midjourney parameters (e.g. "a lighthouse at dusk --ar 3:2").
+        prompt: String,
+        /// The backend to use (default: the first configured, or the offline demo).
+        #[arg(long)]
+        backend: Option<String>,
+        /// Where to write the images.
+        #[arg(long, default_value = "easel-out")]
+        out: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async {
+        match cli.command {
+            Command::CheckConfig => easel::cli::check_config(cli.config.as_deref()),
+            Command::Imagine { prompt, backend, out } => {
+                easel::cli::imagine(cli.config.as_deref(), &prompt, backend.as_deref(), &out).await
+            }
+        }
+    })
+}

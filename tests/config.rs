@@ -1,0 +1,163 @@
+//! The config contract: layering, and an error that names the source, the key and the fix
+//! for every kind of mistake an admin can make.
+
+use std::path::PathBuf;
+
+use easel::config::{BackendKind, ConfigError, load_from};
+
+fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
+    let path = dir.path().join("easel.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn error_for(text: &str) -> ConfigError {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, text);
+    let err = load_from(Some(&path), env(&[])).expect_err("this config must be refused");
+    assert_eq!(err.origin, path.display().to_string(), "the error names the file: {err}");
+    err
+}
+
+#[test]
+fn the_example_config_parses_and_documents_every_section() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
+    let config = load_from(Some(&path), env(&[])).unwrap();
+    assert_eq!(config.backends.len(), 2);
+    assert_eq!(config.backends[0].kind, BackendKind::Demo);
+    assert_eq!(config.backends[1].kind, BackendKind::Openai);
+    assert_eq!(config.limits.per_user_running, 3);
+    assert_eq!(config.limits.per_user_queued, 10);
+    assert_eq!(config.database.url, "sqlite://data/easel.db");
+    assert_eq!(config.imaging.grid_quality, 90);
+}
+
+#[test]
+fn no_file_means_defaults_with_the_demo_backend() {
+    let config = load_from(None, env(&[])).unwrap();
+    assert!(config.backends.is_empty());
+    let effective = config.effective_backends();
+    assert_eq!(effective.len(), 1);
+    assert_eq!(effective[0].kind, BackendKind::Demo);
+    assert!(config.summary().contains("built-in offline demo backend"));
+}
+
+#[test]
+fn the_environment_overrides_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[limits]\nper_user_running = 2\n[[backends]]\nname = \"main\"\nkind = \"openai\"\nbase_url = \"https://example.com/v1\"\n",
+    );
+    let config = load_from(
+        Some(&path),
+        env(&[
+            ("EASEL__LIMITS__PER_USER_RUNNING", "5"),
+            ("EASEL__BACKENDS__0__API_KEY", "12345"),
+            ("EASEL__BACKENDS__0__CONCURRENCY", "7"),
+            ("DISCORD_TOKEN", "token-from-env"),
+            ("UNRELATED", "x"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.limits.per_user_running, 5);
+    assert_eq!(config.backends[0].api_key.expose(), "12345", "a numeric-looking key stays a string");
+    assert_eq!(config.backends[0].concurrency, 7);
+    assert_eq!(config.discord.token.expose(), "token-from-env");
+    assert!(config.check_runnable().is_ok());
+}
+
+#[test]
+fn an_env_override_for_a_backend_that_does_not_exist_is_named() {
+    let err = load_from(None, env(&[("EASEL__BACKENDS__3__API_KEY", "x")])).unwrap_err();
+    assert_eq!(err.origin, "EASEL__BACKENDS__3__API_KEY");
+    assert!(err.message.contains("configures 0 backend"), "{err}");
+}
+
+#[test]
+fn a_bad_env_value_names_the_variable() {
+    let err = load_from(None, env(&[("EASEL__LIMITS__PER_USER_QUEUED", "lots")])).unwrap_err();
+    assert_eq!(err.origin, "environment variable EASEL__LIMITS__PER_USER_QUEUED");
+    assert_eq!(err.key, "limits.per_user_queued");
+}
+
+#[test]
+fn an_unknown_key_is_named_with_the_keys_that_exist() {
+    let err = error_for("[limits]\nper_user_runing = 4\n");
+    assert_eq!(err.key, "limits.per_user_runing");
+    assert!(err.message.contains("per_user_running"), "the message lists the real keys: {err}");
+}
+
+#[test]
+fn an_unknown_backend_kind_lists_the_kinds() {
+    let err = error_for("[[backends]]\nname = \"x\"\nkind = \"dalle\"\n");
+    assert_eq!(err.key, "backends[0].kind");
+    assert!(err.message.contains("`dalle`") && err.message.contains("openai"), "{err}");
+}
+
+#[test]
+fn a_bad_url_is_refused() {
+    let err = error_for("[[backends]]\nname = \"x\"\nkind = \"openai\"\nbase_url = \"api.openai.com/v1\"\n");
+    assert_eq!(err.key, "backends[0].base_url");
+    assert!(err.message.contains("not a valid URL"), "{err}");
+    let err = error_for("[[backends]]\nname = \"x\"\nkind = \"openai\"\nbase_url = \"ftp://host/v1\"\n");
+    assert!(err.message.contains("http:// or https://"), "{err}");
+    let err = error_for("[discord]\napi_base = \"localhost:3000\"\n");
+    assert_eq!(err.key, "discord.api_base");
+}
+
+#[test]
+fn duplicate_backend_names_are_refused() {
+    let err = error_for(
+        "[[backends]]\nname = \"a\"\nkind = \"demo\"\n[[backends]]\nname = \"a\"\nkind = \"demo\"\n",
+    );
+    assert_eq!(err.key, "backends[1].name");
+    assert!(err.message.contains("backends[0]"), "{err}");
+}
+
+#[test]
+fn a_setting_of_another_kind_is_refused() {
+    let err = error_for("[[backends]]\nname = \"d\"\nkind = \"demo\"\nmax_n = 1\n");
+    assert_eq!(err.key, "backends[0].max_n");
+    assert!(err.message.contains("kind `openai`"), "{err}");
+}
+
+#[test]
+fn a_wrong_type_says_what_was_expected() {
+    let err = error_for("[limits]\nper_user_running = \"three\"\n");
+    assert_eq!(err.key, "limits.per_user_running");
+    assert!(err.message.contains("string"), "{err}");
+}
+
+#[test]
+fn out_of_range_values_are_refused() {
+    assert_eq!(error_for("[limits]\nmax_prompts = 0\n").key, "limits.max_prompts");
+    assert_eq!(error_for("[imaging]\ngrid_quality = 0\n").key, "imaging.grid_quality");
+    assert_eq!(error_for("[database]\nurl = \"postgres://x\"\n").key, "database.url");
+    assert_eq!(error_for("[[backends]]\nname = \"has space\"\nkind = \"demo\"\n").key, "backends[0].name");
+}
+
+#[test]
+fn a_missing_token_is_an_error_for_running_only() {
+    let config = load_from(None, env(&[])).unwrap();
+    let err = config.check_runnable().unwrap_err();
+    assert_eq!(err.key, "discord.token");
+    assert!(err.message.contains("DISCORD_TOKEN"), "{err}");
+}
+
+#[test]
+fn secrets_never_appear_in_the_summary_or_debug_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[discord]\ntoken = \"discord-secret-token\"\n[[backends]]\nname = \"m\"\nkind = \"openai\"\nbase_url = \"https://x.example/v1\"\napi_key = \"sk-very-secret\"\n",
+    );
+    let config = load_from(Some(&path), env(&[])).unwrap();
+    let shown = format!("{}\n{:?}", config.summary(), config);
+    assert!(!shown.contains("discord-secret-token") && !shown.contains("sk-very-secret"), "{shown}");
+    assert!(shown.contains("set (redacted)"));
+}
