@@ -1,0 +1,142 @@
+//! The 2×2 preview grid: parallel decode of the four backend images, composition by row
+//! copies, JPEG encoding, and the inverse (splitting a backend-made grid into quadrants).
+//!
+//! Row `copy_from_slice`/`extend_from_slice` runs at memcpy speed (≈1 ms for 12 MiB);
+//! `imageops::replace` and `crop_imm().to_image()` go pixel by pixel and are ≈10× slower.
+
+use std::fmt;
+
+use image::RgbImage;
+
+use super::encode::panic_message;
+use super::resize::{fit_within, fitted_size, resize};
+use super::{DISCORD_FILE_LIMIT, ImageError, MAX_DIMENSION, decode, encode_jpeg};
+
+/// A finished grid: the JPEG to upload plus the decoded tiles, kept so U1–U4 / V1–V4 can
+/// reuse the pixels without decoding again.
+#[derive(Clone)]
+pub struct Grid {
+    pub jpeg: Vec<u8>,
+    /// Size of the encoded grid (normally twice the first tile's size).
+    pub width: u32,
+    pub height: u32,
+    /// The tiles as decoded, at their own sizes (not resized to the grid's tile size).
+    pub tiles: [RgbImage; 4],
+}
+
+impl fmt::Debug for Grid {
+    // The derived Debug would print every pixel of four tiles.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let tiles = self.tiles.each_ref().map(|t| t.dimensions());
+        f.debug_struct("Grid")
+            .field("jpeg_bytes", &self.jpeg.len())
+            .field("width", &self.width)
+            .field("height", &self.height)
+            .field("tiles", &tiles)
+            .finish()
+    }
+}
+
+/// Decodes four images on two threads (this one and one scoped thread, two images each):
+/// PNG inflate is the biggest cost of a grid and halves with the second core.
+/// On failure, the error of the lowest-indexed bad image is returned.
+pub fn decode4(images: &[&[u8]; 4]) -> Result<[RgbImage; 4], ImageError> {
+    let (mine, theirs) = std::thread::scope(|s| {
+        let other = s.spawn(|| [decode(images[2]), decode(images[3])]);
+        let mine = [decode(images[0]), decode(images[1])];
+        let theirs = other.join().unwrap_or_else(|panic| {
+            let e = ImageError::Corrupt(format!("decoder panicked: {}", panic_message(&panic)));
+            [Err(e.clone()), Err(e)]
+        });
+        (mine, theirs)
+    });
+    let [a, b] = mine;
+    let [c, d] = theirs;
+    Ok([a?, b?, c?, d?])
+}
+
+/// Places the tiles as 0 1 / 2 3 in one image twice the first tile's size. Tiles of another
+/// size are resized (Lanczos3) to the first tile's size, stretching if the aspect differs.
+///
+/// Takes an array so the count is a type error rather than a runtime one. Infallible: an
+/// empty first tile gives an empty grid, an empty other tile a black quadrant.
+pub fn compose_grid(tiles: &[RgbImage; 4]) -> RgbImage {
+    let (width, height) = tiles[0].dimensions();
+    compose_sized(tiles, width, height)
+}
+
+/// [`compose_grid`] with an explicit tile size.
+fn compose_sized(tiles: &[RgbImage; 4], tile_w: u32, tile_h: u32) -> RgbImage {
+    let (grid_w, grid_h) = (2 * tile_w, 2 * tile_h);
+    if tile_w == 0 || tile_h == 0 {
+        return RgbImage::new(grid_w, grid_h);
+    }
+    let resized =
+        tiles.each_ref().map(|t| (t.dimensions() != (tile_w, tile_h)).then(|| resize(t, tile_w, tile_h)));
+    let src: [&RgbImage; 4] = std::array::from_fn(|i| resized[i].as_ref().unwrap_or(&tiles[i]));
+
+    let row = tile_w as usize * 3;
+    // Filled by appending rows in order: one sequential write pass, no zero-fill first.
+    let mut buf = Vec::with_capacity(row * 2 * grid_h as usize);
+    for [left, right] in [[src[0], src[1]], [src[2], src[3]]] {
+        let rows = left.as_raw().chunks_exact(row).zip(right.as_raw().chunks_exact(row));
+        for (l, r) in rows {
+            buf.extend_from_slice(l);
+            buf.extend_from_slice(r);
+        }
+    }
+    RgbImage::from_raw(grid_w, grid_h, buf).expect("four tile_w×tile_h tiles fill the grid")
+}
+
+/// Splits a grid into quadrants 0 1 / 2 3. With an odd width or height the left/top
+/// quadrants get the floor (a 1025-wide grid gives 512 + 513).
+pub fn crop_grid(grid: &RgbImage) -> [RgbImage; 4] {
+    let (width, height) = grid.dimensions();
+    let (left, top) = (width / 2, height / 2);
+    let (right, bottom) = (width - left, height - top);
+    [
+        crop_rows(grid, 0, 0, left, top),
+        crop_rows(grid, left, 0, right, top),
+        crop_rows(grid, 0, top, left, bottom),
+        crop_rows(grid, left, top, right, bottom),
+    ]
+}
+
+fn crop_rows(img: &RgbImage, x: u32, y: u32, width: u32, height: u32) -> RgbImage {
+    let (start, len) = (x as usize * 3, width as usize * 3);
+    if len == 0 || height == 0 {
+        return RgbImage::new(width, height);
+    }
+    let stride = img.width() as usize * 3;
+    let mut buf = Vec::with_capacity(len * height as usize);
+    for row in img.as_raw().chunks_exact(stride).skip(y as usize).take(height as usize) {
+        buf.extend_from_slice(&row[start..start + len]);
+    }
+    RgbImage::from_raw(width, height, buf).expect("rectangle lies inside the grid")
+}
+
+/// Backend finished → grid ready: [`decode4`], compose at the first tile's size, JPEG at
+/// `quality`.
+///
+/// Two guards that only bite on pathological input, so memory and upload stay bounded:
+/// the grid is capped at [`MAX_DIMENSION`] per side (tiles over 4096 px are scaled down for
+/// the grid only; `Grid::tiles` keeps them as decoded), and a JPEG over
+/// [`DISCORD_FILE_LIMIT`] is re-encoded from a ¾-size grid until it fits.
+pub fn grid_from_encoded(images: &[&[u8]; 4], quality: u8) -> Result<Grid, ImageError> {
+    let tiles = decode4(images)?;
+    let (w, h) = tiles[0].dimensions();
+    let (tile_w, tile_h) = fitted_size(w, h, MAX_DIMENSION / 2).unwrap_or((w, h));
+    let mut composed = compose_sized(&tiles, tile_w, tile_h);
+    loop {
+        let jpeg = encode_jpeg(&composed, quality)?;
+        if jpeg.len() <= DISCORD_FILE_LIMIT {
+            let (width, height) = composed.dimensions();
+            return Ok(Grid { jpeg, width, height, tiles });
+        }
+        let long = composed.width().max(composed.height());
+        if long <= 16 {
+            return Err(ImageError::Encode(format!("{} bytes JPEG for {long} px", jpeg.len())));
+        }
+        composed = fit_within(&composed, long * 3 / 4);
+    }
+}
