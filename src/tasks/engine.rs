@@ -1,0 +1,343 @@
+//! The engine owns every task from submission to its final state: it claims queued tasks
+//! fairly, runs each on its backend within that backend's concurrency, retries what can be
+//! retried, recovers what a restart interrupted, and tells the world through [`TaskEvent`]s.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::{Notify, broadcast, watch};
+use tracing::{error, info, warn};
+
+use super::events::{EventKind, TaskEvent};
+use super::store::{ImageRole, Store, StoredImage};
+use super::{FailureCode, NewTask, Task, TaskId, TaskState, now_ms, runner};
+use crate::backends::Registry;
+use crate::config::LimitsConfig;
+use crate::imaging;
+use crate::storage::Storage;
+
+/// The longest the scheduler sleeps without a wake-up; a safety net, not the mechanism.
+const IDLE_RECHECK: Duration = Duration::from_secs(30);
+
+/// Why a task could not be submitted, in words for the member who asked.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("There is no backend called `{0}`. Ask an admin which backends this server has.")]
+    UnknownBackend(String),
+    #[error("Backend `{backend}` cannot {operation}. Try another backend.")]
+    Unsupported { backend: String, operation: &'static str },
+    #[error("That task is not finished yet (or did not succeed), so its images can't be used.")]
+    ParentNotReady,
+    #[error("Image #{0} does not exist on that task.")]
+    NoSuchImage(u8),
+    #[error("Image {index}: {source}")]
+    BadInput { index: usize, source: imaging::ImageError },
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+pub(super) struct Inner {
+    pub store: Store,
+    pub storage: Storage,
+    pub backends: Registry,
+    pub limits: LimitsConfig,
+    pub grid_quality: u8,
+    pub events: broadcast::Sender<TaskEvent>,
+    wake: Notify,
+    active: Mutex<HashMap<String, usize>>,
+    stopping: watch::Sender<bool>,
+}
+
+impl Inner {
+    pub fn emit(&self, task_id: TaskId, kind: EventKind) {
+        // No receiver is fine: nobody is watching (the CLI before it subscribes, for one).
+        let _ = self.events.send(TaskEvent { task_id, kind });
+    }
+}
+
+#[derive(Clone)]
+pub struct Engine {
+    inner: Arc<Inner>,
+}
+
+/// What [`Engine::recover`] did with the tasks a restart interrupted.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Recovery {
+    pub requeued: Vec<TaskId>,
+    pub reattached: Vec<TaskId>,
+    pub failed: Vec<TaskId>,
+}
+
+impl Engine {
+    pub fn new(
+        store: Store,
+        storage: Storage,
+        backends: Registry,
+        limits: LimitsConfig,
+        grid_quality: u8,
+    ) -> Engine {
+        let (events, _) = broadcast::channel(1024);
+        Engine {
+            inner: Arc::new(Inner {
+                store,
+                storage,
+                backends,
+                limits,
+                grid_quality,
+                events,
+                wake: Notify::new(),
+                active: Mutex::new(HashMap::new()),
+                stopping: watch::channel(false).0,
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn storage(&self) -> &Storage {
+        &self.inner.storage
+    }
+
+    pub fn backends(&self) -> &Registry {
+        &self.inner.backends
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
+        self.inner.events.subscribe()
+    }
+
+    /// Checks and queues a task. Child tasks (U, V) must name a finished parent that has the
+    /// chosen image; input images are checked, then stored with the task.
+    pub async fn submit(&self, new: NewTask) -> Result<Task, SubmitError> {
+        let inner = &self.inner;
+        let backend = inner
+            .backends
+            .get(&new.backend)
+            .ok_or_else(|| SubmitError::UnknownBackend(new.backend.clone()))?;
+        let caps = backend.capabilities();
+        let supported = match new.kind {
+            super::TaskKind::Imagine | super::TaskKind::Reroll => caps.imagine,
+            super::TaskKind::Upscale { .. } => true,
+            super::TaskKind::Variation { .. } => caps.variation,
+            super::TaskKind::Blend => caps.blend,
+            super::TaskKind::Describe => caps.describe,
+        };
+        if !supported {
+            return Err(SubmitError::Unsupported {
+                backend: new.backend.clone(),
+                operation: runner::operation_name(&new.kind),
+            });
+        }
+        if let Some(index) = new.kind.source_index() {
+            let parent_id = new.parent_id.ok_or(SubmitError::ParentNotReady)?;
+            let parent = inner.store.get(parent_id).await?.ok_or(SubmitError::ParentNotReady)?;
+            if parent.state != TaskState::Succeeded {
+                return Err(SubmitError::ParentNotReady);
+            }
+            let images = inner.store.images(parent_id, ImageRole::Image).await?;
+            if !images.iter().any(|i| i.index == index) {
+                return Err(SubmitError::NoSuchImage(index + 1));
+            }
+        }
+        let mut inputs = Vec::with_capacity(new.inputs.len());
+        for (i, bytes) in new.inputs.iter().enumerate() {
+            // A full decode within the limits, not just the header: a truncated or corrupt
+            // upload is refused now, while the member is still there to hear why.
+            let data = bytes.clone();
+            let checked = tokio::task::spawn_blocking(move || {
+                let format = imaging::sniff(&data)?;
+                let img = imaging::decode(&data)?;
+                Ok::<_, imaging::ImageError>((format, img.width(), img.height()))
+            })
+            .await
+            .context("checking an uploaded image")?;
+            let (format, width, height) =
+                checked.map_err(|source| SubmitError::BadInput { index: i + 1, source })?;
+            let path = inner.storage.write_incoming(i as u8, format.extension(), bytes).await?;
+            inputs.push(StoredImage {
+                role: ImageRole::Input,
+                index: i as u8,
+                path: path.display().to_string(),
+                mime: format.mime().into(),
+                width,
+                height,
+                bytes: bytes.len() as u64,
+                seed: None,
+            });
+        }
+        let deadline = Duration::from_secs(inner.limits.task_deadline_secs);
+        let task = inner.store.insert(&new, &inputs, deadline).await?;
+        info!(task_id = task.id, user_id = %task.user_id, backend = %task.backend, kind = ?task.kind, "task queued");
+        inner.emit(task.id, EventKind::Queued);
+        inner.wake.notify_one();
+        Ok(task)
+    }
+
+    /// Settles the tasks a previous run left active: re-attach where the backend can be asked
+    /// about its job again, run again where that is free, and fail the rest with a clear
+    /// message. Call once at start, before [`Engine::spawn`].
+    pub async fn recover(&self) -> anyhow::Result<Recovery> {
+        let inner = &self.inner;
+        let mut report = Recovery::default();
+        let active = [TaskState::Submitted, TaskState::Running];
+        for task in inner.store.in_states(&active).await? {
+            let caps = inner.backends.get(&task.backend).map(|b| b.capabilities());
+            let (requeue, bucket) = match &caps {
+                Some(c) if task.remote_id.is_some() && c.resumable => (true, &mut report.reattached),
+                Some(c) if c.rerun_is_free => (true, &mut report.requeued),
+                _ => (false, &mut report.failed),
+            };
+            let moved = if requeue {
+                inner.store.requeue(task.id, now_ms()).await?
+            } else {
+                let message = if caps.is_none() {
+                    format!(
+                        "Easel restarted and backend `{}` is no longer configured, so this task was stopped.",
+                        task.backend
+                    )
+                } else {
+                    "Easel restarted while this was being made, and the image service can't be asked \
+                     for it again. Please run it again."
+                        .to_string()
+                };
+                let done = inner.store.fail(task.id, &active, FailureCode::Interrupted, &message).await?;
+                if done {
+                    inner.emit(task.id, EventKind::Failed { code: FailureCode::Interrupted, message });
+                }
+                done
+            };
+            if moved {
+                bucket.push(task.id);
+            }
+        }
+        if report != Recovery::default() {
+            info!(?report, "recovered tasks interrupted by a restart");
+        }
+        Ok(report)
+    }
+
+    /// Starts the scheduler. It runs until [`Engine::shutdown`].
+    pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move { engine.schedule().await })
+    }
+
+    async fn schedule(self) {
+        let inner = &self.inner;
+        let mut stopping = inner.stopping.subscribe();
+        loop {
+            if *stopping.borrow() {
+                return;
+            }
+            let mut wake_at: Option<i64> = None;
+            for name in inner.backends.names().map(str::to_string).collect::<Vec<_>>() {
+                if let Err(e) = self.fill_slots(&name).await {
+                    error!(backend = %name, error = %format!("{e:#}"), "claiming tasks failed");
+                }
+                match inner.store.next_retry_at(&name, now_ms()).await {
+                    Ok(Some(at)) => wake_at = Some(wake_at.map_or(at, |w| w.min(at))),
+                    Ok(None) => {}
+                    Err(e) => error!(backend = %name, error = %format!("{e:#}"), "reading the queue failed"),
+                }
+            }
+            let sleep = wake_at
+                .map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
+                .unwrap_or(IDLE_RECHECK)
+                .min(IDLE_RECHECK);
+            tokio::select! {
+                _ = inner.wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = stopping.changed() => {}
+            }
+        }
+    }
+
+    async fn fill_slots(&self, backend: &str) -> anyhow::Result<()> {
+        let inner = &self.inner;
+        let limit = inner.backends.concurrency(backend);
+        loop {
+            let busy = *inner.active.lock().expect("active map poisoned").get(backend).unwrap_or(&0);
+            if busy >= limit {
+                return Ok(());
+            }
+            let Some(task) = inner.store.claim_next(backend, inner.limits.per_user_running).await? else {
+                return Ok(());
+            };
+            *inner.active.lock().expect("active map poisoned").entry(backend.to_string()).or_default() += 1;
+            let engine = self.clone();
+            tokio::spawn(async move {
+                let id = task.id;
+                let backend = task.backend.clone();
+                // A panic inside a task must not take the slot or the scheduler with it.
+                let run = tokio::spawn(runner::run(engine.inner.clone(), task));
+                if let Err(e) = run.await {
+                    error!(task_id = id, error = %e, "task runner panicked");
+                    let msg = format!(
+                        "Something went wrong inside Easel (task {id}); an admin can find it in the log."
+                    );
+                    let active = [TaskState::Submitted, TaskState::Running];
+                    if let Ok(true) = engine.inner.store.fail(id, &active, FailureCode::Internal, &msg).await
+                    {
+                        engine
+                            .inner
+                            .emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
+                    }
+                }
+                if let Some(n) = engine.inner.active.lock().expect("active map poisoned").get_mut(&backend) {
+                    *n = n.saturating_sub(1);
+                }
+                engine.inner.wake.notify_one();
+            });
+        }
+    }
+
+    /// Stops taking new work and waits up to `grace` for running tasks; what is still running
+    /// then stays in the database and is recovered on the next start.
+    pub async fn shutdown(&self, grace: Duration) {
+        let _ = self.inner.stopping.send(true);
+        let deadline = tokio::time::Instant::now() + grace;
+        loop {
+            let busy: usize = self.inner.active.lock().expect("active map poisoned").values().sum();
+            if busy == 0 {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                warn!(
+                    running = busy,
+                    "shutting down with tasks still running; they resume on the next start"
+                );
+                return;
+            }
+            tokio::select! {
+                _ = self.inner.wake.notified() => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+            }
+        }
+    }
+
+    /// Waits until `task` reaches a final state (or `timeout` passes) and returns it.
+    pub async fn wait_final(&self, task: TaskId, timeout: Duration) -> anyhow::Result<Task> {
+        let mut events = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let current = self.inner.store.get(task).await?.context("no such task")?;
+            if current.state.is_final() {
+                return Ok(current);
+            }
+            loop {
+                match tokio::time::timeout_at(deadline, events.recv()).await {
+                    Err(_) => anyhow::bail!("task {task} did not finish within {timeout:?}"),
+                    Ok(Ok(ev)) if ev.task_id == task && ev.kind.is_final() => break,
+                    Ok(Ok(_)) => continue,
+                    // Missed events: re-read the row.
+                    Ok(Err(broadcast::error::RecvError::Lagged(_))) => break,
+                    Ok(Err(broadcast::error::RecvError::Closed)) => anyhow::bail!("the engine stopped"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,343 @@
+//! Running one claimed task: building its job, driving the backend while recording progress
+//! and the remote id, then turning the output into stored files and a final state — or a
+//! retry, or a failure a member can understand.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use bytes::Bytes;
+use tracing::{error, info, warn};
+
+use super::engine::Inner;
+use super::events::EventKind;
+use super::store::{ImageRole, Outcome, StoredImage};
+use super::{FailureCode, Task, TaskKind, TaskState, now_ms};
+use crate::backends::{
+    BackendError, Capabilities, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate,
+    SourceImage,
+};
+use crate::imaging;
+
+const ACTIVE: [TaskState; 2] = [TaskState::Submitted, TaskState::Running];
+
+/// Retry delays grow 2 s, 4 s, 8 s… up to this, with ±25 % jitter so retries spread out.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+pub(super) fn operation_name(kind: &TaskKind) -> &'static str {
+    match kind {
+        TaskKind::Imagine | TaskKind::Reroll => "imagine",
+        TaskKind::Upscale { .. } => "upscale",
+        TaskKind::Variation { .. } => "make variations",
+        TaskKind::Blend => "blend",
+        TaskKind::Describe => "describe",
+    }
+}
+
+pub(super) async fn run(inner: Arc<Inner>, task: Task) {
+    let id = task.id;
+    inner.emit(id, EventKind::Started);
+    let result = execute(&inner, &task).await;
+    let settled = match result {
+        Ok(outcome) => match inner.store.succeed(id, &outcome).await {
+            Ok(true) => {
+                info!(task_id = id, user_id = %task.user_id, backend = %task.backend, "task succeeded");
+                inner.emit(id, EventKind::Succeeded);
+                Ok(())
+            }
+            Ok(false) => Ok(()), // canceled or settled elsewhere meanwhile: nothing to do
+            Err(e) => Err(e),
+        },
+        Err(failure) => settle_failure(&inner, &task, failure).await,
+    };
+    if let Err(e) = settled {
+        error!(task_id = id, error = %format!("{e:#}"), "recording the task's outcome failed");
+        let msg = format!("Something went wrong inside Easel (task {id}); an admin can find it in the log.");
+        if let Ok(true) = inner.store.fail(id, &ACTIVE, FailureCode::Internal, &msg).await {
+            inner.emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
+        }
+    }
+}
+
+async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow::Result<()> {
+    let id = task.id;
+    let now = now_ms();
+    if err.retryable && task.attempts < inner.limits.max_attempts {
+        let delay = err.retry_after.unwrap_or_else(|| backoff(task.attempts));
+        let at = now + delay.as_millis() as i64;
+        if at < task.deadline_at {
+            warn!(task_id = id, backend = %task.backend, attempt = task.attempts, code = %err.code,
+                  detail = %err.detail, retry_in_ms = delay.as_millis() as u64, "backend failed; will retry");
+            if inner.store.requeue(id, at).await? {
+                inner.emit(
+                    id,
+                    EventKind::Retrying { attempt: task.attempts, after: delay, reason: err.user_message },
+                );
+            }
+            return Ok(());
+        }
+    }
+    warn!(task_id = id, user_id = %task.user_id, backend = %task.backend, code = %err.code,
+          detail = %err.detail, "task failed");
+    if inner.store.fail(id, &ACTIVE, err.code, &err.user_message).await? {
+        inner.emit(id, EventKind::Failed { code: err.code, message: err.user_message });
+    }
+    Ok(())
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let base = Duration::from_secs(2).saturating_mul(1 << attempt.saturating_sub(1).min(6));
+    base.min(MAX_BACKOFF).mul_f64(0.75 + fastrand::f64() * 0.5)
+}
+
+fn internal(task: &Task, e: anyhow::Error) -> BackendError {
+    error!(task_id = task.id, error = %format!("{e:#}"), "task failed inside Easel");
+    BackendError::fatal(
+        FailureCode::Internal,
+        format!("Something went wrong inside Easel (task {}); an admin can find it in the log.", task.id),
+        format!("{e:#}"),
+    )
+}
+
+async fn execute(inner: &Inner, task: &Task) -> Result<Outcome, BackendError> {
+    let now = now_ms();
+    if now >= task.deadline_at {
+        return Err(BackendError::fatal(
+            FailureCode::DeadlineExceeded,
+            "This task waited too long and was stopped. Please try again.",
+            "deadline passed before the task ran",
+        ));
+    }
+    let Some(backend) = inner.backends.get(&task.backend) else {
+        return Err(BackendError::fatal(
+            FailureCode::Unsupported,
+            format!("Backend `{}` is no longer configured on this server.", task.backend),
+            "backend missing from the registry",
+        ));
+    };
+    let caps = backend.capabilities();
+
+    // Without a native upscaler, U serves the stored full-size image: no backend call.
+    if let TaskKind::Upscale { index } = task.kind
+        && !caps.upscale
+    {
+        let parent = task.parent_id.context("an upscale without a parent").map_err(|e| internal(task, e))?;
+        let images = inner.store.images(parent, ImageRole::Image).await.map_err(|e| internal(task, e))?;
+        let chosen = images.into_iter().find(|i| i.index == index).ok_or_else(|| {
+            BackendError::fatal(
+                FailureCode::Unsupported,
+                format!("Image #{} no longer exists.", index + 1),
+                "parent image row missing",
+            )
+        })?;
+        return Ok(Outcome { images: vec![StoredImage { index: 0, ..chosen }], ..Outcome::default() });
+    }
+
+    let job = build_job(inner, task).await.map_err(|e| internal(task, e))?;
+    let (sink, mut updates) = ProgressSink::new();
+    let budget = Duration::from_millis((task.deadline_at - now).max(0) as u64);
+    let call = tokio::time::timeout(budget, backend.run(job, sink));
+    tokio::pin!(call);
+    let result = loop {
+        tokio::select! {
+            res = &mut call => break res,
+            Some(update) = updates.recv() => on_update(inner, task, update).await,
+        }
+    };
+    // The adapter may have reported just before returning.
+    while let Ok(update) = updates.try_recv() {
+        on_update(inner, task, update).await;
+    }
+    let output = match result {
+        Ok(res) => res?,
+        Err(_) => {
+            return Err(BackendError::fatal(
+                FailureCode::DeadlineExceeded,
+                "The image service took too long, so this task was stopped. Please try again.",
+                format!("overall deadline of {budget:?} passed"),
+            ));
+        }
+    };
+    finish(inner, task, &caps, output).await
+}
+
+async fn on_update(inner: &Inner, task: &Task, update: ProgressUpdate) {
+    match update {
+        ProgressUpdate::Percent { percent, preview } => {
+            if let Err(e) = inner.store.set_progress(task.id, percent).await {
+                warn!(task_id = task.id, error = %format!("{e:#}"), "recording progress failed");
+            }
+            inner.emit(task.id, EventKind::Progress { percent, preview });
+        }
+        ProgressUpdate::Accepted { remote_id, ack } => {
+            if let Err(e) = inner.store.set_remote_id(task.id, &remote_id).await {
+                error!(task_id = task.id, error = %format!("{e:#}"), "recording the remote id failed");
+            }
+            let _ = ack.send(());
+        }
+    }
+}
+
+async fn build_job(inner: &Inner, task: &Task) -> anyhow::Result<Job> {
+    let op = match task.kind {
+        TaskKind::Imagine | TaskKind::Reroll => Operation::Imagine,
+        TaskKind::Upscale { index } => {
+            let (source, parent) = parent_source(inner, task, index).await?;
+            Operation::Upscale { index, source, parent }
+        }
+        TaskKind::Variation { index, strength } => {
+            let (source, parent) = parent_source(inner, task, index).await?;
+            Operation::Variation { index, strength, source, parent }
+        }
+        TaskKind::Blend => Operation::Blend { images: load_sources(inner, task.id, ImageRole::Input).await? },
+        TaskKind::Describe => {
+            let image = load_sources(inner, task.id, ImageRole::Input)
+                .await?
+                .into_iter()
+                .next()
+                .context("describe has no image")?;
+            Operation::Describe { image }
+        }
+    };
+    Ok(Job {
+        task_id: task.id,
+        op,
+        spec: task.prompt.clone(),
+        seed: task.seed,
+        resume: task.remote_id.clone(),
+    })
+}
+
+async fn parent_source(inner: &Inner, task: &Task, index: u8) -> anyhow::Result<(SourceImage, ParentRef)> {
+    let parent_id = task.parent_id.context("task has no parent")?;
+    let parent = inner.store.get(parent_id).await?.context("parent task missing")?;
+    let source = load_sources(inner, parent_id, ImageRole::Image)
+        .await?
+        .into_iter()
+        .nth(index as usize)
+        .with_context(|| format!("parent {parent_id} has no image {index}"))?;
+    Ok((
+        source,
+        ParentRef { remote_id: parent.remote_id, remote_state: parent.remote_state, seed: Some(parent.seed) },
+    ))
+}
+
+async fn load_sources(inner: &Inner, task: i64, role: ImageRole) -> anyhow::Result<Vec<SourceImage>> {
+    let mut out = Vec::new();
+    for img in inner.store.images(task, role).await? {
+        let bytes = inner.storage.read(&img.path).await?;
+        let format =
+            imaging::sniff(&bytes).with_context(|| format!("stored image {} is unreadable", img.path))?;
+        out.push(SourceImage { bytes, mime: format.mime(), width: img.width, height: img.height });
+    }
+    Ok(out)
+}
+
+/// Turns a backend's output into stored files: the 2×2 grid for grid tasks (cropping a
+/// backend-made grid into four first), the original file for single images.
+async fn finish(
+    inner: &Inner,
+    task: &Task,
+    caps: &Capabilities,
+    output: JobOutput,
+) -> Result<Outcome, BackendError> {
+    let bad = |detail: String| {
+        BackendError::retryable(
+            FailureCode::BackendBadResponse,
+            "The image service sent back something that isn't a usable image.",
+            detail,
+        )
+    };
+    let mut outcome = Outcome { remote_state: output.remote_state.clone(), ..Outcome::default() };
+    let ignored = caps.ignored_params(&task.prompt);
+    if !ignored.is_empty() {
+        let flags: Vec<&str> = ignored.iter().map(|p| p.flag()).collect();
+        outcome.notes.push(format!("Backend `{}` ignores {}", task.backend, flags.join(", ")));
+    }
+    if task.kind == TaskKind::Describe {
+        if output.prompts.is_empty() {
+            return Err(bad("describe returned no prompts".into()));
+        }
+        outcome.prompts = output.prompts.into_iter().take(4).collect();
+        return Ok(outcome);
+    }
+    let quality = inner.grid_quality;
+    let grid_task = task.kind.makes_grid();
+    let images = output.images;
+    let processed = tokio::task::spawn_blocking(move || process_images(images, grid_task, quality))
+        .await
+        .map_err(|e| internal(task, anyhow::anyhow!("image processing panicked: {e}")))?
+        .map_err(|e| bad(e.to_string()))?;
+    for (role, index, bytes, format, width, height, seed) in processed {
+        let path = inner
+            .storage
+            .write(task.id, role, index, format.extension(), &bytes)
+            .await
+            .map_err(|e| internal(task, e))?;
+        outcome.images.push(StoredImage {
+            role,
+            index,
+            path: path.display().to_string(),
+            mime: format.mime().into(),
+            width,
+            height,
+            bytes: bytes.len() as u64,
+            seed,
+        });
+    }
+    Ok(outcome)
+}
+
+type Processed = (ImageRole, u8, Vec<u8>, imaging::Format, u32, u32, Option<u32>);
+
+/// CPU-bound: runs on the blocking pool.
+fn process_images(
+    images: Vec<crate::backends::OutputImage>,
+    grid_task: bool,
+    quality: u8,
+) -> anyhow::Result<Vec<Processed>> {
+    let mut out = Vec::new();
+    if !grid_task {
+        let first = images.first().context("the backend returned no image")?;
+        let (bytes, format) = imaging::single_for_discord(&first.bytes)?;
+        let (_, w, h) = imaging::probe(&bytes)?;
+        out.push((ImageRole::Image, 0, bytes, format, w, h, first.seed));
+        return Ok(out);
+    }
+    let encoded: Vec<(Bytes, Option<u32>)> = match images.len() {
+        4 => images.into_iter().map(|i| (i.bytes, i.seed)).collect(),
+        1 => {
+            // A backend-made grid: split it so each quadrant can be upscaled on its own.
+            let grid = imaging::decode(&images[0].bytes)?;
+            let mut tiles = Vec::new();
+            for tile in imaging::crop_grid(&grid) {
+                tiles.push((Bytes::from(imaging::encode_png(&tile)?), None));
+            }
+            tiles
+        }
+        n => anyhow::bail!("expected 4 images (or one grid), got {n}"),
+    };
+    let refs: [&[u8]; 4] = [&encoded[0].0, &encoded[1].0, &encoded[2].0, &encoded[3].0];
+    let grid = imaging::grid_from_encoded(&refs, quality)?;
+    out.push((ImageRole::Grid, 0, grid.jpeg, imaging::Format::Jpeg, grid.width, grid.height, None));
+    for (i, ((bytes, seed), tile)) in encoded.iter().zip(grid.tiles.iter()).enumerate() {
+        let (kept, format) = imaging::single_for_discord(bytes)?;
+        out.push((ImageRole::Image, i as u8, kept, format, tile.width(), tile.height(), *seed));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_capped() {
+        for attempt in 1..20 {
+            let d = backoff(attempt);
+            assert!(d <= MAX_BACKOFF.mul_f64(1.25), "attempt {attempt}: {d:?}");
+            assert!(d >= Duration::from_millis(1500), "attempt {attempt}: {d:?}");
+        }
+        assert!(backoff(4) > backoff(1).mul_f64(1.9));
+    }
+}
