@@ -1,0 +1,270 @@
+//! The seam between Easel and the image services it drives. A backend adapter turns one
+//! [`Job`] into one [`JobOutput`] over its own protocol and says, through [`Capabilities`],
+//! which operations and prompt parameters it can honour. Retries, deadlines and the grid are
+//! the engine's business, not the adapter's: an adapter only classifies its failures.
+
+pub mod demo;
+mod demo_art;
+pub mod openai;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::{BackendConfig, BackendKind};
+use crate::prompt::{Param, PromptSpec};
+use crate::tasks::{FailureCode, Strength, TaskId};
+
+/// What a backend can do. The engine composes what is missing (a grid from four images, an
+/// upscale from the stored full-size image), and the Discord side hides what cannot be served.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Capabilities {
+    pub imagine: bool,
+    /// The backend has its own upscaler; without it, U serves the stored image at full size.
+    pub upscale: bool,
+    pub variation: bool,
+    pub blend: bool,
+    pub describe: bool,
+    /// Sends preview images while it works.
+    pub previews: bool,
+    /// Returns one 2×2 grid image instead of four images.
+    pub native_grid: bool,
+    /// A job interrupted by a restart can be re-attached through its remote id.
+    pub resumable: bool,
+    /// Running the same job again is harmless (no cost, no duplicate at the provider), so a
+    /// job interrupted by a restart may simply run again.
+    pub rerun_is_free: bool,
+    /// The widest aspect ratio it accepts, as long side / short side.
+    pub max_aspect: f64,
+    /// Prompt parameters it honours; the others are listed to the member as ignored.
+    pub params: Vec<Param>,
+}
+
+impl Capabilities {
+    /// Parameters present in `spec` that this backend will not honour.
+    pub fn ignored_params(&self, spec: &PromptSpec) -> Vec<Param> {
+        spec.present_params().into_iter().filter(|p| !self.params.contains(p)).collect()
+    }
+}
+
+/// An image handed to a backend as input: a parent's result or a member's upload.
+#[derive(Clone)]
+pub struct SourceImage {
+    pub bytes: Bytes,
+    pub mime: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl fmt::Debug for SourceImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceImage({} {}x{}, {} bytes)", self.mime, self.width, self.height, self.bytes.len())
+    }
+}
+
+/// The parent task's footprint at its backend, for protocols that act on their own jobs
+/// (midjourney-proxy's buttons, for instance).
+#[derive(Debug, Clone, Default)]
+pub struct ParentRef {
+    pub remote_id: Option<String>,
+    pub remote_state: Option<serde_json::Value>,
+    pub seed: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Operation {
+    /// Four images from the prompt. A re-roll is an imagine with a fresh seed.
+    Imagine,
+    /// Image `index` (0-based) of the parent, at higher resolution.
+    Upscale { index: u8, source: SourceImage, parent: ParentRef },
+    /// Four new images close to image `index` of the parent.
+    Variation { index: u8, strength: Strength, source: SourceImage, parent: ParentRef },
+    /// Four images mixing the inputs.
+    Blend { images: Vec<SourceImage> },
+    /// Four prompts that could have produced the image.
+    Describe { image: SourceImage },
+}
+
+impl Operation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::Imagine => "imagine",
+            Operation::Upscale { .. } => "upscale",
+            Operation::Variation { .. } => "variation",
+            Operation::Blend { .. } => "blend",
+            Operation::Describe { .. } => "describe",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub task_id: TaskId,
+    pub op: Operation,
+    pub spec: PromptSpec,
+    /// The seed Easel chose (or the member's `--seed`); backends that take seeds use it.
+    pub seed: u32,
+    /// Set when the engine re-attaches to work submitted before a restart.
+    pub resume: Option<String>,
+}
+
+/// An image as the backend made it: kept byte for byte when it is small enough.
+#[derive(Clone)]
+pub struct OutputImage {
+    pub bytes: Bytes,
+    /// Seed of this image when the backend reports one.
+    pub seed: Option<u32>,
+}
+
+impl fmt::Debug for OutputImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OutputImage({} bytes, seed {:?})", self.bytes.len(), self.seed)
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobOutput {
+    /// Four images for grid operations (or one native grid when `native_grid`), one for upscale.
+    pub images: Vec<OutputImage>,
+    /// Describe's prompts.
+    pub prompts: Vec<String>,
+    /// Opaque state the backend wants kept with the task (button ids, per-image seeds…).
+    pub remote_state: Option<serde_json::Value>,
+}
+
+/// A failure, classified for the engine. `detail` is for the log; `user_message` for members.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{code}: {detail}")]
+pub struct BackendError {
+    pub code: FailureCode,
+    pub retryable: bool,
+    pub retry_after: Option<Duration>,
+    pub detail: String,
+    pub user_message: String,
+}
+
+impl BackendError {
+    pub fn fatal(code: FailureCode, user_message: impl Into<String>, detail: impl Into<String>) -> Self {
+        BackendError {
+            code,
+            retryable: false,
+            retry_after: None,
+            detail: detail.into(),
+            user_message: user_message.into(),
+        }
+    }
+
+    pub fn retryable(code: FailureCode, user_message: impl Into<String>, detail: impl Into<String>) -> Self {
+        BackendError { retryable: true, ..Self::fatal(code, user_message, detail) }
+    }
+
+    pub fn with_retry_after(mut self, after: Option<Duration>) -> Self {
+        self.retry_after = after;
+        self
+    }
+}
+
+/// What a backend reports while it works.
+#[derive(Debug)]
+pub enum ProgressUpdate {
+    Percent {
+        percent: u8,
+        preview: Option<Bytes>,
+    },
+    /// The backend accepted the job under this id. The engine stores it before acknowledging,
+    /// so a restart re-attaches instead of submitting twice.
+    Accepted {
+        remote_id: String,
+        ack: oneshot::Sender<()>,
+    },
+}
+
+/// The adapter's handle for reporting progress; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct ProgressSink {
+    tx: mpsc::UnboundedSender<ProgressUpdate>,
+}
+
+impl ProgressSink {
+    pub fn new() -> (Self, mpsc::UnboundedReceiver<ProgressUpdate>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        (ProgressSink { tx }, rx)
+    }
+
+    /// A sink whose reports go nowhere, for callers that do not watch progress.
+    pub fn discard() -> Self {
+        Self::new().0
+    }
+
+    pub fn percent(&self, percent: u8, preview: Option<Bytes>) {
+        let _ = self.tx.send(ProgressUpdate::Percent { percent: percent.min(100), preview });
+    }
+
+    /// Records the remote job id durably before returning.
+    pub async fn accepted(&self, remote_id: impl Into<String>) {
+        let (ack, done) = oneshot::channel();
+        if self.tx.send(ProgressUpdate::Accepted { remote_id: remote_id.into(), ack }).is_ok() {
+            let _ = done.await;
+        }
+    }
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync {
+    fn name(&self) -> &str;
+    fn capabilities(&self) -> Capabilities;
+    async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError>;
+}
+
+/// The configured backends by name, in config order.
+#[derive(Clone, Default)]
+pub struct Registry {
+    order: Vec<String>,
+    by_name: HashMap<String, Arc<dyn Backend>>,
+    concurrency: HashMap<String, usize>,
+}
+
+impl Registry {
+    pub fn from_config(configs: &[BackendConfig]) -> anyhow::Result<Self> {
+        let mut reg = Registry::default();
+        for cfg in configs {
+            let backend: Arc<dyn Backend> = match cfg.kind {
+                BackendKind::Demo => Arc::new(demo::DemoBackend::from_config(cfg)),
+                BackendKind::Openai => Arc::new(openai::OpenAiBackend::from_config(cfg)?),
+            };
+            reg.insert(backend, cfg.concurrency);
+        }
+        Ok(reg)
+    }
+
+    pub fn insert(&mut self, backend: Arc<dyn Backend>, concurrency: usize) {
+        let name = backend.name().to_string();
+        if !self.by_name.contains_key(&name) {
+            self.order.push(name.clone());
+        }
+        self.concurrency.insert(name.clone(), concurrency.max(1));
+        self.by_name.insert(name, backend);
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<dyn Backend>> {
+        self.by_name.get(name).cloned()
+    }
+
+    /// The backend used when a task names none: the first configured.
+    pub fn default_name(&self) -> Option<&str> {
+        self.order.first().map(String::as_str)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.order.iter().map(String::as_str)
+    }
+
+    pub fn concurrency(&self, name: &str) -> usize {
+        self.concurrency.get(name).copied().unwrap_or(1)
+    }
+}

@@ -1,0 +1,133 @@
+//! Turning a successful Images API answer into image bytes: the JSON envelope, the count,
+//! base64 or a download per image, and a check of the magic bytes so that a service's HTML
+//! error page never reaches the grid as an "image".
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use super::client::{Api, MAX_IMAGE_BYTES};
+use super::errors::{self, bad_response, excerpt};
+use super::wire::{ErrorBody, ImageDatum, ImagesResponse};
+use crate::backends::BackendError;
+
+/// One image as the service returned it.
+pub(super) struct Returned {
+    pub bytes: Bytes,
+    pub revised_prompt: Option<String>,
+}
+
+/// Parses `body` and fetches its images, which must number exactly `expected`.
+pub(super) async fn collect(
+    api: &Api,
+    backend: &str,
+    what: &str,
+    body: &[u8],
+    expected: usize,
+) -> Result<Vec<Returned>, BackendError> {
+    let response: ImagesResponse = match serde_json::from_slice(body) {
+        Ok(r) => r,
+        Err(e) => {
+            // Some relays answer 200 with an error body; it deserves the error's own class.
+            if ErrorBody::parse(body).is_some_and(|b| b.error.is_some()) {
+                return Err(errors::from_status(
+                    backend,
+                    what,
+                    StatusCode::BAD_REQUEST,
+                    &HeaderMap::new(),
+                    body,
+                ));
+            }
+            return Err(bad_response(
+                "an answer that is not an image list",
+                format!("{what}: {e}; body: {}", excerpt(body, 300)),
+            ));
+        }
+    };
+    if response.data.len() != expected {
+        return Err(bad_response(
+            format!("{} image(s) instead of {expected}", response.data.len()),
+            format!("{what}: asked for {expected} images, got {}", response.data.len()),
+        ));
+    }
+    let fetches = response.data.into_iter().enumerate().map(|(i, datum)| fetch(api, what, i, datum));
+    futures::future::try_join_all(fetches).await
+}
+
+async fn fetch(api: &Api, what: &str, index: usize, datum: ImageDatum) -> Result<Returned, BackendError> {
+    let bytes = match (datum.b64_json.as_deref(), datum.url.as_deref()) {
+        (Some(b64), _) if !b64.trim().is_empty() => decode_base64(b64).map_err(|e| {
+            bad_response("an image that is not valid base64", format!("{what}: data[{index}].b64_json: {e}"))
+        })?,
+        (_, Some(url)) if !url.trim().is_empty() => api.download(url).await?,
+        _ => {
+            return Err(bad_response(
+                "an image entry with neither data nor a link",
+                format!("{what}: data[{index}] has no b64_json or url"),
+            ));
+        }
+    };
+    if bytes.len() > MAX_IMAGE_BYTES {
+        return Err(bad_response(
+            format!("an image larger than {} MiB", MAX_IMAGE_BYTES >> 20),
+            format!("{what}: data[{index}] is {} bytes", bytes.len()),
+        ));
+    }
+    if sniff(&bytes).is_none() {
+        return Err(bad_response(
+            "data that is not a PNG, JPEG, WebP or GIF image",
+            format!("{what}: data[{index}] starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
+        ));
+    }
+    Ok(Returned { bytes, revised_prompt: datum.revised_prompt.filter(|p| !p.trim().is_empty()) })
+}
+
+/// Decodes standard base64, tolerating a `data:` URL prefix and line breaks.
+fn decode_base64(text: &str) -> Result<Bytes, base64::DecodeError> {
+    let text = text.trim();
+    let payload = match text.strip_prefix("data:").and_then(|rest| rest.split_once(";base64,")) {
+        Some((_, payload)) => payload,
+        None => text,
+    };
+    let compact: String = payload.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    STANDARD.decode(compact).map(Bytes::from)
+}
+
+/// The image format by its magic bytes.
+pub(super) fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+        Some("image/png")
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some("image/jpeg")
+    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some("image/webp")
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        Some("image/gif")
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_bytes_name_the_format() {
+        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
+        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
+        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
+        assert_eq!(sniff(b"GIF89a"), Some("image/gif"));
+        assert_eq!(sniff(b"<html>"), None);
+        assert_eq!(sniff(b""), None);
+    }
+
+    #[test]
+    fn base64_may_come_as_a_data_url_or_wrapped() {
+        assert_eq!(&decode_base64("aGVsbG8=").unwrap()[..], b"hello");
+        assert_eq!(&decode_base64("data:image/png;base64,aGVs\nbG8=").unwrap()[..], b"hello");
+        assert!(decode_base64("not base64!").is_err());
+    }
+}

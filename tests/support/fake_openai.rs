@@ -1,0 +1,603 @@
+//! A fake OpenAI-compatible service over real HTTP on 127.0.0.1, for driving the `openai`
+//! adapter end to end. It checks what the real API checks (bearer key, JSON or multipart
+//! bodies, `n`, sizes, `response_format` and unknown fields per model family, part types),
+//! answers in the real shapes with real PNGs of the requested size, serves URL answers from
+//! its own `/files/…`, and records every request. Knobs inject the faults providers show.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+use tokio::task::JoinHandle;
+
+/// What the service does besides answering normally.
+#[derive(Debug, Clone)]
+pub struct Knobs {
+    /// The key it accepts; `None` accepts any request.
+    pub api_key: Option<String>,
+    /// Repeat the presented key in full in 401 messages, as careless relays do.
+    pub echo_key_in_errors: bool,
+    /// The largest `n` the provider takes (OpenAI: 10; many relays: 1).
+    pub max_n: u8,
+    /// Wait this long before handling an API call.
+    pub delay: Duration,
+    /// Applied to every API call (not to `/files`) until cleared.
+    pub fault: Option<Fault>,
+    /// With a `Fault::Status`: clear the fault after this many calls, so a flaky service
+    /// recovers (e.g. `Some(2)`: two 503s, then answers).
+    pub fault_calls: Option<u32>,
+    /// The chat model's answer to /describe.
+    pub describe_reply: String,
+    /// Where image URLs point (`http://localhost:PORT` to play a CDN on another origin);
+    /// the fake's own origin when `None`.
+    pub url_origin: Option<String>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            api_key: None,
+            echo_key_in_errors: false,
+            max_n: 10,
+            delay: Duration::ZERO,
+            fault: None,
+            fault_calls: None,
+            describe_reply: json!([
+                "a red fox in fresh snow, soft morning light, photograph",
+                "watercolour of a fox curled up asleep, muted palette",
+                "a fox crossing a frozen river, cinematic, wide shot",
+                "minimal flat illustration of a fox, orange and white"
+            ])
+            .to_string(),
+            url_origin: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status, headers and raw body.
+    Status { status: u16, headers: Vec<(String, String)>, body: String },
+    /// A 200 whose body is cut off mid-JSON.
+    MalformedJson,
+    /// One image fewer than asked for.
+    MissingImage,
+    /// `b64_json` that is not base64.
+    BadBase64,
+    /// Well-formed base64 (or a working URL) of an HTML page instead of an image.
+    NotAnImage,
+    /// A 200 carrying an error body, as some relays answer.
+    ErrorWithOk { message: String, code: String },
+}
+
+impl Fault {
+    /// An error in OpenAI's shape.
+    pub fn openai(status: u16, message: &str, kind: &str, code: Option<&str>) -> Fault {
+        let body = json!({"error": {"message": message, "type": kind, "param": null, "code": code}});
+        Fault::Status { status, headers: Vec::new(), body: body.to_string() }
+    }
+
+    pub fn raw(status: u16, body: &str) -> Fault {
+        Fault::Status { status, headers: Vec::new(), body: body.to_string() }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Fault {
+        if let Fault::Status { headers, .. } = &mut self {
+            headers.push((name.to_string(), value.to_string()));
+        }
+        self
+    }
+}
+
+/// One multipart file part as received.
+#[derive(Debug, Clone)]
+pub struct FilePart {
+    pub field: String,
+    pub file_name: Option<String>,
+    pub content_type: Option<String>,
+    pub bytes: Bytes,
+}
+
+/// One request as received.
+#[derive(Debug, Clone, Default)]
+pub struct Recorded {
+    pub method: String,
+    pub path: String,
+    pub authorization: Option<String>,
+    /// The body of JSON endpoints.
+    pub json: Option<Value>,
+    /// The text fields of multipart endpoints.
+    pub fields: Vec<(String, String)>,
+    pub files: Vec<FilePart>,
+}
+
+impl Recorded {
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+}
+
+struct Shared {
+    origin: String,
+    knobs: Mutex<Knobs>,
+    requests: Mutex<Vec<Recorded>>,
+    files: Mutex<HashMap<String, Bytes>>,
+    /// Numbers every image made, so no two are alike.
+    images_made: AtomicU32,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+pub struct FakeOpenAi {
+    /// What goes in `base_url`: `http://127.0.0.1:PORT/v1`.
+    pub base_url: String,
+    pub origin: String,
+    shared: Arc<Shared>,
+    server: JoinHandle<()>,
+}
+
+impl Drop for FakeOpenAi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl FakeOpenAi {
+    pub async fn start(knobs: Knobs) -> FakeOpenAi {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake");
+        let origin = format!("http://{}", listener.local_addr().expect("fake address"));
+        let shared = Arc::new(Shared {
+            origin: origin.clone(),
+            knobs: Mutex::new(knobs),
+            requests: Mutex::new(Vec::new()),
+            files: Mutex::new(HashMap::new()),
+            images_made: AtomicU32::new(0),
+        });
+        let app = Router::new()
+            .route("/v1/images/generations", post(generations))
+            .route("/v1/images/edits", post(edits))
+            .route("/v1/images/variations", post(variations))
+            .route("/v1/chat/completions", post(chat))
+            .route("/files/{name}", get(file))
+            .layer(DefaultBodyLimit::max(64 << 20))
+            .with_state(shared.clone());
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        FakeOpenAi { base_url: format!("{origin}/v1"), origin, shared, server }
+    }
+
+    pub fn set(&self, change: impl FnOnce(&mut Knobs)) {
+        change(&mut lock(&self.shared.knobs));
+    }
+
+    pub fn requests(&self) -> Vec<Recorded> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// Requests to API endpoints (everything but `/files`).
+    pub fn api_requests(&self) -> Vec<Recorded> {
+        self.requests().into_iter().filter(|r| r.path.starts_with("/v1/")).collect()
+    }
+}
+
+// --- handlers ---
+
+type St = State<Arc<Shared>>;
+
+async fn generations(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    let json = serde_json::from_slice::<Value>(&body).ok();
+    let rec = Recorded { json: json.clone(), ..record("POST", "/v1/images/generations", &headers) };
+    if let Some(early) = admit(&s, rec).await {
+        return early;
+    }
+    let Some(Value::Object(body)) = json else {
+        return invalid("We could not parse the JSON body of your request.", None);
+    };
+    let params: Vec<(String, Value)> = body.into_iter().collect();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let model = get("model").and_then(|v| v.as_str().map(String::from)).unwrap_or_else(|| "dall-e-2".into());
+    let known = ["model", "prompt", "n", "size", "response_format", "quality", "style", "user", "background"];
+    if let Some(e) = check_unknown(&model, params.iter().map(|(k, _)| k.as_str()), &known) {
+        return e;
+    }
+    if !get("prompt").and_then(|p| p.as_str().map(|s| !s.trim().is_empty())).unwrap_or(false) {
+        return invalid("Missing required parameter: 'prompt'.", Some("prompt"));
+    }
+    let n = match get("n") {
+        None => 1,
+        Some(v) => match v.as_u64() {
+            Some(n) => n,
+            None => return invalid("Invalid type for 'n': expected an integer.", Some("n")),
+        },
+    };
+    let size = get("size").and_then(|v| v.as_str().map(String::from));
+    let format = get("response_format").and_then(|v| v.as_str().map(String::from));
+    answer_images(&s, &model, n, size.as_deref(), format.as_deref())
+}
+
+async fn edits(State(s): St, req: Request) -> Response {
+    multipart_images(s, req, "/v1/images/edits").await
+}
+
+async fn variations(State(s): St, req: Request) -> Response {
+    multipart_images(s, req, "/v1/images/variations").await
+}
+
+async fn multipart_images(s: Arc<Shared>, req: Request, path: &str) -> Response {
+    let headers = req.headers().clone();
+    let parsed = match Multipart::from_request(req, &()).await {
+        Ok(mut form) => read_form(&mut form).await,
+        Err(e) => Err(e.body_text()),
+    };
+    let (fields, files) = parsed.clone().unwrap_or_default();
+    let rec = Recorded { fields: fields.clone(), files: files.clone(), ..record("POST", path, &headers) };
+    if let Some(early) = admit(&s, rec).await {
+        return early;
+    }
+    if let Err(e) = parsed {
+        return invalid(&format!("Invalid multipart body: {e}"), None);
+    }
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    let model = get("model").unwrap_or_else(|| "dall-e-2".into());
+    let edits = path.ends_with("/edits");
+    let mut known = vec!["model", "n", "size", "response_format", "user"];
+    if edits {
+        known.extend(["prompt", "quality", "background", "input_fidelity", "output_format"]);
+    }
+    if let Some(e) = check_unknown(&model, fields.iter().map(|(k, _)| k.as_str()), &known) {
+        return e;
+    }
+    if edits && get("prompt").is_none_or(|p| p.trim().is_empty()) {
+        return invalid("Missing required parameter: 'prompt'.", Some("prompt"));
+    }
+    if !edits && family(&model) == Family::GptImage {
+        return invalid(
+            "Invalid model. The model argument should be left blank or set to dall-e-2.",
+            Some("model"),
+        );
+    }
+    let images: Vec<&FilePart> =
+        files.iter().filter(|f| f.field == "image" || f.field == "image[]").collect();
+    if images.is_empty() {
+        return invalid("Missing required parameter: 'image'.", Some("image"));
+    }
+    let limit = if edits && family(&model) == Family::GptImage { 16 } else { 1 };
+    if images.len() > limit {
+        return invalid(
+            &format!("Too many images: at most {limit} may be given for {model}."),
+            Some("image"),
+        );
+    }
+    for (i, part) in images.iter().enumerate() {
+        let ct = part.content_type.as_deref().unwrap_or("application/octet-stream");
+        if !matches!(ct, "image/png" | "image/jpeg" | "image/webp") {
+            return invalid(
+                &format!(
+                    "Invalid file 'image': unsupported mimetype ('{ct}'). Supported file formats are 'image/jpeg', \
+                     'image/png', and 'image/webp'."
+                ),
+                Some("image"),
+            );
+        }
+        if image::guess_format(&part.bytes).is_err() {
+            return invalid(&format!("Invalid image file or mode for image {}.", i + 1), Some("image"));
+        }
+    }
+    let n = match get("n").map(|v| v.parse::<u64>()) {
+        None => 1,
+        Some(Ok(n)) => n,
+        Some(Err(_)) => return invalid("Invalid type for 'n': expected an integer.", Some("n")),
+    };
+    answer_images(&s, &model, n, get("size").as_deref(), get("response_format").as_deref())
+}
+
+async fn read_form(form: &mut Multipart) -> Result<(Vec<(String, String)>, Vec<FilePart>), String> {
+    let (mut fields, mut files) = (Vec::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(|e| e.body_text())? {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(String::from);
+        let content_type = field.content_type().map(String::from);
+        let bytes = field.bytes().await.map_err(|e| e.body_text())?;
+        if file_name.is_some() {
+            files.push(FilePart { field: name, file_name, content_type, bytes });
+        } else {
+            fields.push((name, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+    }
+    Ok((fields, files))
+}
+
+async fn chat(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
+    let json = serde_json::from_slice::<Value>(&body).ok();
+    let rec = Recorded { json: json.clone(), ..record("POST", "/v1/chat/completions", &headers) };
+    if let Some(early) = admit(&s, rec).await {
+        return early;
+    }
+    let Some(body) = json else {
+        return invalid("We could not parse the JSON body of your request.", None);
+    };
+    let Some(model) = body["model"].as_str() else {
+        return invalid("you must provide a model parameter", Some("model"));
+    };
+    let Some(parts) = body["messages"][0]["content"].as_array() else {
+        return invalid("Missing required parameter: 'messages[0].content'.", Some("messages"));
+    };
+    for part in parts {
+        if part["type"] == "image_url" {
+            let url = part["image_url"]["url"].as_str().unwrap_or_default();
+            let decoded = url
+                .strip_prefix("data:")
+                .and_then(|rest| rest.split_once(";base64,"))
+                .and_then(|(_, b64)| STANDARD.decode(b64).ok());
+            if decoded.is_none_or(|bytes| image::guess_format(&bytes).is_err()) {
+                return invalid("You uploaded an unsupported image.", Some("messages"));
+            }
+        }
+    }
+    let reply = lock(&s.knobs).describe_reply.clone();
+    Json(json!({
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": reply, "refusal": null}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": 900, "completion_tokens": 120, "total_tokens": 1020}
+    }))
+    .into_response()
+}
+
+async fn file(State(s): St, headers: HeaderMap, Path(name): Path<String>) -> Response {
+    lock(&s.requests).push(record("GET", &format!("/files/{name}"), &headers));
+    match lock(&s.files).get(&name) {
+        Some(bytes) => ([(header::CONTENT_TYPE, "image/png")], bytes.clone()).into_response(),
+        None => error(404, "File not found.", "invalid_request_error", None, None),
+    }
+}
+
+// --- behaviour shared by the API endpoints ---
+
+fn record(method: &str, path: &str, headers: &HeaderMap) -> Recorded {
+    Recorded {
+        method: method.into(),
+        path: path.into(),
+        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from),
+        ..Recorded::default()
+    }
+}
+
+/// Records the request, waits out the delay, checks the key and applies a status fault.
+async fn admit(s: &Shared, rec: Recorded) -> Option<Response> {
+    let presented = rec.authorization.clone();
+    lock(&s.requests).push(rec);
+    let knobs = {
+        let mut live = lock(&s.knobs);
+        let snapshot = live.clone();
+        if matches!(live.fault, Some(Fault::Status { .. })) {
+            match live.fault_calls {
+                Some(n) if n <= 1 => {
+                    live.fault = None;
+                    live.fault_calls = None;
+                }
+                Some(n) => live.fault_calls = Some(n - 1),
+                None => {}
+            }
+        }
+        snapshot
+    };
+    if !knobs.delay.is_zero() {
+        tokio::time::sleep(knobs.delay).await;
+    }
+    if let Some(expected) = &knobs.api_key {
+        let key = presented.as_deref().and_then(|v| v.strip_prefix("Bearer "));
+        match key {
+            None => {
+                return Some(error(
+                    401,
+                    "You didn't provide an API key. You need to provide your API key in an Authorization header \
+                     using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                    "invalid_request_error",
+                    None,
+                    None,
+                ));
+            }
+            Some(key) if key != expected => {
+                let shown = if knobs.echo_key_in_errors { key.to_string() } else { mask(key) };
+                return Some(error(
+                    401,
+                    &format!(
+                        "Incorrect API key provided: {shown}. You can find your API key at the dashboard."
+                    ),
+                    "invalid_request_error",
+                    None,
+                    Some("invalid_api_key"),
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    match knobs.fault {
+        Some(Fault::Status { status, headers, body }) => {
+            let mut response = Response::builder()
+                .status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+                .header(header::CONTENT_TYPE, "application/json");
+            for (k, v) in headers {
+                response = response.header(k, v);
+            }
+            Some(
+                response
+                    .body(body.into())
+                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
+            )
+        }
+        Some(Fault::ErrorWithOk { message, code }) => {
+            let body =
+                json!({"error": {"message": message, "type": "new_api_error", "param": "", "code": code}});
+            Some((StatusCode::OK, Json(body)).into_response())
+        }
+        _ => None,
+    }
+}
+
+/// OpenAI's masking: the first and last four characters.
+fn mask(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 8 {
+        return "*".repeat(chars.len());
+    }
+    format!(
+        "{}***{}",
+        chars[..4].iter().collect::<String>(),
+        chars[chars.len() - 4..].iter().collect::<String>()
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    GptImage,
+    DallE3,
+    DallE2,
+    Other,
+}
+
+fn family(model: &str) -> Family {
+    if model.starts_with("gpt-image") {
+        Family::GptImage
+    } else if model.starts_with("dall-e-3") {
+        Family::DallE3
+    } else if model.starts_with("dall-e-2") {
+        Family::DallE2
+    } else {
+        Family::Other
+    }
+}
+
+/// OpenAI refuses fields it does not know; FLUX hosts take extras such as `seed`.
+fn check_unknown<'a>(model: &str, keys: impl Iterator<Item = &'a str>, known: &[&str]) -> Option<Response> {
+    if family(model) == Family::Other {
+        return None;
+    }
+    for key in keys {
+        if !known.contains(&key) {
+            return Some(invalid(&format!("Unrecognized request argument supplied: {key}"), Some(key)));
+        }
+        if key == "response_format" && family(model) == Family::GptImage {
+            return Some(invalid("Unknown parameter: 'response_format'.", Some("response_format")));
+        }
+    }
+    None
+}
+
+fn answer_images(s: &Shared, model: &str, n: u64, size: Option<&str>, format: Option<&str>) -> Response {
+    let max_n = lock(&s.knobs).max_n as u64;
+    if !(1..=10).contains(&n) {
+        return invalid(&format!("{n} is not between 1 and 10 - 'n'"), Some("n"));
+    }
+    if family(model) == Family::DallE3 && n != 1 {
+        return invalid("You must provide n=1 for this model.", Some("n"));
+    }
+    if n > max_n {
+        return invalid(&format!("n must be at most {max_n} for this provider"), Some("n"));
+    }
+    let allowed: &[&str] = match family(model) {
+        Family::GptImage => &["1024x1024", "1536x1024", "1024x1536", "auto"],
+        Family::DallE3 => &["1024x1024", "1792x1024", "1024x1792"],
+        Family::DallE2 => &["256x256", "512x512", "1024x1024"],
+        Family::Other => &[],
+    };
+    let size = size.unwrap_or("1024x1024");
+    let dims = if size == "auto" { Some((1024, 1024)) } else { parse_size(size) };
+    let Some((w, h)) = dims.filter(|_| allowed.is_empty() || allowed.contains(&size)) else {
+        return invalid(
+            &format!("Invalid value: '{size}'. Supported values are: {}.", allowed.join(", ")),
+            Some("size"),
+        );
+    };
+    let format = match format {
+        Some(f @ ("url" | "b64_json")) => f,
+        Some(other) => {
+            return invalid(
+                &format!("Invalid value: '{other}'. Supported values are: 'url' and 'b64_json'."),
+                None,
+            );
+        }
+        // GPT image models always answer in base64; DALL·E defaults to URLs.
+        None if family(model) == Family::GptImage => "b64_json",
+        None => "url",
+    };
+    let (fault, url_origin) = {
+        let knobs = lock(&s.knobs);
+        (knobs.fault.clone(), knobs.url_origin.clone().unwrap_or_else(|| s.origin.clone()))
+    };
+    if matches!(fault, Some(Fault::MalformedJson)) {
+        return (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"created": 1700000000, "data": [{"b64_js"#,
+        )
+            .into_response();
+    }
+    let count = if matches!(fault, Some(Fault::MissingImage)) { n - 1 } else { n };
+    let mut data = Vec::new();
+    for _ in 0..count {
+        let number = s.images_made.fetch_add(1, Ordering::SeqCst);
+        let bytes = if matches!(fault, Some(Fault::NotAnImage)) {
+            Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>")
+        } else {
+            png(w, h, number)
+        };
+        let mut item = json!({});
+        if format == "url" {
+            let name = format!("img-{number}.png");
+            lock(&s.files).insert(name.clone(), bytes);
+            item["url"] = json!(format!("{url_origin}/files/{name}"));
+        } else if matches!(fault, Some(Fault::BadBase64)) {
+            item["b64_json"] = json!("%%% this is not base64 %%%");
+        } else {
+            item["b64_json"] = json!(STANDARD.encode(&bytes));
+        }
+        if family(model) == Family::DallE3 {
+            item["revised_prompt"] = json!(format!("A detailed rendering, image {number}"));
+        }
+        data.push(item);
+    }
+    Json(json!({"created": 1_700_000_000, "data": data})).into_response()
+}
+
+fn parse_size(s: &str) -> Option<(u32, u32)> {
+    let (w, h) = s.split_once('x')?;
+    Some((w.parse().ok()?, h.parse().ok()?))
+        .filter(|&(w, h)| (1..=4096).contains(&w) && (1..=4096).contains(&h))
+}
+
+/// A `w`×`h` PNG whose colour is unique to `number`.
+pub fn png(w: u32, h: u32, number: u32) -> Bytes {
+    // 67, 131 and 199 are odd, so each channel alone already differs for 256 numbers in a row.
+    let channel = |k: u32, c: u32| number.wrapping_mul(k).wrapping_add(c) as u8;
+    let colour = [channel(67, 40), channel(131, 90), channel(199, 150)];
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb(colour));
+    let mut out = Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).expect("encode a PNG");
+    Bytes::from(out.into_inner())
+}
+
+fn invalid(message: &str, param: Option<&str>) -> Response {
+    error(400, message, "invalid_request_error", param, None)
+}
+
+fn error(status: u16, message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Response {
+    let body = json!({"error": {"message": message, "type": kind, "param": param, "code": code}});
+    (StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR), Json(body)).into_response()
+}
