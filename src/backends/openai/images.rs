@@ -12,6 +12,7 @@ use super::client::{Api, MAX_IMAGE_BYTES};
 use super::errors::{self, bad_response, excerpt};
 use super::wire::{ErrorBody, ImageDatum, ImagesResponse};
 use crate::backends::BackendError;
+use crate::imaging;
 
 /// One image as the service returned it.
 pub(super) struct Returned {
@@ -75,7 +76,7 @@ async fn fetch(api: &Api, what: &str, index: usize, datum: ImageDatum) -> Result
             format!("{what}: data[{index}] is {} bytes", bytes.len()),
         ));
     }
-    if sniff(&bytes).is_none() {
+    if imaging::sniff(&bytes).is_err() {
         return Err(bad_response(
             "data that is not a PNG, JPEG, WebP or GIF image",
             format!("{what}: data[{index}] starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
@@ -95,34 +96,9 @@ fn decode_base64(text: &str) -> Result<Bytes, base64::DecodeError> {
     STANDARD.decode(compact).map(Bytes::from)
 }
 
-/// The image format by its magic bytes.
-pub(super) fn sniff(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
-        Some("image/gif")
-    } else {
-        None
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn magic_bytes_name_the_format() {
-        assert_eq!(sniff(b"\x89PNG\r\n\x1a\nrest"), Some("image/png"));
-        assert_eq!(sniff(&[0xFF, 0xD8, 0xFF, 0xE0]), Some("image/jpeg"));
-        assert_eq!(sniff(b"RIFF\0\0\0\0WEBPVP8 "), Some("image/webp"));
-        assert_eq!(sniff(b"GIF89a"), Some("image/gif"));
-        assert_eq!(sniff(b"<html>"), None);
-        assert_eq!(sniff(b""), None);
-    }
 
     #[test]
     fn base64_may_come_as_a_data_url_or_wrapped() {
