@@ -26,6 +26,8 @@ CREATE TABLE tasks (
     interaction_token TEXT,
     token_expires_at  INTEGER,
     message_id        TEXT,
+    message_original  INTEGER NOT NULL DEFAULT 0, -- the message is the interaction's original response
+    delivered         INTEGER NOT NULL DEFAULT 0, -- the final state has been shown on Discord
     created_at        INTEGER NOT NULL,
     started_at        INTEGER,
     finished_at       INTEGER,

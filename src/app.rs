@@ -57,6 +57,11 @@ impl App {
         }
     }
 
+    /// Checks a prompt without queueing anything.
+    pub fn check_prompt(&self, raw: &str) -> Result<(), PromptError> {
+        prompt::parse(raw, &self.prompt_limits()).map(|_| ())
+    }
+
     /// Parses a prompt (with its `{a, b}` permutations) and queues one imagine per prompt on
     /// `backend`, or the default backend. Nothing is queued unless every prompt is valid.
     pub async fn imagine(

@@ -22,6 +22,43 @@ pub fn init_logging(config: &Config, default_level: &str) {
     };
 }
 
+/// How long running tasks get to finish when the bot is asked to stop.
+const STOP_GRACE: Duration = Duration::from_secs(30);
+
+pub async fn run(path: Option<&Path>) -> ExitCode {
+    let config = match config::load(path).and_then(|c| c.check_runnable().map(|_| c)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config, &config.log.level.clone());
+    let app = match App::build(config).await {
+        Ok(app) => std::sync::Arc::new(app),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "Easel could not start");
+            return ExitCode::FAILURE;
+        }
+    };
+    app.start();
+    let result = tokio::select! {
+        r = crate::discord::run(app.clone()) => r,
+        _ = tokio::signal::ctrl_c() => {
+            tracing::info!("stopping: no new tasks; running ones get {} s to finish", STOP_GRACE.as_secs());
+            Ok(())
+        }
+    };
+    app.engine.shutdown(STOP_GRACE).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "Easel stopped");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub fn check_config(path: Option<&Path>) -> ExitCode {
     let config = match config::load(path) {
         Ok(c) => c,

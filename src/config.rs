@@ -65,6 +65,8 @@ pub struct DiscordConfig {
     pub api_base: String,
     /// Guilds to register commands in at start; empty registers them globally.
     pub guild_ids: Vec<u64>,
+    /// Only the member who asked may press a task's buttons.
+    pub buttons_owner_only: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]

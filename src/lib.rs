@@ -5,6 +5,7 @@ pub mod app;
 pub mod backends;
 pub mod cli;
 pub mod config;
+pub mod discord;
 pub mod imaging;
 pub mod prompt;
 pub mod storage;

@@ -13,11 +13,13 @@ struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the bot on Discord (the default).
+    Run,
     /// Check a config file and print a summary with secrets redacted.
     CheckConfig,
     /// Run one /imagine without Discord and write the grid and the four images.
@@ -43,7 +45,8 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async {
-        match cli.command {
+        match cli.command.unwrap_or(Command::Run) {
+            Command::Run => easel::cli::run(cli.config.as_deref()).await,
             Command::CheckConfig => easel::cli::check_config(cli.config.as_deref()),
             Command::Imagine { prompt, backend, out } => {
                 easel::cli::imagine(cli.config.as_deref(), &prompt, backend.as_deref(), &out).await

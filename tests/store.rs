@@ -30,6 +30,7 @@ fn new_task(user: &str, text: &str) -> NewTask {
             interaction_token: Some("tok".into()),
             token_expires_at: Some(1),
             message_id: None,
+            original: true,
         },
         inputs: Vec::new(),
     }
@@ -75,6 +76,7 @@ async fn a_task_round_trips_through_the_database() {
     assert_eq!(back.seed, 7);
     assert_eq!(back.input_count, 1);
     assert_eq!(back.message.interaction_token.as_deref(), Some("tok"));
+    assert!(back.message.original);
     assert!(back.deadline_at >= back.created_at + 899_000);
     assert_eq!(store.images(task.id, ImageRole::Input).await.unwrap(), vec![image(ImageRole::Input, 0)]);
 }

@@ -134,6 +134,8 @@ impl Backend for DemoBackend {
                 let scale = (MAX_UPSCALE_SIDE as f32 / w.max(h) as f32).min(2.0);
                 let (uw, uh) = (((w as f32 * scale) as u32).max(1), ((h as f32 * scale) as u32).max(1));
                 let recipe = parent_recipe(parent.remote_state.as_ref(), index);
+                // Kept so Vary on the upscaled image starts from exactly this picture.
+                let state = recipe.and_then(|r| serde_json::to_value(DemoState { recipes: vec![r] }).ok());
                 tokio::time::sleep(self.step).await;
                 let bytes = blocking(move || {
                     // Repaint at the larger size when the recipe is known: real extra detail.
@@ -146,7 +148,8 @@ impl Backend for DemoBackend {
                 .await?;
                 Ok(JobOutput {
                     images: vec![OutputImage { bytes: bytes.into(), seed: None }],
-                    ..JobOutput::default()
+                    prompts: Vec::new(),
+                    remote_state: state,
                 })
             }
             Operation::Blend { images } => {

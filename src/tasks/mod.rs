@@ -189,8 +189,10 @@ pub struct MessageRef {
     pub interaction_token: Option<String>,
     /// Unix milliseconds after which the interaction token no longer works.
     pub token_expires_at: Option<i64>,
-    /// The message to edit once it exists (in the task's channel).
+    /// The message's id once known (a follow-up's, or a channel message's).
     pub message_id: Option<String>,
+    /// The message is the interaction's original response (`@original`).
+    pub original: bool,
 }
 
 /// A request to create a task.

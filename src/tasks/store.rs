@@ -111,8 +111,8 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (kind, state, parent_id, user_id, guild_id, channel_id, prompt, backend,
                  seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
-                 message_id, created_at, updated_at)
-             VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 message_id, message_original, created_at, updated_at)
+             VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(serde_json::to_string(&new.kind)?)
         .bind(new.parent_id)
@@ -128,6 +128,7 @@ impl Store {
         .bind(&new.message.interaction_token)
         .bind(new.message.token_expires_at)
         .bind(&new.message.message_id)
+        .bind(new.message.original)
         .bind(now)
         .bind(now)
         .fetch_one(&mut *tx)
@@ -334,6 +335,66 @@ impl Store {
             .await?)
     }
 
+    /// Points the task at the Discord message that shows it.
+    pub async fn set_message(&self, id: TaskId, message: &MessageRef) -> anyhow::Result<()> {
+        sqlx::query(
+            "UPDATE tasks SET interaction_token = ?, token_expires_at = ?, message_id = ?, message_original = ?,
+                 updated_at = ? WHERE id = ?",
+        )
+        .bind(&message.interaction_token)
+        .bind(message.token_expires_at)
+        .bind(&message.message_id)
+        .bind(message.original)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Records that the task's final state is on Discord; false if it already was.
+    pub async fn mark_delivered(&self, id: TaskId) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET delivered = 1 WHERE id = ? AND delivered = 0
+                 AND state IN ('succeeded', 'failed', 'canceled')",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Tasks with a Discord message whose final state has not been shown yet, or that are
+    /// still in flight: what message delivery must catch up on after a start.
+    pub async fn undelivered(&self) -> anyhow::Result<Vec<Task>> {
+        let rows = sqlx::query(
+            "SELECT * FROM tasks WHERE delivered = 0 AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)
+             ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
+    /// Indexes (0-based) of the images of `parent` that have been upscaled.
+    pub async fn upscaled_indexes(&self, parent: TaskId) -> anyhow::Result<Vec<u8>> {
+        let kinds: Vec<String> =
+            sqlx::query_scalar("SELECT kind FROM tasks WHERE parent_id = ? AND state != 'failed'")
+                .bind(parent)
+                .fetch_all(&self.pool)
+                .await?;
+        let mut out: Vec<u8> = kinds
+            .iter()
+            .filter_map(|k| match serde_json::from_str::<TaskKind>(k) {
+                Ok(TaskKind::Upscale { index }) => Some(index),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        Ok(out)
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
@@ -406,6 +467,7 @@ fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
             interaction_token: r.get("interaction_token"),
             token_expires_at: r.get("token_expires_at"),
             message_id: r.get("message_id"),
+            original: r.get::<i64, _>("message_original") != 0,
         },
         created_at: r.get("created_at"),
         started_at: r.get("started_at"),

@@ -1,0 +1,37 @@
+//! `/imagine`: check the prompt, acknowledge at once, queue the task(s); the message then
+//! follows the task through message delivery.
+
+use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
+
+/// Create images from a prompt (Midjourney syntax: --ar 3:2, --seed 42, --no text, {a, b}…)
+#[poise::command(slash_command)]
+pub async fn imagine(
+    ctx: SlashContext<'_>,
+    #[description = "What to draw, with parameters such as --ar 3:2"]
+    #[max_length = 6000]
+    prompt: String,
+) -> Result<(), BotError> {
+    let data = ctx.data();
+    // A bad prompt is answered privately, before anything public happens.
+    if let Err(e) = data.app.check_prompt(&prompt) {
+        return reply_ephemeral(ctx, &e.to_string()).await;
+    }
+    poise::Context::Application(ctx).defer().await?;
+    let who = requester(ctx, true);
+    let tasks = match data.app.imagine(&prompt, None, &who).await {
+        Ok(tasks) => tasks,
+        Err(e) => {
+            // Nothing was queued: take the public "thinking…" message away and explain privately.
+            let _ = data.sink.rest().delete_original(&ctx.interaction.token).await;
+            let text = BotError::from(e).for_member();
+            return reply_ephemeral(ctx, &text).await;
+        }
+    };
+    // The first prompt fills the deferred response; it must be there before any follow-up,
+    // or Discord would let the first follow-up take its place.
+    data.sink.deliver_now(tasks[0].id).await?;
+    for task in &tasks[1..] {
+        data.follow_up(&ctx.interaction.token, task).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! Button custom_ids. A button carries only a version, an action, a task id and an image
+//! index — everything else is read from SQLite when it is pressed — so buttons keep working
+//! across restarts and ids stay far under Discord's 100-character limit.
+
+use std::fmt;
+
+use poise::serenity_prelude as serenity;
+use tracing::warn;
+
+use super::error::BotError;
+use super::render::{self, RenderContext};
+use super::rest::{Attachments, Outgoing};
+use super::{Data, sink};
+use crate::tasks::{MessageRef, NewTask, Strength, TaskId, TaskKind, TaskState};
+
+/// The custom_id format version; bump it when the format changes so old buttons are
+/// recognised as old instead of misread.
+const VERSION: &str = "e1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonAction {
+    /// U1–U4: image `index` (0-based) of the task at full size.
+    Upscale { task: TaskId, index: u8 },
+    /// V1–V4, Vary (Strong), Vary (Subtle).
+    Vary { task: TaskId, index: u8, strength: Strength },
+    /// 🔄: the same prompt again with a new seed.
+    Reroll { task: TaskId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomIdError {
+    #[error("this button comes from another bot or an older version of Easel")]
+    Foreign,
+    #[error("this button's data is damaged")]
+    Garbled,
+}
+
+impl ButtonAction {
+    pub fn task(&self) -> TaskId {
+        match self {
+            ButtonAction::Upscale { task, .. }
+            | ButtonAction::Vary { task, .. }
+            | ButtonAction::Reroll { task } => *task,
+        }
+    }
+
+    pub fn parse(custom_id: &str) -> Result<ButtonAction, CustomIdError> {
+        let mut parts = custom_id.split(':');
+        if parts.next() != Some(VERSION) {
+            return Err(CustomIdError::Foreign);
+        }
+        let (Some(action), Some(task), Some(index), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CustomIdError::Garbled);
+        };
+        let task: TaskId = task.parse().ok().filter(|t| *t > 0).ok_or(CustomIdError::Garbled)?;
+        let index: u8 = index.parse().ok().filter(|i| *i < 4).ok_or(CustomIdError::Garbled)?;
+        // Canonical form only: "e1:u:007:0" or "e1:u:7:+0" are not ours.
+        if custom_id != ButtonAction::encode_parts(action, task, index) {
+            return Err(CustomIdError::Garbled);
+        }
+        match action {
+            "u" => Ok(ButtonAction::Upscale { task, index }),
+            "vx" => Ok(ButtonAction::Vary { task, index, strength: Strength::Strong }),
+            "vs" => Ok(ButtonAction::Vary { task, index, strength: Strength::Subtle }),
+            "r" if index == 0 => Ok(ButtonAction::Reroll { task }),
+            _ => Err(CustomIdError::Garbled),
+        }
+    }
+
+    fn encode_parts(action: &str, task: TaskId, index: u8) -> String {
+        format!("{VERSION}:{action}:{task}:{index}")
+    }
+}
+
+impl fmt::Display for ButtonAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match *self {
+            ButtonAction::Upscale { task, index } => ButtonAction::encode_parts("u", task, index),
+            ButtonAction::Vary { task, index, strength: Strength::Strong } => {
+                ButtonAction::encode_parts("vx", task, index)
+            }
+            ButtonAction::Vary { task, index, strength: Strength::Subtle } => {
+                ButtonAction::encode_parts("vs", task, index)
+            }
+            ButtonAction::Reroll { task } => ButtonAction::encode_parts("r", task, 0),
+        };
+        f.write_str(&s)
+    }
+}
+
+/// A button press: check it, queue the child task (owned by whoever pressed), acknowledge,
+/// turn a used U button green, and post the child's message. Every refusal is private.
+pub async fn handle(ctx: &serenity::Context, data: &Data, ci: &serenity::ComponentInteraction) {
+    let outcome = match ButtonAction::parse(&ci.data.custom_id) {
+        Ok(action) => press(ctx, data, ci, action).await,
+        Err(e) => Err(BotError::user(format!(
+            "This button can't be used: {e}. Run the command again for fresh buttons."
+        ))),
+    };
+    if let Err(e) = outcome {
+        let text = e.for_member();
+        let reply = serenity::CreateInteractionResponse::Message(
+            serenity::CreateInteractionResponseMessage::new().content(text).ephemeral(true),
+        );
+        if let Err(e) = ci.create_response(&ctx.http, reply).await {
+            warn!(error = %e, custom_id = %ci.data.custom_id, "could not answer a button press");
+        }
+    }
+}
+
+async fn press(
+    ctx: &serenity::Context,
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    action: ButtonAction,
+) -> Result<(), BotError> {
+    let store = data.app.engine.store();
+    let parent = store.get(action.task()).await?.ok_or_else(|| {
+        BotError::user("The images behind this button are no longer in Easel's records, so it can't be used.")
+    })?;
+    if parent.state != TaskState::Succeeded {
+        return Err(BotError::user("That task did not finish, so its buttons can't be used."));
+    }
+    let presser = ci.user.id.to_string();
+    if data.app.config.discord.buttons_owner_only && presser != parent.user_id {
+        return Err(BotError::user(format!(
+            "Only <@{}> can use the buttons on these images.",
+            parent.user_id
+        )));
+    }
+    let kind = match action {
+        ButtonAction::Upscale { index, .. } => TaskKind::Upscale { index },
+        ButtonAction::Vary { index, strength, .. } => TaskKind::Variation { index, strength },
+        ButtonAction::Reroll { .. } => TaskKind::Reroll,
+    };
+    let task = data
+        .app
+        .engine
+        .submit(NewTask {
+            kind,
+            parent_id: Some(parent.id),
+            user_id: presser,
+            guild_id: ci.guild_id.map(|g| g.to_string()),
+            channel_id: Some(ci.channel_id.to_string()),
+            prompt: parent.prompt.clone(),
+            backend: parent.backend.clone(),
+            seed: fastrand::u32(..),
+            // The message is created below, as a follow-up on this interaction.
+            message: MessageRef::default(),
+            inputs: Vec::new(),
+        })
+        .await?;
+    ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
+    if let TaskKind::Upscale { .. } = kind {
+        // Recolour the grid's buttons, keeping its image: the pressed U turns green.
+        let used = store.upscaled_indexes(parent.id).await?;
+        let caps = data.app.engine.backends().get(&parent.backend).map(|b| b.capabilities());
+        let view = render::render(&parent, &RenderContext { caps, used_upscales: used, has_preview: false });
+        let mut msg: Outgoing = sink::outgoing(&parent, &view, None);
+        msg.attachments = Attachments::Keep;
+        if let Err(e) = data.sink.rest().edit_original(&ci.token, &msg).await {
+            warn!(task_id = parent.id, error = %e, "could not mark the upscale button as used");
+        }
+    }
+    data.follow_up(&ci.token, &task).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_round_trips_and_fits_in_discords_limit() {
+        let actions = [
+            ButtonAction::Upscale { task: i64::MAX, index: 3 },
+            ButtonAction::Vary { task: 1, index: 0, strength: Strength::Strong },
+            ButtonAction::Vary { task: 42, index: 2, strength: Strength::Subtle },
+            ButtonAction::Reroll { task: 9 },
+        ];
+        for a in actions {
+            let id = a.to_string();
+            assert!(id.len() <= 100, "{id}");
+            assert_eq!(ButtonAction::parse(&id), Ok(a));
+        }
+        assert_eq!(ButtonAction::Upscale { task: 12, index: 1 }.to_string(), "e1:u:12:1");
+    }
+
+    #[test]
+    fn other_bots_and_other_versions_are_foreign() {
+        for id in ["", "upscale:1:2", "e2:u:1:0", "MJ::JOB::upsample::1::abc"] {
+            assert_eq!(ButtonAction::parse(id), Err(CustomIdError::Foreign), "{id}");
+        }
+    }
+
+    #[test]
+    fn damaged_ids_are_refused() {
+        for id in [
+            "e1",
+            "e1:u",
+            "e1:u:1",
+            "e1:u:1:4",
+            "e1:u:0:0",
+            "e1:u:-1:0",
+            "e1:x:1:0",
+            "e1:u:1:0:extra",
+            "e1:u:007:0",
+            "e1:u:+7:0",
+            "e1:r:5:2",
+            "e1:u:99999999999999999999:0",
+            "e1:vs:1:",
+            "e1:u:1:0\n",
+        ] {
+            assert_eq!(ButtonAction::parse(id), Err(CustomIdError::Garbled), "{id:?}");
+        }
+    }
+}

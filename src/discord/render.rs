@@ -1,0 +1,193 @@
+//! Pure rendering: a task (and what the backend can do) → the Discord message that shows it.
+//! No I/O here, so every state a member can see is unit-tested.
+
+use crate::backends::Capabilities;
+use crate::discord::components::ButtonAction;
+use crate::tasks::{Strength, Task, TaskKind, TaskState};
+
+/// Discord's limit on message content.
+const MAX_CONTENT: usize = 2000;
+/// Room kept for the status, mention and notes around the prompt.
+const MAX_PROMPT_SHOWN: usize = 1500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonStyle {
+    Primary = 1,
+    Secondary = 2,
+    Success = 3,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Button {
+    pub label: Option<String>,
+    pub emoji: Option<String>,
+    pub style: ButtonStyle,
+    pub custom_id: String,
+}
+
+/// Which file goes with the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attach {
+    None,
+    /// The latest progress preview, when the backend sent one.
+    Preview,
+    /// The 2×2 grid.
+    Grid,
+    /// The single image of an upscale.
+    Image,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageView {
+    pub content: String,
+    pub rows: Vec<Vec<Button>>,
+    pub attach: Attach,
+}
+
+/// Everything besides the task row that decides what the message shows.
+#[derive(Debug, Clone, Default)]
+pub struct RenderContext {
+    /// What the task's backend can do; `None` when it is no longer configured.
+    pub caps: Option<Capabilities>,
+    /// Indexes (0-based) already upscaled from this grid: their U buttons turn green.
+    pub used_upscales: Vec<u8>,
+    /// A progress preview is available to attach.
+    pub has_preview: bool,
+}
+
+/// The message for `task` in its current state.
+pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
+    let head = header(task);
+    let (status, attach) = match task.state {
+        TaskState::Queued if task.attempts > 0 => (" (Waiting to retry)".to_string(), Attach::None),
+        TaskState::Queued => (" (Waiting to start)".to_string(), Attach::None),
+        TaskState::Submitted | TaskState::Running => {
+            (format!(" ({}%)", task.progress), if cx.has_preview { Attach::Preview } else { Attach::None })
+        }
+        TaskState::Succeeded => {
+            (String::new(), if task.kind.makes_grid() { Attach::Grid } else { Attach::Image })
+        }
+        TaskState::Failed => (" (Failed)".to_string(), Attach::None),
+        TaskState::Canceled => (" (Canceled)".to_string(), Attach::None),
+    };
+    let mut content = format!("{head}{status}");
+    match task.state {
+        TaskState::Failed => {
+            let (code, message) =
+                task.failure.clone().unwrap_or((crate::tasks::FailureCode::Internal, String::new()));
+            content += &format!("\n> {}\n-# {code} · task {}", one_line(&message), task.id);
+        }
+        TaskState::Succeeded => {
+            for note in &task.notes {
+                content += &format!("\n-# {}", one_line(note));
+            }
+        }
+        _ => {}
+    }
+    let rows = if task.state == TaskState::Succeeded { buttons(task, cx) } else { Vec::new() };
+    MessageView { content: clip(content, MAX_CONTENT), rows, attach }
+}
+
+fn header(task: &Task) -> String {
+    let prompt = clip(escape_markdown(&task.prompt.canonical()), MAX_PROMPT_SHOWN);
+    let who = format!("<@{}>", task.user_id);
+    match task.kind {
+        TaskKind::Upscale { index } => format!("**{prompt}** - Image #{} {who}", index + 1),
+        TaskKind::Variation { strength, .. } => {
+            let s = match strength {
+                Strength::Strong => "Strong",
+                Strength::Subtle => "Subtle",
+            };
+            format!("**{prompt}** - Variations ({s}) by {who}")
+        }
+        _ => format!("**{prompt}** - {who}"),
+    }
+}
+
+fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
+    let Some(caps) = &cx.caps else { return Vec::new() };
+    let id = task.id;
+    let button = |label: &str, style, action: ButtonAction| Button {
+        label: Some(label.to_string()),
+        emoji: None,
+        style,
+        custom_id: action.to_string(),
+    };
+    if task.kind.makes_grid() {
+        let mut first: Vec<Button> = (0..4u8)
+            .map(|i| {
+                let style =
+                    if cx.used_upscales.contains(&i) { ButtonStyle::Success } else { ButtonStyle::Secondary };
+                button(&format!("U{}", i + 1), style, ButtonAction::Upscale { task: id, index: i })
+            })
+            .collect();
+        if caps.imagine {
+            first.push(Button {
+                label: None,
+                emoji: Some("🔄".into()),
+                style: ButtonStyle::Primary,
+                custom_id: ButtonAction::Reroll { task: id }.to_string(),
+            });
+        }
+        let mut rows = vec![first];
+        if caps.variation {
+            rows.push(
+                (0..4u8)
+                    .map(|i| {
+                        let action = ButtonAction::Vary { task: id, index: i, strength: Strength::Strong };
+                        button(&format!("V{}", i + 1), ButtonStyle::Secondary, action)
+                    })
+                    .collect(),
+            );
+        }
+        rows
+    } else if matches!(task.kind, TaskKind::Upscale { .. }) && caps.variation {
+        vec![vec![
+            button(
+                "Vary (Strong)",
+                ButtonStyle::Secondary,
+                ButtonAction::Vary { task: id, index: 0, strength: Strength::Strong },
+            ),
+            button(
+                "Vary (Subtle)",
+                ButtonStyle::Secondary,
+                ButtonAction::Vary { task: id, index: 0, strength: Strength::Subtle },
+            ),
+        ]]
+    } else {
+        Vec::new()
+    }
+}
+
+/// Backslash-escapes Discord markdown so a prompt shows as typed inside `**…**`.
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        // `<` too, so `<@123>` in a prompt shows as text instead of a mention.
+        if matches!(c, '*' | '_' | '~' | '`' | '|' | '\\' | '<') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Shortens to at most `max` bytes on a character boundary, marking the cut with `…`.
+fn clip(s: String, max: usize) -> String {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+#[cfg(test)]
+#[path = "render_tests.rs"]
+mod tests;

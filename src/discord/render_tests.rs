@@ -1,0 +1,161 @@
+//! What members see in each state of a task.
+
+use super::*;
+use crate::prompt::{Aspect, PromptSpec};
+use crate::tasks::{FailureCode, MessageRef};
+
+fn task(kind: TaskKind, state: TaskState) -> Task {
+    let mut prompt = PromptSpec { text: "a lighthouse at dusk".into(), ..PromptSpec::default() };
+    prompt.params.aspect = Some(Aspect { w: 3, h: 2 });
+    Task {
+        id: 12,
+        kind,
+        state,
+        parent_id: None,
+        user_id: "555".into(),
+        guild_id: None,
+        channel_id: None,
+        prompt,
+        backend: "demo".into(),
+        remote_id: None,
+        remote_state: None,
+        progress: 0,
+        seed: 1,
+        attempts: 0,
+        next_attempt_at: 0,
+        deadline_at: 0,
+        failure: None,
+        output_prompts: vec![],
+        notes: vec![],
+        input_count: 0,
+        message: MessageRef::default(),
+        created_at: 0,
+        started_at: None,
+        finished_at: None,
+    }
+}
+
+fn full_caps() -> RenderContext {
+    RenderContext {
+        caps: Some(Capabilities { imagine: true, variation: true, ..Capabilities::default() }),
+        ..RenderContext::default()
+    }
+}
+
+fn labels(view: &MessageView) -> Vec<Vec<String>> {
+    view.rows
+        .iter()
+        .map(|r| r.iter().map(|b| b.label.clone().or(b.emoji.clone()).unwrap_or_default()).collect())
+        .collect()
+}
+
+#[test]
+fn a_queued_imagine_waits_to_start() {
+    let view = render(&task(TaskKind::Imagine, TaskState::Queued), &full_caps());
+    assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - <@555> (Waiting to start)");
+    assert!(view.rows.is_empty());
+    assert_eq!(view.attach, Attach::None);
+}
+
+#[test]
+fn a_running_task_shows_its_percentage_and_the_preview() {
+    let mut t = task(TaskKind::Imagine, TaskState::Running);
+    t.progress = 37;
+    let mut cx = full_caps();
+    assert_eq!(render(&t, &cx).attach, Attach::None);
+    cx.has_preview = true;
+    let view = render(&t, &cx);
+    assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - <@555> (37%)");
+    assert_eq!(view.attach, Attach::Preview);
+}
+
+#[test]
+fn a_task_waiting_for_a_retry_says_so() {
+    let mut t = task(TaskKind::Imagine, TaskState::Queued);
+    t.attempts = 1;
+    assert!(render(&t, &full_caps()).content.ends_with("(Waiting to retry)"));
+}
+
+#[test]
+fn a_finished_grid_has_u_reroll_and_v_buttons_with_used_upscales_green() {
+    let t = task(TaskKind::Imagine, TaskState::Succeeded);
+    let mut cx = full_caps();
+    cx.used_upscales = vec![1];
+    let view = render(&t, &cx);
+    assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - <@555>");
+    assert_eq!(view.attach, Attach::Grid);
+    assert_eq!(labels(&view), [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["V1", "V2", "V3", "V4"]]);
+    assert_eq!(view.rows[0][1].style, ButtonStyle::Success);
+    assert_eq!(view.rows[0][0].style, ButtonStyle::Secondary);
+    assert_eq!(view.rows[0][4].custom_id, "e1:r:12:0");
+    assert_eq!(view.rows[1][2].custom_id, "e1:vx:12:2");
+}
+
+#[test]
+fn buttons_follow_what_the_backend_can_do() {
+    let t = task(TaskKind::Imagine, TaskState::Succeeded);
+    let cx = RenderContext {
+        caps: Some(Capabilities { imagine: true, ..Capabilities::default() }),
+        ..Default::default()
+    };
+    assert_eq!(labels(&render(&t, &cx)), [vec!["U1", "U2", "U3", "U4", "🔄"]], "no V row without variations");
+    let gone = RenderContext::default();
+    assert!(render(&t, &gone).rows.is_empty(), "no buttons when the backend is gone");
+}
+
+#[test]
+fn an_upscale_shows_the_image_number_and_vary_buttons() {
+    let t = task(TaskKind::Upscale { index: 1 }, TaskState::Succeeded);
+    let view = render(&t, &full_caps());
+    assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - Image #2 <@555>");
+    assert_eq!(view.attach, Attach::Image);
+    assert_eq!(labels(&view), [vec!["Vary (Strong)", "Vary (Subtle)"]]);
+    assert_eq!(view.rows[0][1].custom_id, "e1:vs:12:0");
+}
+
+#[test]
+fn variations_name_their_strength() {
+    let t = task(TaskKind::Variation { index: 0, strength: Strength::Subtle }, TaskState::Running);
+    assert!(render(&t, &full_caps()).content.contains("- Variations (Subtle) by <@555>"));
+}
+
+#[test]
+fn a_failure_says_what_happened_with_its_code_and_task_id() {
+    let mut t = task(TaskKind::Imagine, TaskState::Failed);
+    t.failure = Some((FailureCode::ContentBlocked, "The service refused this prompt:\nviolence.".into()));
+    let view = render(&t, &full_caps());
+    assert_eq!(
+        view.content,
+        "**a lighthouse at dusk --ar 3:2** - <@555> (Failed)\n> The service refused this prompt: violence.\n-# content-blocked · task 12"
+    );
+    assert!(view.rows.is_empty());
+}
+
+#[test]
+fn notes_are_shown_under_the_result() {
+    let mut t = task(TaskKind::Imagine, TaskState::Succeeded);
+    t.notes = vec!["Backend `demo` ignores --tile".into()];
+    assert!(render(&t, &full_caps()).content.ends_with("\n-# Backend `demo` ignores --tile"));
+}
+
+#[test]
+fn prompts_cannot_break_the_formatting_or_mention_anyone() {
+    let mut t = task(TaskKind::Imagine, TaskState::Queued);
+    t.prompt = PromptSpec { text: "**bold** <@123> @everyone `code`".into(), ..PromptSpec::default() };
+    let view = render(&t, &full_caps());
+    assert!(
+        view.content.starts_with(r"**\*\*bold\*\* \<@123> @everyone \`code\`** - <@555>"),
+        "{}",
+        view.content
+    );
+}
+
+#[test]
+fn a_huge_prompt_is_clipped_to_fit_discord() {
+    let mut t = task(TaskKind::Imagine, TaskState::Failed);
+    t.prompt = PromptSpec { text: "word ".repeat(1200).trim().into(), ..PromptSpec::default() };
+    t.failure = Some((FailureCode::Internal, "x".repeat(3000)));
+    let view = render(&t, &full_caps());
+    assert!(view.content.len() <= 2000, "{}", view.content.len());
+    assert!(view.content.contains('…'));
+}
