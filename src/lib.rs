@@ -7,5 +7,6 @@ pub mod cli;
 pub mod config;
 pub mod imaging;
 pub mod prompt;
+pub mod sandbox;
 pub mod storage;
 pub mod tasks;
