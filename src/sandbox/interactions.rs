@@ -192,7 +192,11 @@ pub(crate) async fn followup(
     let draft = Draft::parse(&body.json, body.files)?;
     inner.write(|w| {
         let iid = webhook_interaction(&inner, w, &app, &token)?;
-        let record = &w.interactions[&iid].record;
+        let record = &w
+            .interactions
+            .get(&iid)
+            .ok_or_else(|| ApiError::unknown_webhook("interaction vanished"))?
+            .record;
         let ephemeral = draft.flags.is_some_and(|f| f & EPHEMERAL != 0);
         let user = record.user_id;
         let deferred = record.callback_type() == Some(5);

@@ -54,6 +54,7 @@ pub use state::SandboxView;
 
 use state::{Config, Inner, Outbound};
 
+#[derive(Clone, Debug)]
 pub struct SandboxOptions {
     /// 0 picks a free port.
     pub port: u16,

@@ -220,6 +220,7 @@ impl Inner {
     ) -> Attachment {
         let id = self.clock.snowflake();
         let filename = sanitize_filename(filename);
+        let content_type = content_type.or_else(|| guess_content_type(&filename).map(str::to_owned));
         let (width, height) = image_size(&bytes).unzip();
         world.stats.bytes_uploaded += bytes.len() as u64;
         let attachment = Attachment {
@@ -290,6 +291,20 @@ pub(crate) fn sanitize_filename(name: &str) -> String {
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
         .collect();
     if cleaned.is_empty() { "unknown".to_owned() } else { cleaned }
+}
+
+/// Discord fills in `content_type` even when the upload did not say; these are the types Easel sends.
+fn guess_content_type(filename: &str) -> Option<&'static str> {
+    let ext = filename.rsplit_once('.')?.1.to_ascii_lowercase();
+    Some(match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "txt" => "text/plain; charset=utf-8",
+        "json" => "application/json",
+        _ => return None,
+    })
 }
 
 /// Width and height of a PNG, GIF or JPEG, read from its header; Discord reports them for images.
