@@ -247,7 +247,7 @@ async fn injected_rate_limits_answer_429_with_headers() {
 }
 
 #[tokio::test]
-async fn unknown_channel_message_and_bad_token() {
+async fn unknown_routes_channels_messages_tokens_and_bodies() {
     let s = setup().await;
     let chan = s.sandbox.channel_id();
     assert_error(&s.api.call("GET", "/channels/123/messages/456", None).await, 404, 10003);
@@ -263,9 +263,30 @@ async fn unknown_channel_message_and_bad_token() {
         401,
         0,
     );
+    let garbled = s
+        .api
+        .http
+        .post(format!("{}/channels/{chan}/messages", s.api.base))
+        .header("Authorization", format!("Bot {}", s.api.token))
+        .header("Content-Type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .expect("answer");
+    assert_eq!(garbled.status(), 400);
+    assert_eq!(garbled.json::<Value>().await.expect("json")["code"], 50109);
+    assert_error(&s.api.call("GET", "/guilds/1/roles", None).await, 404, 0);
+    assert_error(&s.api.call("PUT", &format!("/channels/{chan}/messages"), Some(json!({}))).await, 405, 0);
     assert_eq!(
         s.violation_kinds(),
-        [ViolationKind::UnknownChannel, ViolationKind::UnknownMessage, ViolationKind::Unauthorized]
+        [
+            ViolationKind::UnknownChannel,
+            ViolationKind::UnknownMessage,
+            ViolationKind::Unauthorized,
+            ViolationKind::InvalidJson,
+            ViolationKind::UnsupportedRoute,
+            ViolationKind::UnsupportedRoute,
+        ]
     );
 }
 
@@ -283,4 +304,14 @@ async fn callback_types_must_fit_the_interaction() {
     );
     let msg = s.sandbox.wait_for(raw_bot::WAIT, |v| v.original_message(id).cloned()).await.expect("message");
     assert_eq!((msg.content.as_str(), msg.ephemeral_for), ("hello", Some(s.alice)));
+    // A modal (type 9) is a valid first answer to a command; the sandbox keeps what was opened.
+    let (id, token) = s.slash().await;
+    let modal = json!({"custom_id": "describe", "title": "Describe", "components": [{"type": 1, "components": [
+        {"type": 4, "custom_id": "text", "label": "Text", "style": 1}]}]});
+    assert_eq!(s.callback(id, &token, json!({"type": 9, "data": modal})).await.status, 204);
+    let record = s.sandbox.interaction(id).expect("record");
+    assert_eq!(
+        (record.callback_type(), record.modal.as_ref().map(|m| &m["custom_id"])),
+        (Some(9), Some(&json!("describe")))
+    );
 }
