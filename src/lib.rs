@@ -8,5 +8,6 @@ pub mod config;
 pub mod discord;
 pub mod imaging;
 pub mod prompt;
+pub mod sandbox;
 pub mod storage;
 pub mod tasks;

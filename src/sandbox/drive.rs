@@ -1,0 +1,158 @@
+//! Playing the users' side: adding members, uploading files, and dispatching slash commands and
+//! button clicks to the connected bot. Shared by the Rust API ([`super::Sandbox`]) and the HTTP
+//! control API, so both refuse the same impossible actions (a click on a button that is not
+//! there, or disabled, or on a message the user cannot see).
+
+use anyhow::{Context, anyhow, bail, ensure};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::events::{self, SlashPayload};
+use super::limits::CALLBACK_DEADLINE;
+use super::model::{
+    Attachment, CommandOption, InteractionKind, InteractionRecord, OptionValue, RouteKind, ViolationKind,
+};
+use super::state::{Inner, Interaction, User, World};
+
+impl Inner {
+    pub(crate) fn add_user(&self, name: &str, bot: bool) -> u64 {
+        let id = self.clock.snowflake();
+        let joined_at = self.now();
+        self.write(|w| w.users.insert(id, User { id, name: name.to_owned(), bot, joined_at }));
+        id
+    }
+
+    pub(crate) fn upload(&self, filename: &str, content_type: &str, bytes: Bytes) -> Attachment {
+        let ct = (!content_type.is_empty()).then(|| content_type.to_owned());
+        self.write(|w| self.store_blob(w, filename, ct, bytes, None))
+    }
+
+    fn new_interaction(&self, w: &mut World, user_id: u64, kind: InteractionKind) -> (u64, String) {
+        let id = self.clock.snowflake();
+        let token = format!("aW50ZXJhY3Rpb24.{id:x}.{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
+        let record = InteractionRecord {
+            id,
+            token: token.clone(),
+            user_id,
+            kind,
+            dispatched_at: self.now(),
+            callback: None,
+            original_message_id: None,
+            followup_ids: Vec::new(),
+            events: Vec::new(),
+            modal: None,
+        };
+        w.interactions.insert(id, Interaction { record, expired_unanswered: false });
+        w.tokens.insert(token.clone(), id);
+        w.stats.interactions_dispatched += 1;
+        (id, token)
+    }
+
+    pub(crate) fn slash(&self, user: u64, command: &str, options: Vec<CommandOption>) -> anyhow::Result<u64> {
+        self.write(|w| {
+            // While the bot is briefly disconnected the dispatch waits in the session log for RESUME.
+            ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
+            ensure!(w.users.contains_key(&user), "user {user} is not a member (use add_user)");
+            let cmd = w
+                .commands()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(command))
+                .cloned()
+                .with_context(|| format!("the bot has not registered a command named {command:?}"))?;
+            check_options(w, &cmd, &options)?;
+            let kind = InteractionKind::Command { name: command.to_owned(), options: options.clone() };
+            let (id, token) = self.new_interaction(w, user, kind);
+            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options };
+            let data = events::slash_interaction(self, w, &payload);
+            w.dispatch("INTERACTION_CREATE", data);
+            Ok(id)
+        })
+    }
+
+    pub(crate) fn click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {
+        self.write(|w| {
+            // While the bot is briefly disconnected the dispatch waits in the session log for RESUME.
+            ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
+            ensure!(w.users.contains_key(&user), "user {user} is not a member (use add_user)");
+            let msg = w.message(message_id).cloned().with_context(|| format!("no message {message_id}"))?;
+            ensure!(msg.visible_to(user), "message {message_id} is ephemeral for another user");
+            let button = msg.button_by_id(custom_id).ok_or_else(|| {
+                anyhow!(
+                    "message {message_id} has no button with custom_id {custom_id:?} (it has {:?})",
+                    msg.custom_ids()
+                )
+            })?;
+            ensure!(!button.disabled, "button {custom_id:?} on message {message_id} is disabled");
+            let kind = InteractionKind::Component { custom_id: custom_id.to_owned(), message_id };
+            let (id, token) = self.new_interaction(w, user, kind);
+            let data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg);
+            w.dispatch("INTERACTION_CREATE", data);
+            Ok(id)
+        })
+    }
+
+    /// Records a violation for every interaction whose 3 s passed with no callback, once each.
+    /// Called whenever violations are read or the clock moves, so a bot that never answers
+    /// shows up without a background timer.
+    pub(crate) fn sweep_deadlines(&self) {
+        let now = self.now();
+        let overdue: Vec<u64> = self.read(|w| {
+            w.interactions
+                .values()
+                .filter(|i| i.record.callback.is_none() && !i.expired_unanswered)
+                .filter(|i| now.saturating_sub(i.record.dispatched_at) > CALLBACK_DEADLINE)
+                .map(|i| i.record.id)
+                .collect()
+        });
+        if overdue.is_empty() {
+            return;
+        }
+        self.write(|w| {
+            for id in overdue {
+                let Some(i) = w.interactions.get_mut(&id) else { continue };
+                i.expired_unanswered = true;
+                let v = self.violation(
+                    ViolationKind::LateCallback,
+                    format!("no callback within 3 s of dispatch for interaction {id}"),
+                    RouteKind::InteractionCallback,
+                    Some(id),
+                    0,
+                    10062,
+                );
+                w.violate(v);
+            }
+        });
+    }
+}
+
+/// Options must exist on the registered command with the same type, and required ones must be
+/// given, so a test cannot send what Discord's client never would.
+fn check_options(w: &World, cmd: &Value, given: &[CommandOption]) -> anyhow::Result<()> {
+    let declared = cmd.get("options").and_then(Value::as_array).cloned().unwrap_or_default();
+    for o in given {
+        let Some(d) =
+            declared.iter().find(|d| d.get("name").and_then(Value::as_str) == Some(o.name.as_str()))
+        else {
+            bail!("command has no option {:?}", o.name);
+        };
+        let want = d.get("type").and_then(Value::as_u64).unwrap_or(0);
+        ensure!(
+            want == u64::from(o.value.kind()),
+            "option {:?} has type {want}, not {}",
+            o.name,
+            o.value.kind()
+        );
+        match o.value {
+            OptionValue::Attachment(id) => {
+                ensure!(w.blobs.contains_key(&id), "attachment {id} was not uploaded")
+            }
+            OptionValue::User(id) => ensure!(w.users.contains_key(&id), "user {id} is not a member"),
+            _ => {}
+        }
+    }
+    for d in &declared {
+        let name = d.get("name").and_then(Value::as_str).unwrap_or("");
+        let required = d.get("required").and_then(Value::as_bool).unwrap_or(false);
+        ensure!(!required || given.iter().any(|o| o.name == name), "required option {name:?} is missing");
+    }
+    Ok(())
+}

@@ -1,0 +1,221 @@
+//! The gateway's event payloads: READY, GUILD_CREATE and INTERACTION_CREATE (slash commands
+//! with resolved attachments, and button clicks carrying the full message).
+//!
+//! Like [`super::render`], each carries what serenity 0.12.5 requires: `Role.colors`,
+//! `attachment_size_limit`, `entitlements`, `data.type = 1`; a missing one makes serenity drop the
+//! whole event with a WARN, which `tests.rs` guards against.
+
+use serde_json::{Map, Value, json};
+
+use super::model::{CommandOption, Message, OptionValue};
+use super::render::{ALL_PERMISSIONS, attachment, member, message, user};
+use super::state::{Inner, World};
+
+fn role_everyone(inner: &Inner) -> Value {
+    json!({
+        "id": inner.config.everyone_role_id.to_string(),
+        "name": "@everyone",
+        "color": 0,
+        "colors": {"primary_color": 0, "secondary_color": null, "tertiary_color": null},
+        "hoist": false,
+        "managed": false,
+        "mentionable": false,
+        "permissions": "1071698660929",
+        "position": 0,
+        "icon": null,
+        "unicode_emoji": null,
+        "flags": 0,
+    })
+}
+
+pub(crate) fn channel(inner: &Inner) -> Value {
+    let c = &inner.config;
+    json!({
+        "id": c.channel_id.to_string(),
+        "type": 0,
+        "guild_id": c.guild_id.to_string(),
+        "name": c.channel_name,
+        "position": 0,
+        "permission_overwrites": [],
+        "parent_id": null,
+        "topic": null,
+        "nsfw": false,
+        "last_message_id": null,
+        "rate_limit_per_user": 0,
+        "flags": 0,
+    })
+}
+
+pub(crate) fn ready(inner: &Inner, world: &World, session_id: &str) -> Value {
+    let c = &inner.config;
+    json!({
+        "v": 10,
+        "user": user(world, c.bot_user_id),
+        "guilds": [{"id": c.guild_id.to_string(), "unavailable": true}],
+        "session_id": session_id,
+        "resume_gateway_url": format!("{}/gateway", c.base_url.replacen("http", "ws", 1)),
+        "shard": [0, 1],
+        "application": {"id": c.application_id.to_string(), "flags": 0},
+        "private_channels": [],
+        "relationships": [],
+        "presences": [],
+        "guild_join_requests": [],
+        "geo_ordered_rtc_regions": [],
+        "user_settings": {},
+    })
+}
+
+pub(crate) fn guild_create(inner: &Inner, world: &World) -> Value {
+    let c = &inner.config;
+    let members: Vec<Value> = world.users.keys().map(|id| member(inner, world, *id)).collect();
+    json!({
+        "id": c.guild_id.to_string(),
+        "name": c.guild_name,
+        "icon": null,
+        "splash": null,
+        "discovery_splash": null,
+        "owner_id": world.users.keys().find(|id| **id != c.bot_user_id).unwrap_or(&c.bot_user_id).to_string(),
+        "afk_channel_id": null,
+        "afk_timeout": 300,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "roles": [role_everyone(inner)],
+        "emojis": [],
+        "features": [],
+        "mfa_level": 0,
+        "application_id": null,
+        "system_channel_id": null,
+        "system_channel_flags": 0,
+        "rules_channel_id": null,
+        "vanity_url_code": null,
+        "description": null,
+        "banner": null,
+        "premium_tier": 0,
+        "premium_subscription_count": 0,
+        "preferred_locale": "en-US",
+        "public_updates_channel_id": null,
+        "nsfw_level": 0,
+        "stickers": [],
+        "premium_progress_bar_enabled": false,
+        "joined_at": inner.clock.timestamp(Default::default()),
+        "large": false,
+        "unavailable": false,
+        "member_count": members.len(),
+        "voice_states": [],
+        "members": members,
+        "channels": [channel(inner)],
+        "threads": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+    })
+}
+
+fn option_json(o: &CommandOption) -> Value {
+    let value = match &o.value {
+        OptionValue::String(s) => json!(s),
+        OptionValue::Integer(i) => json!(i),
+        OptionValue::Number(n) => json!(n),
+        OptionValue::Boolean(b) => json!(b),
+        OptionValue::User(id) | OptionValue::Attachment(id) => json!(id.to_string()),
+    };
+    json!({"name": o.name, "type": o.value.kind(), "value": value})
+}
+
+/// Fields shared by every INTERACTION_CREATE the sandbox sends.
+fn interaction_base(
+    inner: &Inner,
+    world: &World,
+    id: u64,
+    token: &str,
+    kind: u8,
+    user: u64,
+) -> Map<String, Value> {
+    let c = &inner.config;
+    let v = json!({
+        "id": id.to_string(),
+        "application_id": c.application_id.to_string(),
+        "type": kind,
+        "token": token,
+        "version": 1,
+        "guild_id": c.guild_id.to_string(),
+        "guild": {"id": c.guild_id.to_string(), "locale": "en-US", "features": []},
+        "channel_id": c.channel_id.to_string(),
+        "channel": channel(inner),
+        "member": member(inner, world, user),
+        "locale": "en-US",
+        "guild_locale": "en-US",
+        "app_permissions": ALL_PERMISSIONS,
+        "entitlements": [],
+        "authorizing_integration_owners": {"0": c.guild_id.to_string()},
+        "context": 0,
+        "attachment_size_limit": super::limits::MAX_FILE_BYTES,
+    });
+    match v {
+        Value::Object(o) => o,
+        _ => Map::new(),
+    }
+}
+
+pub(crate) struct SlashPayload<'a> {
+    pub id: u64,
+    pub token: &'a str,
+    pub user: u64,
+    pub command: &'a Value,
+    pub options: &'a [CommandOption],
+}
+
+pub(crate) fn slash_interaction(inner: &Inner, world: &World, p: &SlashPayload<'_>) -> Value {
+    let mut o = interaction_base(inner, world, p.id, p.token, 2, p.user);
+    let mut data = Map::new();
+    data.insert("id".into(), p.command.get("id").cloned().unwrap_or(Value::Null));
+    data.insert("name".into(), p.command.get("name").cloned().unwrap_or(Value::Null));
+    data.insert("type".into(), json!(1));
+    data.insert("options".into(), p.options.iter().map(option_json).collect());
+    if let Some(g) = p.command.get("guild_id") {
+        data.insert("guild_id".into(), g.clone());
+    }
+    let mut resolved = Map::new();
+    let attachments: Map<String, Value> = p
+        .options
+        .iter()
+        .filter_map(|o| match o.value {
+            OptionValue::Attachment(id) => Some(id),
+            _ => None,
+        })
+        .filter_map(|id| world.blobs.get(&id).map(|b| (id.to_string(), attachment(&b.meta))))
+        .collect();
+    if !attachments.is_empty() {
+        resolved.insert("attachments".into(), Value::Object(attachments));
+    }
+    let users: Map<String, Value> = p
+        .options
+        .iter()
+        .filter_map(|o| match o.value {
+            OptionValue::User(id) => Some((id.to_string(), user(world, id))),
+            _ => None,
+        })
+        .collect();
+    if !users.is_empty() {
+        resolved.insert("users".into(), Value::Object(users));
+    }
+    if !resolved.is_empty() {
+        data.insert("resolved".into(), Value::Object(resolved));
+    }
+    o.insert("data".into(), Value::Object(data));
+    Value::Object(o)
+}
+
+pub(crate) fn component_interaction(
+    inner: &Inner,
+    world: &World,
+    (id, token, user): (u64, &str, u64),
+    custom_id: &str,
+    msg: &Message,
+) -> Value {
+    let mut o = interaction_base(inner, world, id, token, 3, user);
+    o.insert("data".into(), json!({"custom_id": custom_id, "component_type": 2}));
+    o.insert("message".into(), message(inner, world, msg));
+    Value::Object(o)
+}

@@ -1,0 +1,305 @@
+//! A Discord-compatible server on 127.0.0.1 that the real serenity/poise client talks to, so
+//! Easel can be tested end to end (and demoed) with no Discord account and no network.
+//!
+//! [`Sandbox::start`] serves the REST routes serenity uses under `/api/v10`, the gateway
+//! WebSocket at `/gateway`, attachment downloads at `/attachments/…`, and a control API under
+//! `/control` (see [`control`]). One guild, one text channel, one bot; tests add users, dispatch
+//! slash commands and button clicks, and read back messages, interactions and every limit the bot
+//! broke ([`Violation`]). Waiting is done on a change counter ([`Sandbox::wait_for`]), never by
+//! sleeping. What the server must send to satisfy serenity 0.12.5 is documented in
+//! `shared/research/discord-offline.md`; the limits are DESIGN.md §7 (see [`limits`]).
+//!
+//! ```ignore
+//! let sandbox = Sandbox::start(SandboxOptions::default()).await?;
+//! // point the bot at sandbox.api_base() with HttpBuilder::proxy + ratelimiter_disabled(true)
+//! sandbox.wait_ready(Duration::from_secs(10)).await?;
+//! let alice = sandbox.add_user("alice");
+//! let id = sandbox.slash(alice, "imagine", vec![CommandOption::string("prompt", "a cat")]).await?;
+//! let msg = sandbox
+//!     .wait_for(Duration::from_secs(10), |v| v.original_message(id).filter(|m| !m.loading).cloned())
+//!     .await?;
+//! assert_eq!(msg.labels(), ["U1", "U2"]);
+//! assert!(sandbox.violations().is_empty());
+//! ```
+
+mod clock;
+pub mod control;
+mod drive;
+mod error;
+mod events;
+mod gateway;
+mod interactions;
+pub mod limits;
+mod messages;
+mod model;
+mod payload;
+mod render;
+mod rest;
+mod state;
+#[cfg(test)]
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use bytes::Bytes;
+
+pub use model::{
+    ActionRow, Attachment, Button, CallbackRecord, CommandOption, Emoji, InteractionEvent, InteractionKind,
+    InteractionRecord, Message, OptionValue, RouteKind, Stats, Violation, ViolationKind,
+};
+pub use state::SandboxView;
+
+use state::{Config, Inner, Outbound};
+
+#[derive(Clone, Debug)]
+pub struct SandboxOptions {
+    /// 0 picks a free port.
+    pub port: u16,
+    /// The bot token (without `Bot `) the sandbox accepts.
+    pub bot_token: String,
+    pub bot_name: String,
+    pub guild_name: String,
+    pub channel_name: String,
+    /// Sent in HELLO; serenity heartbeats at this interval.
+    pub heartbeat_interval: Duration,
+}
+
+impl Default for SandboxOptions {
+    fn default() -> Self {
+        SandboxOptions {
+            port: 0,
+            bot_token: "sandbox-bot-token".into(),
+            bot_name: "Easel".into(),
+            guild_name: "Easel Sandbox".into(),
+            channel_name: "general".into(),
+            heartbeat_interval: Duration::from_millis(41_250),
+        }
+    }
+}
+
+pub struct Sandbox {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Sandbox {
+    pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
+            .await
+            .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
+        let addr = listener.local_addr()?;
+        let clock = clock::Clock::new();
+        let config = Config {
+            token: opts.bot_token,
+            base_url: format!("http://{addr}"),
+            application_id: clock.snowflake(),
+            bot_user_id: clock.snowflake(),
+            bot_name: opts.bot_name,
+            guild_id: clock.snowflake(),
+            guild_name: opts.guild_name,
+            channel_id: clock.snowflake(),
+            channel_name: opts.channel_name,
+            everyone_role_id: 0,
+            heartbeat_interval_ms: opts.heartbeat_interval.as_millis() as u64,
+        };
+        let mut config = config;
+        // Discord's @everyone role shares the guild's id.
+        config.everyone_role_id = config.guild_id;
+        let inner = Arc::new(Inner::new(config, clock));
+        let bot_name = inner.config.bot_name.clone();
+        let bot_id = inner.config.bot_user_id;
+        inner.write(|w| {
+            w.users.insert(
+                bot_id,
+                state::User { id: bot_id, name: bot_name, bot: true, joined_at: Duration::ZERO },
+            )
+        });
+        let app = rest::router(inner.clone());
+        let server = tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                tracing::error!("sandbox server stopped: {e}");
+            }
+        });
+        Ok(Sandbox { inner, addr, server })
+    }
+
+    /// `http://127.0.0.1:PORT`: what Easel puts in `discord.api_base`.
+    pub fn api_base(&self) -> String {
+        self.inner.config.base_url.clone()
+    }
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+    pub fn bot_token(&self) -> &str {
+        &self.inner.config.token
+    }
+    pub fn application_id(&self) -> u64 {
+        self.inner.config.application_id
+    }
+    pub fn bot_user_id(&self) -> u64 {
+        self.inner.config.bot_user_id
+    }
+    pub fn guild_id(&self) -> u64 {
+        self.inner.config.guild_id
+    }
+    pub fn channel_id(&self) -> u64 {
+        self.inner.config.channel_id
+    }
+
+    /// Adds a guild member and returns their user id.
+    pub fn add_user(&self, name: &str) -> u64 {
+        self.inner.add_user(name, false)
+    }
+
+    /// Waits until a bot has IDENTIFYed and registered at least one command.
+    pub async fn wait_ready(&self, timeout: Duration) -> anyhow::Result<()> {
+        self.wait_for(timeout, |v| (v.bot_connected() && !v.registered_commands().is_empty()).then_some(()))
+            .await
+            .context("waiting for the bot to connect and register its commands")
+    }
+
+    /// Global then guild commands, as the sandbox stored them (with id, version, …).
+    pub fn registered_commands(&self) -> Vec<serde_json::Value> {
+        self.inner.read(|w| w.commands().cloned().collect())
+    }
+
+    /// Stores a file on the sandbox host, e.g. for an attachment option of [`Sandbox::slash`].
+    pub fn upload(&self, filename: &str, content_type: &str, bytes: Bytes) -> Attachment {
+        self.inner.upload(filename, content_type, bytes)
+    }
+
+    /// Dispatches a slash command (INTERACTION_CREATE type 2) from `user` to the connected bot.
+    /// Refuses a command the bot has not registered, or options it did not declare.
+    pub async fn slash(&self, user: u64, command: &str, options: Vec<CommandOption>) -> anyhow::Result<u64> {
+        self.inner.slash(user, command, options)
+    }
+
+    /// Dispatches a button click (type 3) on `message_id`; refuses if the message has no such
+    /// button, the button is disabled, or the message is ephemeral for someone else.
+    pub async fn click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {
+        self.inner.click(user, message_id, custom_id)
+    }
+
+    /// Channel messages in order (ephemeral ones included; see [`Message::ephemeral_for`]).
+    pub fn messages(&self) -> Vec<Message> {
+        self.inner.read(|w| w.messages.clone())
+    }
+    pub fn message(&self, id: u64) -> Option<Message> {
+        self.inner.read(|w| w.message(id).cloned())
+    }
+    pub fn interaction(&self, id: u64) -> Option<InteractionRecord> {
+        self.inner.read(|w| w.interactions.get(&id).map(|i| i.record.clone()))
+    }
+
+    /// Waits until `pred` returns `Some`, waking on every state change (no polling). The
+    /// predicate runs with the state locked: it must not call back into the sandbox.
+    pub async fn wait_for<T>(
+        &self,
+        timeout: Duration,
+        mut pred: impl FnMut(&SandboxView) -> Option<T>,
+    ) -> anyhow::Result<T> {
+        let mut changes = self.inner.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            changes.borrow_and_update();
+            self.inner.sweep_deadlines();
+            if let Some(found) = self.inner.read(|w| pred(&SandboxView { world: w })) {
+                return Ok(found);
+            }
+            match tokio::time::timeout_at(deadline, changes.changed()).await {
+                Ok(Ok(())) => {}
+                Ok(Err(_)) => bail!("the sandbox stopped while waiting"),
+                Err(_) => bail!("timed out after {timeout:?}; sandbox state:\n{}", self.summary()),
+            }
+        }
+    }
+
+    /// A short description of the state, for failure messages.
+    pub fn summary(&self) -> String {
+        self.inner.read(|w| {
+            let mut s = format!(
+                "bot connected: {}, commands: {}, messages: {}, interactions: {}\n",
+                w.bot_live(),
+                w.commands().count(),
+                w.messages.len(),
+                w.interactions.len()
+            );
+            for m in w.messages.iter().rev().take(5).rev() {
+                let content: String = m.content.chars().take(80).collect();
+                s += &format!(
+                    "  message {} {:?} buttons={:?} files={:?} loading={} edits={} interaction={:?}\n",
+                    m.id,
+                    content,
+                    m.labels(),
+                    m.attachments.iter().map(|a| a.filename.as_str()).collect::<Vec<_>>(),
+                    m.loading,
+                    m.edits,
+                    m.interaction_id
+                );
+            }
+            for v in &w.violations {
+                s += &format!("  violation {:?} on {:?}: {}\n", v.kind, v.route, v.detail);
+            }
+            s
+        })
+    }
+
+    /// The bytes behind an attachment URL the sandbox handed out.
+    pub fn attachment_bytes(&self, url: &str) -> Option<Bytes> {
+        let path = url.split('?').next()?;
+        let mut parts = path.rsplit('/');
+        let filename = parts.next()?;
+        let id: u64 = parts.next()?.parse().ok()?;
+        self.inner.read(|w| w.blobs.get(&id).filter(|b| b.meta.filename == filename).map(|b| b.bytes.clone()))
+    }
+
+    /// Every limit breach so far, including interactions left unanswered past 3 s.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.inner.sweep_deadlines();
+        self.inner.read(|w| w.violations.clone())
+    }
+
+    /// Moves the sandbox clock forward (for the 3 s and 15 min deadlines).
+    pub fn advance_clock(&self, by: Duration) {
+        self.inner.clock.advance(by);
+        self.inner.sweep_deadlines();
+    }
+
+    /// Answers the next `count` requests matching `route` with 429.
+    pub fn rate_limit_next(&self, route: RouteKind, count: u32, retry_after: Duration) {
+        self.inner.rate_limit_next(route, count, retry_after);
+    }
+
+    pub fn stats(&self) -> Stats {
+        self.inner.read(|w| w.stats.clone())
+    }
+
+    /// Sends op 7 RECONNECT; the bot should reconnect and RESUME. False if no bot is connected.
+    pub fn gateway_reconnect(&self) -> bool {
+        self.inner.gateway_reconnect()
+    }
+    /// Sends op 9 INVALID_SESSION (not resumable); the bot must IDENTIFY again.
+    pub fn gateway_invalid_session(&self) -> bool {
+        self.inner.gateway_invalid_session()
+    }
+    /// Drops the gateway TCP connection without a close frame; the session stays resumable.
+    pub fn gateway_drop(&self) -> bool {
+        self.inner.gateway_drop()
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.server.abort();
+        // Connections outlive the accept loop; end the bot's so it stops talking to us.
+        self.inner.write(|w| {
+            if let Some(conn) = w.conn.take() {
+                let _ = conn.tx.send(Outbound::Drop);
+            }
+        });
+    }
+}
