@@ -3,3 +3,5 @@
 // Each test binary compiles all of `support` but uses only its own fake.
 #[allow(dead_code)]
 pub mod fake_openai;
+#[allow(dead_code)]
+pub mod world;
