@@ -202,3 +202,25 @@ async fn discord_rate_limits_are_waited_out() {
     assert_eq!(w.sandbox.stats().rate_limited_total, 2);
     w.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_register_in_the_listed_guilds_or_else_globally() {
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |_| {}).await;
+    w.start_in_process().await;
+    let guild = w.sandbox.guild_id().to_string();
+    let commands = w.sandbox.registered_commands();
+    assert_eq!(commands.len(), 1);
+    assert_eq!(commands[0]["name"], "imagine");
+    assert_eq!(commands[0]["guild_id"], guild.as_str());
+    w.kill();
+
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| c.discord.guild_ids.clear()).await;
+    w.start_in_process().await;
+    let commands = w.sandbox.registered_commands();
+    assert_eq!(commands.len(), 1);
+    assert!(commands[0].get("guild_id").is_none_or(|g| g.is_null()), "{:?}", commands[0]);
+    let options = commands[0]["options"].as_array().unwrap();
+    assert_eq!(options[0]["name"], "prompt");
+    assert_eq!(options[0]["required"], true);
+    assert!(commands[0]["description"].as_str().unwrap().starts_with("Create images from a prompt"));
+}
