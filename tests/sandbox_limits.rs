@@ -9,7 +9,7 @@ mod raw_bot;
 
 use std::time::Duration;
 
-use easel::sandbox::{CommandOption, RouteKind, Sandbox, SandboxOptions, ViolationKind};
+use easel::sandbox::{CommandOption, RateLimits, RouteKind, Sandbox, SandboxOptions, ViolationKind};
 use raw_bot::{Answer, Api, Part, RawBot, tiny_png};
 use serde_json::{Value, json};
 
@@ -21,7 +21,11 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let sandbox = Sandbox::start(SandboxOptions::default()).await.expect("start");
+    setup_with(SandboxOptions::default()).await
+}
+
+async fn setup_with(opts: SandboxOptions) -> Setup {
+    let sandbox = Sandbox::start(opts).await.expect("start");
     let bot = RawBot::identify(&sandbox).await.expect("identify");
     let api = Api::new(&sandbox);
     let app = sandbox.application_id();
@@ -139,7 +143,9 @@ async fn the_token_expires_after_15_minutes() {
 
 #[tokio::test]
 async fn component_limits_are_refused_and_leave_the_message_alone() {
-    let mut s = setup().await;
+    // Six edits of one message in a burst on purpose: more than Discord's 5 per 2 s per token.
+    let limits = RateLimits { webhook_per_2s: 10, ..RateLimits::default() };
+    let mut s = setup_with(SandboxOptions { rate_limits: limits, ..SandboxOptions::default() }).await;
     let (id, token) = s.deferred().await;
     let edit = |components: Value| json!({"content": "grid", "components": components});
     let cases = [
@@ -243,6 +249,7 @@ async fn injected_rate_limits_answer_429_with_headers() {
     let stats = s.sandbox.stats();
     assert_eq!((stats.rate_limited_total, stats.rate_limited[&RouteKind::EditOriginal]), (2, 2));
     assert_eq!(stats.requests_to(RouteKind::EditOriginal), 3);
+    assert_eq!(stats.rate_limited_real, 0, "injected, not earned");
     assert!(s.sandbox.violations().is_empty(), "injected 429s are not the bot's fault");
 }
 

@@ -172,9 +172,11 @@ async fn connected() -> (Sandbox, std::sync::Arc<serenity::ShardManager>, u64) {
     (sandbox, shards, alice)
 }
 
-/// Nothing went wrong on either side: no limit broken, no bot error, every payload parsed.
+/// Nothing went wrong on either side: no limit broken (rate limits included, though serenity's
+/// own limiter is off), no bot error, every payload parsed.
 fn assert_clean(sandbox: &Sandbox) {
     assert!(sandbox.violations().is_empty(), "{:#?}", sandbox.violations());
+    assert_eq!(sandbox.stats().rate_limited_total, 0, "{:#?}", sandbox.stats());
     let errors = BOT_ERRORS.lock().unwrap_or_else(|e| e.into_inner()).clone();
     assert!(errors.is_empty(), "the bot reported errors: {errors:#?}");
     let log = log_text();

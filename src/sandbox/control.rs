@@ -7,7 +7,7 @@
 //!
 //! | Method | Path | Body / query | Answer |
 //! |---|---|---|---|
-//! | GET | `/control/state` | | ids, users, commands, messages, violations, stats, version |
+//! | GET | `/control/state` | | ids, users, commands, messages, violations, stats, rate limits, version |
 //! | GET | `/control/messages`, `/violations`, `/stats`, `/commands` | | the list / object |
 //! | GET | `/control/interactions/{id}` | | the interaction record |
 //! | GET | `/control/wait` | `?after=VERSION&timeout_ms=N` | `{version}` once it exceeds `after` |
@@ -17,6 +17,7 @@
 //! | POST | `/control/click` | `{user, message_id, custom_id}` | `{interaction_id}` |
 //! | POST | `/control/clock` | `{advance_ms}` | `{now_ms}` |
 //! | POST | `/control/rate_limit` | `{route, count, retry_after_ms}` | `{}` |
+//! | POST | `/control/fail` | `{route, count, status}` | `{}` (400 for a status that is not 4xx/5xx) |
 //! | POST | `/control/gateway/{reconnect,invalid_session,drop}` | | `{sent}` |
 
 use std::sync::Arc;
@@ -61,6 +62,7 @@ pub(crate) fn router() -> Router<Arc<Inner>> {
         .route("/click", post(click))
         .route("/clock", post(clock))
         .route("/rate_limit", post(rate_limit))
+        .route("/fail", post(fail_next))
         .route("/gateway/{fault}", post(gateway_fault))
 }
 
@@ -97,6 +99,7 @@ fn snapshot(inner: &Inner, w: &World) -> Value {
         "messages": w.messages,
         "violations": w.violations,
         "stats": w.stats,
+        "rate_limits": c.rate_limits,
         "now_ms": inner.now().as_millis() as u64,
     })
 }
@@ -235,6 +238,20 @@ struct RateLimitBody {
 async fn rate_limit(State(inner): Shared, axum::Json(b): axum::Json<RateLimitBody>) -> Response {
     inner.rate_limit_next(b.route, b.count, Duration::from_millis(b.retry_after_ms));
     ok(json!({}))
+}
+
+#[derive(Deserialize)]
+struct FailBody {
+    route: RouteKind,
+    count: u32,
+    status: u16,
+}
+
+async fn fail_next(State(inner): Shared, axum::Json(b): axum::Json<FailBody>) -> Response {
+    match inner.fail_next(b.route, b.count, b.status) {
+        Ok(()) => ok(json!({})),
+        Err(e) => fail(StatusCode::BAD_REQUEST, e),
+    }
 }
 
 async fn gateway_fault(State(inner): Shared, Path(fault): Path<String>) -> Response {

@@ -7,7 +7,9 @@
 //! slash commands and button clicks, and read back messages, interactions and every limit the bot
 //! broke ([`Violation`]). Waiting is done on a change counter ([`Sandbox::wait_for`]), never by
 //! sleeping. What the server must send to satisfy serenity 0.12.5 is documented in
-//! `shared/research/discord-offline.md`; the limits are DESIGN.md §7 (see [`limits`]).
+//! `shared/research/discord-offline.md`; the limits are DESIGN.md §7 (see [`limits`]). Discord's
+//! rate limits are on by default ([`RateLimits`]): a bot that ignores `X-RateLimit-*` gets real
+//! 429s, counted in [`Stats::rate_limited_real`].
 //!
 //! ```ignore
 //! let sandbox = Sandbox::start(SandboxOptions::default()).await?;
@@ -33,6 +35,7 @@ pub mod limits;
 mod messages;
 mod model;
 mod payload;
+mod ratelimit;
 mod render;
 mod rest;
 mod state;
@@ -50,6 +53,7 @@ pub use model::{
     ActionRow, Attachment, Button, CallbackRecord, CommandOption, Emoji, InteractionEvent, InteractionKind,
     InteractionRecord, Message, OptionValue, RouteKind, Stats, Violation, ViolationKind,
 };
+pub use ratelimit::RateLimits;
 pub use state::SandboxView;
 
 use state::{Config, Inner, Outbound};
@@ -65,6 +69,8 @@ pub struct SandboxOptions {
     pub channel_name: String,
     /// Sent in HELLO; serenity heartbeats at this interval.
     pub heartbeat_interval: Duration,
+    /// Discord's rate limits (default: on, with Discord's numbers).
+    pub rate_limits: RateLimits,
 }
 
 impl Default for SandboxOptions {
@@ -76,6 +82,7 @@ impl Default for SandboxOptions {
             guild_name: "Easel Sandbox".into(),
             channel_name: "general".into(),
             heartbeat_interval: Duration::from_millis(41_250),
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -105,6 +112,7 @@ impl Sandbox {
             channel_name: opts.channel_name,
             everyone_role_id: 0,
             heartbeat_interval_ms: opts.heartbeat_interval.as_millis() as u64,
+            rate_limits: opts.rate_limits,
         };
         let mut config = config;
         // Discord's @everyone role shares the guild's id.
@@ -263,15 +271,30 @@ impl Sandbox {
         self.inner.read(|w| w.violations.clone())
     }
 
-    /// Moves the sandbox clock forward (for the 3 s and 15 min deadlines).
+    /// Moves the sandbox clock forward (for the 3 s and 15 min deadlines, and rate-limit windows).
     pub fn advance_clock(&self, by: Duration) {
         self.inner.clock.advance(by);
         self.inner.sweep_deadlines();
     }
 
-    /// Answers the next `count` requests matching `route` with 429.
+    /// Answers the next `count` requests matching `route` with 429, whatever the real buckets
+    /// say (and without using them up). Counted in [`Stats::rate_limited`], not as real.
     pub fn rate_limit_next(&self, route: RouteKind, count: u32, retry_after: Duration) {
         self.inner.rate_limit_next(route, count, retry_after);
+    }
+
+    /// Answers the next `count` requests matching `route` with `status` (e.g. 500, 502, 503) and
+    /// a Discord-shaped body `{"message", "code": 0}`, for resilience tests. Counted in
+    /// [`Stats::injected_failures`], not a violation. Injected 429s and failures are served in
+    /// the order they were asked for. Refuses a status that is not 4xx/5xx, and 429 (use
+    /// [`Sandbox::rate_limit_next`]).
+    pub fn fail_next(&self, route: RouteKind, count: u32, status: u16) -> anyhow::Result<()> {
+        self.inner.fail_next(route, count, status)
+    }
+
+    /// The rate limits this sandbox enforces.
+    pub fn rate_limits(&self) -> RateLimits {
+        self.inner.config.rate_limits
     }
 
     pub fn stats(&self) -> Stats {

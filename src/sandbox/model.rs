@@ -292,11 +292,11 @@ pub enum ViolationKind {
 }
 
 /// The sandbox's name for each Discord route it serves, used in stats, violations and
-/// rate-limit injection.
+/// fault injection.
 #[derive(Clone, Copy, Debug, Serialize, serde::Deserialize, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
 pub enum RouteKind {
-    /// Matches every Discord API route (only meaningful for `rate_limit_next`).
+    /// Matches every Discord API route (only meaningful for `rate_limit_next` and `fail_next`).
     Any,
     GetGateway,
     GetGatewayBot,
@@ -331,8 +331,18 @@ impl RouteKind {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Stats {
     pub requests: BTreeMap<RouteKind, u64>,
+    /// Every 429 answered, injected (`rate_limit_next`) or earned, by route.
     pub rate_limited: BTreeMap<RouteKind, u64>,
     pub rate_limited_total: u64,
+    /// The 429s the bot earned by going over one of Discord's limits (per-route or global),
+    /// as opposed to injected ones: 0 means it never hit a real limit. Not violations, since
+    /// Discord does not hold them against a bot, but a well-paced bot keeps this at 0.
+    pub rate_limited_real: u64,
+    /// Of `rate_limited_real`, those that hit the global limit.
+    pub rate_limited_global: u64,
+    /// Requests answered with an injected failure (`fail_next`), by route.
+    pub injected_failures: BTreeMap<RouteKind, u64>,
+    pub injected_failures_total: u64,
     /// Dispatch → first callback, ms on the sandbox clock, in callback order.
     pub callback_latencies_ms: Vec<f64>,
     pub interactions_dispatched: u64,

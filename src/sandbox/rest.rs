@@ -2,16 +2,16 @@
 //! attachment downloads, `/control`), the middleware every Discord route goes through, and the
 //! small routes (gateway URL, application, current user, command registration, attachments).
 //!
-//! The middleware is the one place that counts requests by [`RouteKind`], checks the bot token,
-//! answers injected 429s, and turns every refusal into a recorded violation, so handlers only
-//! have to return an [`ApiError`].
+//! The middleware is the one place that counts requests by [`RouteKind`], answers injected 429s
+//! and failures, checks the bot token, applies Discord's rate limits ([`ratelimit`]), and turns
+//! every refusal into a recorded violation, so handlers only have to return an [`ApiError`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, HeaderName, HeaderValue};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -21,7 +21,8 @@ use serde_json::{Value, json};
 use super::error::{ApiError, ApiResult};
 use super::model::{InteractionEvent, RouteKind, ViolationKind};
 use super::payload::{BODY_LIMIT, read_body};
-use super::state::Inner;
+use super::ratelimit::{self, Scope, Verdict};
+use super::state::{Injected, Inner};
 use super::{control, gateway, interactions, limits, messages, render};
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
@@ -127,26 +128,64 @@ fn bot_token_ok(inner: &Inner, headers: &HeaderMap) -> bool {
 async fn track(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
     let Some(route) = classify(req.method(), req.uri().path()) else { return next.run(req).await };
     let is_api = !matches!(route, RouteKind::Gateway | RouteKind::Attachment);
-    let limited = inner.write(|w| {
+    let injected = inner.write(|w| {
         *w.stats.requests.entry(route).or_default() += 1;
         if !is_api {
             return None;
         }
-        let rule = w.rate_rules.iter_mut().find(|r| r.remaining > 0 && r.route.matches(route))?;
+        let rule = w.injected.iter_mut().find(|r| r.remaining > 0 && r.route.matches(route))?;
         rule.remaining -= 1;
-        let retry_after = rule.retry_after;
-        w.rate_rules.retain(|r| r.remaining > 0);
-        *w.stats.rate_limited.entry(route).or_default() += 1;
-        w.stats.rate_limited_total += 1;
-        Some(retry_after)
+        let answer = rule.answer;
+        w.injected.retain(|r| r.remaining > 0);
+        match answer {
+            Injected::RateLimited { .. } => {
+                *w.stats.rate_limited.entry(route).or_default() += 1;
+                w.stats.rate_limited_total += 1;
+            }
+            Injected::Fail { .. } => {
+                *w.stats.injected_failures.entry(route).or_default() += 1;
+                w.stats.injected_failures_total += 1;
+            }
+        }
+        Some(answer)
     });
-    if let Some(retry_after) = limited {
-        return rate_limited(&inner, route, retry_after);
+    let zero = inner.clock.unix_ms(Duration::ZERO);
+    match injected {
+        Some(Injected::RateLimited { retry_after }) => {
+            let b = ratelimit::injected_state(&inner.config.rate_limits, route, inner.now(), retry_after);
+            return ratelimit::too_many_requests(Scope::User, retry_after, Some(&b), zero);
+        }
+        Some(Injected::Fail { status }) => return ratelimit::injected_failure(status),
+        None => {}
     }
-    let mut response = if is_api && needs_bot_token(route) && !bot_token_ok(&inner, req.headers()) {
+    if !is_api {
+        return next.run(req).await;
+    }
+    let authorised = bot_token_ok(&inner, req.headers());
+    let mut bucket = None;
+    let mut response = if needs_bot_token(route) && !authorised {
         ApiError::unauthorized(format!("{} {} without a valid `Bot <token>`", req.method(), req.uri().path()))
             .into_response()
     } else {
+        // Discord limits per bot, so a request it does not know the bot of is not counted.
+        let global = authorised && !ratelimit::is_interaction_route(route);
+        let key = ratelimit::bucket_of(route, req.uri().path());
+        let verdict = inner.write(|w| {
+            let verdict = w.buckets.admit(&inner.config.rate_limits, inner.now(), key, global);
+            if let Verdict::Limited { scope, .. } = &verdict {
+                *w.stats.rate_limited.entry(route).or_default() += 1;
+                w.stats.rate_limited_total += 1;
+                w.stats.rate_limited_real += 1;
+                w.stats.rate_limited_global += u64::from(*scope == Scope::Global);
+            }
+            verdict
+        });
+        match verdict {
+            Verdict::Limited { scope, retry_after, route: b } => {
+                return ratelimit::too_many_requests(scope, retry_after, b.as_ref(), zero);
+            }
+            Verdict::Pass(b) => bucket = b,
+        }
         next.run(req).await
     };
     if let Some(e) = response.extensions_mut().remove::<ApiError>() {
@@ -158,43 +197,9 @@ async fn track(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Res
             w.violate(v);
         });
     }
-    if is_api {
-        add_rate_headers(&inner, response.headers_mut(), route, 4, Duration::from_secs(1));
+    if let Some(b) = &bucket {
+        ratelimit::set_headers(response.headers_mut(), b, zero);
     }
-    response
-}
-
-fn add_rate_headers(
-    inner: &Inner,
-    h: &mut HeaderMap,
-    route: RouteKind,
-    remaining: u32,
-    reset_after: Duration,
-) {
-    let reset = inner.clock.unix_ms(inner.now()) as f64 / 1000.0 + reset_after.as_secs_f64();
-    let mut set = |name: &'static str, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(HeaderName::from_static(name), v);
-        }
-    };
-    set("x-ratelimit-limit", "5".into());
-    set("x-ratelimit-remaining", remaining.to_string());
-    set("x-ratelimit-reset", format!("{reset:.3}"));
-    set("x-ratelimit-reset-after", format!("{:.3}", reset_after.as_secs_f64()));
-    set("x-ratelimit-bucket", format!("{:016x}", (route as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
-}
-
-fn rate_limited(inner: &Inner, route: RouteKind, retry_after: Duration) -> Response {
-    let secs = retry_after.as_secs_f64();
-    // `code` is not in Discord's documented 429 body, but the OpenAPI schema requires it and
-    // serenity only reads the message of an error body that has one.
-    let body =
-        json!({"message": "You are being rate limited.", "retry_after": secs, "global": false, "code": 0});
-    let mut response = (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
-    let h = response.headers_mut();
-    add_rate_headers(inner, h, route, 0, retry_after);
-    h.insert("retry-after", HeaderValue::from(secs.ceil() as u64));
-    h.insert("x-ratelimit-scope", HeaderValue::from_static("user"));
     response
 }
 

@@ -13,8 +13,11 @@ use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::{mpsc, watch};
 
+use axum::http::StatusCode;
+
 use super::clock::Clock;
 use super::model::{Attachment, InteractionRecord, Message, RouteKind, Stats, Violation, ViolationKind};
+use super::ratelimit::{Buckets, RateLimits};
 
 /// Fixed facts about this sandbox, decided at start.
 pub(crate) struct Config {
@@ -29,6 +32,7 @@ pub(crate) struct Config {
     pub channel_name: String,
     pub everyone_role_id: u64,
     pub heartbeat_interval_ms: u64,
+    pub rate_limits: RateLimits,
 }
 
 pub(crate) struct Inner {
@@ -57,10 +61,18 @@ pub(crate) struct Interaction {
     pub expired_unanswered: bool,
 }
 
-pub(crate) struct RateRule {
+/// A test's order to answer the next `remaining` requests on `route` with `answer`, whatever
+/// the request and the rate limits say.
+pub(crate) struct InjectedRule {
     pub route: RouteKind,
     pub remaining: u32,
-    pub retry_after: Duration,
+    pub answer: Injected,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Injected {
+    RateLimited { retry_after: Duration },
+    Fail { status: StatusCode },
 }
 
 /// A frame the gateway connection task should send, or a fault to act out.
@@ -94,7 +106,10 @@ pub(crate) struct World {
     pub tokens: HashMap<String, u64>,
     pub blobs: HashMap<u64, Blob>,
     pub violations: Vec<Violation>,
-    pub rate_rules: Vec<RateRule>,
+    /// Injected 429s and failures, first come first served.
+    pub injected: Vec<InjectedRule>,
+    /// Discord's rate limits: the open windows of every bucket.
+    pub buckets: Buckets,
     pub stats: Stats,
     pub conn: Option<GatewayConn>,
     pub session: Option<Session>,
@@ -157,8 +172,25 @@ impl Inner {
     }
 
     pub(crate) fn rate_limit_next(&self, route: RouteKind, count: u32, retry_after: Duration) {
+        self.inject(route, count, Injected::RateLimited { retry_after });
+    }
+
+    /// Refuses statuses that are not errors, and 429 (`rate_limit_next` answers those with the
+    /// body and headers a client needs).
+    pub(crate) fn fail_next(&self, route: RouteKind, count: u32, code: u16) -> anyhow::Result<()> {
+        let status = StatusCode::from_u16(code)
+            .ok()
+            .filter(|s| (s.is_client_error() || s.is_server_error()) && *s != StatusCode::TOO_MANY_REQUESTS);
+        let Some(status) = status else {
+            anyhow::bail!("fail_next takes a 4xx or 5xx status other than 429, not {code}");
+        };
+        self.inject(route, count, Injected::Fail { status });
+        Ok(())
+    }
+
+    fn inject(&self, route: RouteKind, count: u32, answer: Injected) {
         if count > 0 {
-            self.write(|w| w.rate_rules.push(RateRule { route, remaining: count, retry_after }));
+            self.write(|w| w.injected.push(InjectedRule { route, remaining: count, answer }));
         }
     }
 

@@ -31,6 +31,7 @@ fn inner() -> Inner {
         channel_name: "general".into(),
         everyone_role_id: guild_id,
         heartbeat_interval_ms: 1000,
+        rate_limits: Default::default(),
     };
     let inner = Inner::new(config, clock);
     let bot = inner.config.bot_user_id;
