@@ -19,7 +19,9 @@ struct Args {
 fn args() -> Args {
     let mut a = Args { commands: 100, users: 10, image_size: 256 };
     let argv: Vec<String> = std::env::args().collect();
-    let value = |name: &str| argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).and_then(|v| v.parse().ok());
+    let value = |name: &str| {
+        argv.iter().position(|x| x == name).and_then(|i| argv.get(i + 1)).and_then(|v| v.parse().ok())
+    };
     if let Some(v) = value("--commands") {
         a.commands = v;
     }
@@ -108,7 +110,12 @@ async fn main() -> anyhow::Result<()> {
         let sb = sandbox.clone();
         let user = users[i % users.len()];
         sends.push(tokio::spawn(async move {
-            sb.slash(user, "imagine", vec![CommandOption::string("prompt", &format!("load test scene {i} --ar 3:2"))]).await
+            sb.slash(
+                user,
+                "imagine",
+                vec![CommandOption::string("prompt", format!("load test scene {i} --ar 3:2"))],
+            )
+            .await
         }));
     }
     let mut ids = Vec::new();
@@ -119,7 +126,10 @@ async fn main() -> anyhow::Result<()> {
     sandbox
         .wait_for(Duration::from_secs(600), |v| {
             ids.iter()
-                .all(|id| v.original_message(*id).is_some_and(|m| m.buttons().next().is_some() && !m.attachments.is_empty()))
+                .all(|id| {
+                    v.original_message(*id)
+                        .is_some_and(|m| m.buttons().next().is_some() && !m.attachments.is_empty())
+                })
                 .then_some(())
         })
         .await?;
@@ -134,10 +144,29 @@ async fn main() -> anyhow::Result<()> {
     let _ = bot.kill();
     let _ = bot.wait();
 
-    println!("load: {} /imagine from {} members, demo backend {}px tiles, release build", a.commands, a.users, a.image_size);
-    println!("  initial response (dispatch → defer): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms", quantile(&lat, 0.5), quantile(&lat, 0.99), lat.last().copied().unwrap_or(f64::NAN));
-    println!("  all commands dispatched in {:.2} s; all {} grids delivered after {:.2} s", dispatched.as_secs_f64(), a.commands, all_done.as_secs_f64());
-    println!("  Discord requests: {}; 429s: {}; message edits: {}", stats.requests.values().sum::<u64>(), stats.rate_limited_total, stats.message_edits);
+    println!(
+        "load: {} /imagine from {} members, demo backend {}px tiles, release build",
+        a.commands, a.users, a.image_size
+    );
+    println!(
+        "  initial response (dispatch → defer): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        quantile(&lat, 0.5),
+        quantile(&lat, 0.99),
+        lat.last().copied().unwrap_or(f64::NAN)
+    );
+    println!(
+        "  all commands dispatched in {:.2} s; all {} grids delivered after {:.2} s",
+        dispatched.as_secs_f64(),
+        a.commands,
+        all_done.as_secs_f64()
+    );
+    println!(
+        "  Discord requests: {}; 429s earned: {} (answered in all: {}); message edits: {}",
+        stats.requests.values().sum::<u64>(),
+        stats.rate_limited_real,
+        stats.rate_limited_total,
+        stats.message_edits
+    );
     println!("  bot RSS: idle {:.1} MiB, peak {:.1} MiB", idle_rss as f64 / 1024.0, peak_rss as f64 / 1024.0);
     println!("  sandbox violations: {}", violations.len());
     for v in violations.iter().take(5) {

@@ -11,7 +11,9 @@ use support::world::{Backend, WAIT, World, is_final};
 
 /// What each button shows: its label, or its emoji when it has no label (🔄).
 fn faces(m: &Message) -> Vec<String> {
-    m.buttons().map(|b| b.label.clone().or_else(|| b.emoji.as_ref().map(|e| e.name.clone())).unwrap_or_default()).collect()
+    m.buttons()
+        .map(|b| b.label.clone().or_else(|| b.emoji.as_ref().map(|e| e.name.clone())).unwrap_or_default())
+        .collect()
 }
 
 fn button<'a>(m: &'a Message, face: &str) -> &'a easel::sandbox::Button {
@@ -56,12 +58,20 @@ async fn u_v_reroll_and_vary_each_make_a_new_message_owned_by_whoever_pressed() 
     // U2 by bob: a new message with image #2 and the Vary buttons; U2 turns green on the grid.
     let u2 = w.sandbox.click(bob, grid.id, &id(&grid, "U2")).await.unwrap();
     let up = w.final_message_with(&format!("- Image #2 <@{bob}>")).await;
-    assert_eq!(w.sandbox.interaction(u2).unwrap().callback_type(), Some(6), "acknowledged without a new reply");
+    assert_eq!(
+        w.sandbox.interaction(u2).unwrap().callback_type(),
+        Some(6),
+        "acknowledged without a new reply"
+    );
     assert_eq!(up.content, format!("**a red fox** - Image #2 <@{bob}>"));
     assert_eq!(up.labels(), ["Vary (Strong)", "Vary (Subtle)"]);
     assert_eq!(up.attachments.len(), 1);
     let image = w.sandbox.attachment_bytes(&up.attachments[0].url).unwrap();
-    assert_eq!(easel::imaging::sniff(&image).unwrap(), easel::imaging::Format::Png, "the original file, not a re-encode");
+    assert_eq!(
+        easel::imaging::sniff(&image).unwrap(),
+        easel::imaging::Format::Png,
+        "the original file, not a re-encode"
+    );
     let grid_now = w.sandbox.message(grid.id).unwrap();
     assert_eq!(button(&grid_now, "U2").style, 3, "a used U button is green");
     assert_eq!(button(&grid_now, "U1").style, 2);
@@ -73,7 +83,14 @@ async fn u_v_reroll_and_vary_each_make_a_new_message_owned_by_whoever_pressed() 
     assert_eq!(v3.buttons().count(), 9);
     w.sandbox.click(bob, grid.id, &id(&grid, "🔄")).await.unwrap();
     w.sandbox
-        .wait_for(WAIT, |v| (v.messages().iter().filter(|m| m.content == format!("**a red fox** - <@{bob}>") && is_final(m)).count() == 1).then_some(()))
+        .wait_for(WAIT, |v| {
+            (v.messages()
+                .iter()
+                .filter(|m| m.content == format!("**a red fox** - <@{bob}>") && is_final(m))
+                .count()
+                == 1)
+                .then_some(())
+        })
         .await
         .unwrap();
     w.sandbox.click(alice, up.id, &id(&up, "Vary (Subtle)")).await.unwrap();
@@ -102,7 +119,9 @@ async fn bad_prompts_get_a_private_answer_and_never_reach_the_backend() {
         let id = w.imagine(alice, prompt).await;
         let reply = w
             .sandbox
-            .wait_for(WAIT, |v| v.interaction(id).and_then(|i| i.original_message_id).and_then(|m| v.message(m)).cloned())
+            .wait_for(WAIT, |v| {
+                v.interaction(id).and_then(|i| i.original_message_id).and_then(|m| v.message(m)).cloned()
+            })
             .await
             .unwrap();
         assert!(reply.is_ephemeral() && reply.visible_to(alice), "{prompt}: {reply:?}");
@@ -127,7 +146,11 @@ async fn a_failure_ends_the_message_with_what_happened() {
     w.start_in_process().await;
     let alice = w.sandbox.add_user("alice");
     let m = w.final_original(w.imagine(alice, "something grim").await).await;
-    assert!(m.content.contains("(Failed)") && m.content.contains("gore") && m.content.contains("content-blocked"), "{}", m.content);
+    assert!(
+        m.content.contains("(Failed)") && m.content.contains("gore") && m.content.contains("content-blocked"),
+        "{}",
+        m.content
+    );
     assert_eq!(m.buttons().count(), 0);
     w.assert_no_violations();
 }
@@ -140,7 +163,11 @@ async fn permutations_post_one_message_per_prompt() {
     let id = w.imagine(alice, "a {red, blue} bird").await;
     let red = w.final_message_with("**a red bird**").await;
     let blue = w.final_message_with("**a blue bird**").await;
-    assert_eq!(w.sandbox.interaction(id).unwrap().original_message_id, Some(red.id), "the first prompt fills the response");
+    assert_eq!(
+        w.sandbox.interaction(id).unwrap().original_message_id,
+        Some(red.id),
+        "the first prompt fills the response"
+    );
     assert_ne!(red.id, blue.id);
     assert_eq!(blue.buttons().count(), 9);
     w.assert_no_violations();
@@ -156,7 +183,9 @@ async fn owner_only_buttons_refuse_others_privately() {
     let click = w.sandbox.click(bob, grid.id, &id(&grid, "U1")).await.unwrap();
     let reply = w
         .sandbox
-        .wait_for(WAIT, |v| v.interaction(click).and_then(|i| i.original_message_id).and_then(|m| v.message(m)).cloned())
+        .wait_for(WAIT, |v| {
+            v.interaction(click).and_then(|i| i.original_message_id).and_then(|m| v.message(m)).cloned()
+        })
         .await
         .unwrap();
     assert!(reply.is_ephemeral() && reply.content.contains(&format!("Only <@{alice}>")), "{}", reply.content);
@@ -174,7 +203,12 @@ async fn past_fifteen_minutes_the_result_goes_to_the_channel() {
     let alice = w.sandbox.add_user("alice");
     let slash = w.imagine(alice, "a slow sunrise").await;
     // The waiting message is up; then the token expires while the service works.
-    w.sandbox.wait_for(WAIT, |v| v.original_message(slash).filter(|m| m.content.contains("(Waiting to start)")).map(|_| ())).await.unwrap();
+    w.sandbox
+        .wait_for(WAIT, |v| {
+            v.original_message(slash).filter(|m| m.content.contains("(Waiting to start)")).map(|_| ())
+        })
+        .await
+        .unwrap();
     w.sandbox.advance_clock(Duration::from_secs(16 * 60));
     let posted = w
         .sandbox

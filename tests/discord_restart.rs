@@ -20,7 +20,9 @@ async fn a_task_interrupted_by_kill_9_completes_after_a_restart_and_old_buttons_
         .await
         .expect("the task is mid-way");
     w.kill();
-    assert!(!is_final(&w.sandbox.message(w.sandbox.interaction(id).unwrap().original_message_id.unwrap()).unwrap()));
+    assert!(!is_final(
+        &w.sandbox.message(w.sandbox.interaction(id).unwrap().original_message_id.unwrap()).unwrap()
+    ));
 
     w.start_process(2).await;
     let done = w.final_original(id).await;
@@ -35,6 +37,7 @@ async fn a_task_interrupted_by_kill_9_completes_after_a_restart_and_old_buttons_
 
     let v = w.sandbox.violations();
     assert!(v.is_empty(), "{v:#?}");
-    let log = std::fs::read_to_string(w.log_path(2)).unwrap() + &std::fs::read_to_string(w.log_path(1)).unwrap();
+    let log =
+        std::fs::read_to_string(w.log_path(2)).unwrap() + &std::fs::read_to_string(w.log_path(1)).unwrap();
     assert!(!log.contains(w.sandbox.bot_token()), "the bot token never reaches the log");
 }

@@ -36,6 +36,13 @@ fn new_task(user: &str, text: &str) -> NewTask {
     }
 }
 
+/// Inserts and releases a task, as `Engine::submit` does.
+async fn insert(store: &Store, new: &NewTask, inputs: &[StoredImage]) -> easel::tasks::Task {
+    let task = store.insert(new, inputs, DEADLINE).await.unwrap();
+    store.release(task.id).await.unwrap();
+    task
+}
+
 fn image(role: ImageRole, index: u8) -> StoredImage {
     StoredImage {
         role,
@@ -68,7 +75,7 @@ async fn a_task_round_trips_through_the_database() {
     let (_dir, store) = open().await;
     let mut new = new_task("u1", "a red fox");
     new.kind = TaskKind::Variation { index: 2, strength: easel::tasks::Strength::Subtle };
-    let task = store.insert(&new, &[image(ImageRole::Input, 0)], DEADLINE).await.unwrap();
+    let task = insert(&store, &new, &[image(ImageRole::Input, 0)]).await;
     let back = store.get(task.id).await.unwrap().unwrap();
     assert_eq!(back.state, TaskState::Queued);
     assert_eq!(back.kind, new.kind);
@@ -84,7 +91,7 @@ async fn a_task_round_trips_through_the_database() {
 #[tokio::test]
 async fn a_task_is_claimed_once_and_finished_once() {
     let (_dir, store) = open().await;
-    let task = store.insert(&new_task("u1", "x"), &[], DEADLINE).await.unwrap();
+    let task = insert(&store, &new_task("u1", "x"), &[]).await;
     let claimed = store.claim_next("demo", 3).await.unwrap().unwrap();
     assert_eq!((claimed.id, claimed.state, claimed.attempts), (task.id, TaskState::Submitted, 1));
     assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "nothing left to claim");
@@ -111,7 +118,7 @@ async fn a_task_is_claimed_once_and_finished_once() {
 #[tokio::test]
 async fn progress_moves_submitted_to_running_and_never_backwards() {
     let (_dir, store) = open().await;
-    let task = store.insert(&new_task("u1", "x"), &[], DEADLINE).await.unwrap();
+    let task = insert(&store, &new_task("u1", "x"), &[]).await;
     assert!(!store.set_progress(task.id, 10).await.unwrap(), "a queued task takes no progress");
     store.claim_next("demo", 3).await.unwrap();
     assert!(store.set_progress(task.id, 40).await.unwrap());
@@ -125,7 +132,7 @@ async fn progress_moves_submitted_to_running_and_never_backwards() {
 #[tokio::test]
 async fn a_failure_keeps_its_code_and_message() {
     let (_dir, store) = open().await;
-    let task = store.insert(&new_task("u1", "x"), &[], DEADLINE).await.unwrap();
+    let task = insert(&store, &new_task("u1", "x"), &[]).await;
     assert!(
         store
             .fail(task.id, &[TaskState::Queued], FailureCode::ContentBlocked, "The service refused: nudity")
@@ -141,7 +148,7 @@ async fn a_failure_keeps_its_code_and_message() {
 #[tokio::test]
 async fn a_requeued_task_waits_for_its_retry_time() {
     let (_dir, store) = open().await;
-    let task = store.insert(&new_task("u1", "x"), &[], DEADLINE).await.unwrap();
+    let task = insert(&store, &new_task("u1", "x"), &[]).await;
     store.claim_next("demo", 3).await.unwrap().unwrap();
     let later = now_ms() + 60_000;
     assert!(store.requeue(task.id, later).await.unwrap());
@@ -157,7 +164,7 @@ async fn a_requeued_task_waits_for_its_retry_time() {
 async fn the_running_cap_holds_per_user() {
     let (_dir, store) = open().await;
     for i in 0..3 {
-        store.insert(&new_task("busy", &format!("p{i}")), &[], DEADLINE).await.unwrap();
+        insert(&store, &new_task("busy", &format!("p{i}")), &[]).await;
     }
     assert!(store.claim_next("demo", 2).await.unwrap().is_some());
     assert!(store.claim_next("demo", 2).await.unwrap().is_some());
@@ -168,9 +175,9 @@ async fn the_running_cap_holds_per_user() {
 async fn claiming_is_fair_across_users() {
     let (_dir, store) = open().await;
     for i in 0..6 {
-        store.insert(&new_task("alice", &format!("a{i}")), &[], DEADLINE).await.unwrap();
+        insert(&store, &new_task("alice", &format!("a{i}")), &[]).await;
     }
-    store.insert(&new_task("bob", "b0"), &[], DEADLINE).await.unwrap();
+    insert(&store, &new_task("bob", "b0"), &[]).await;
     let mut order = Vec::new();
     for _ in 0..4 {
         let t = store.claim_next("demo", 10).await.unwrap().unwrap();
@@ -187,9 +194,19 @@ async fn data_survives_reopening_the_file() {
     let url = format!("sqlite://{}", dir.path().join("easel.db").display());
     let id = {
         let store = Store::open(&url).await.unwrap();
-        store.insert(&new_task("u1", "kept"), &[], DEADLINE).await.unwrap().id
+        insert(&store, &new_task("u1", "kept"), &[]).await.id
     };
     let store = Store::open(&url).await.unwrap();
     assert_eq!(store.get(id).await.unwrap().unwrap().prompt.text, "kept");
     assert_eq!(store.in_states(&[TaskState::Queued]).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it() {
+    let (_dir, store) = open().await;
+    let held = store.insert(&new_task("u1", "held"), &[], DEADLINE).await.unwrap();
+    assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "held until released");
+    assert_eq!(store.next_retry_at("demo", now_ms()).await.unwrap(), None, "a held task is not a retry");
+    assert_eq!(store.release_all_held().await.unwrap(), 1, "what start-up recovery does");
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, held.id);
 }

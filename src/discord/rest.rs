@@ -198,7 +198,9 @@ impl DiscordRest {
         msg: &Outgoing,
         as_bot: bool,
     ) -> Result<SentMessage, RestError> {
-        let bucket = format!("{method} {}:{major}", path.split('/').nth(1).unwrap_or(""));
+        // Keyed by the top-level resource only (the webhook token, the channel), across methods:
+        // conservative where Discord shares one bucket between routes.
+        let bucket = format!("{}:{major}", path.split('/').nth(1).unwrap_or(""));
         let mut tries = 0;
         loop {
             tries += 1;
@@ -259,10 +261,11 @@ impl DiscordRest {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let remaining = header("x-ratelimit-remaining").and_then(|v| v.parse::<u64>().ok());
         let reset_after = header("x-ratelimit-reset-after").and_then(|v| v.parse::<f64>().ok());
-        if let (Some(0), Some(secs)) = (remaining, reset_after) {
-            if secs.is_finite() && secs > 0.0 {
-                self.pause(bucket, Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
-            }
+        if let (Some(0), Some(secs)) = (remaining, reset_after)
+            && secs.is_finite()
+            && secs > 0.0
+        {
+            self.pause(bucket, Duration::from_secs_f64(secs.min(MAX_RETRY_AFTER.as_secs_f64())));
         }
     }
 }

@@ -173,6 +173,7 @@ impl Engine {
         let task = inner.store.insert(&new, &inputs, deadline).await?;
         info!(task_id = task.id, user_id = %task.user_id, backend = %task.backend, kind = ?task.kind, "task queued");
         inner.emit(task.id, EventKind::Queued);
+        inner.store.release(task.id).await?;
         inner.wake.notify_one();
         Ok(task)
     }
@@ -183,6 +184,10 @@ impl Engine {
     pub async fn recover(&self) -> anyhow::Result<Recovery> {
         let inner = &self.inner;
         let mut report = Recovery::default();
+        let held = inner.store.release_all_held().await?;
+        if held > 0 {
+            info!(held, "released tasks a crash left between queueing and scheduling");
+        }
         let active = [TaskState::Submitted, TaskState::Running];
         for task in inner.store.in_states(&active).await? {
             let caps = inner.backends.get(&task.backend).map(|b| b.capabilities());

@@ -74,6 +74,8 @@ pub struct Store {
 }
 
 const ACTIVE: &str = "('submitted', 'running')";
+/// `next_attempt_at` of a task inserted but not yet released to the scheduler.
+const HELD: i64 = i64::MAX;
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and applies the migrations.
@@ -99,7 +101,8 @@ impl Store {
     }
 
     /// Inserts a queued task together with its input images, in one transaction, so the
-    /// engine can never claim a task whose inputs are not recorded yet.
+    /// engine can never claim a task whose inputs are not recorded yet. The task is held (not
+    /// claimable) until [`Store::release`], so that whoever inserts it can announce it first.
     pub async fn insert(
         &self,
         new: &NewTask,
@@ -122,7 +125,7 @@ impl Store {
         .bind(serde_json::to_string(&new.prompt)?)
         .bind(&new.backend)
         .bind(new.seed as i64)
-        .bind(now)
+        .bind(HELD)
         .bind(now + deadline.as_millis() as i64)
         .bind(inputs.len() as i64)
         .bind(&new.message.interaction_token)
@@ -138,6 +141,27 @@ impl Store {
         }
         tx.commit().await?;
         self.get(id).await?.context("a task vanished right after it was inserted")
+    }
+
+    /// Makes a held task claimable.
+    pub async fn release(&self, id: TaskId) -> anyhow::Result<()> {
+        sqlx::query("UPDATE tasks SET next_attempt_at = ? WHERE id = ? AND state = 'queued' AND next_attempt_at = ?")
+            .bind(now_ms())
+            .bind(id)
+            .bind(HELD)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Releases tasks left held by a crash between insert and release; returns how many.
+    pub async fn release_all_held(&self) -> anyhow::Result<u64> {
+        let done = sqlx::query("UPDATE tasks SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at = ?")
+            .bind(now_ms())
+            .bind(HELD)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
     }
 
     pub async fn get(&self, id: TaskId) -> anyhow::Result<Option<Task>> {
@@ -177,10 +201,12 @@ impl Store {
     /// waiting out a retry delay becomes runnable.
     pub async fn next_retry_at(&self, backend: &str, after: i64) -> anyhow::Result<Option<i64>> {
         Ok(sqlx::query_scalar(
-            "SELECT MIN(next_attempt_at) FROM tasks WHERE state = 'queued' AND backend = ? AND next_attempt_at > ?",
+            "SELECT MIN(next_attempt_at) FROM tasks
+             WHERE state = 'queued' AND backend = ? AND next_attempt_at > ? AND next_attempt_at < ?",
         )
         .bind(backend)
         .bind(after)
+        .bind(HELD)
         .fetch_one(&self.pool)
         .await?)
     }

@@ -133,7 +133,10 @@ impl World {
     }
 
     pub async fn imagine(&self, user: u64, prompt: &str) -> u64 {
-        self.sandbox.slash(user, "imagine", vec![CommandOption::string("prompt", prompt)]).await.expect("slash dispatched")
+        self.sandbox
+            .slash(user, "imagine", vec![CommandOption::string("prompt", prompt)])
+            .await
+            .expect("slash dispatched")
     }
 
     /// Waits until the interaction's original message shows a final state (buttons, or a failure).
@@ -147,7 +150,9 @@ impl World {
     /// Waits for a final message (other than `after_ids`) whose content contains `needle`.
     pub async fn final_message_with(&self, needle: &str) -> Message {
         self.sandbox
-            .wait_for(WAIT, |v| v.messages().iter().find(|m| m.content.contains(needle) && is_final(m)).cloned())
+            .wait_for(WAIT, |v| {
+                v.messages().iter().find(|m| m.content.contains(needle) && is_final(m)).cloned()
+            })
             .await
             .expect("a final message appears")
     }
@@ -168,7 +173,9 @@ impl Drop for World {
 /// the task failed or was canceled.
 pub fn is_final(m: &Message) -> bool {
     let progress = m.content.contains("%)") || m.content.contains("(Waiting to");
-    !m.loading && !progress && (m.buttons().next().is_some() || !m.attachments.is_empty() || m.content.contains("(Failed)"))
+    !m.loading
+        && !progress
+        && (m.buttons().next().is_some() || !m.attachments.is_empty() || m.content.contains("(Failed)"))
 }
 
 fn toml_for(c: &Config) -> String {
