@@ -6,6 +6,7 @@
 
 use std::io::Cursor;
 
+use image::metadata::Orientation;
 use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, RgbaImage};
 
 use super::{Format, ImageError, MAX_ALLOC, MAX_DIMENSION};
@@ -38,7 +39,8 @@ pub fn probe(bytes: &[u8]) -> Result<(Format, u32, u32), ImageError> {
 }
 
 /// Decodes to 8-bit RGB within the limits; alpha is composited onto white, 16-bit is
-/// reduced to 8-bit, and only the first frame of an animation is read.
+/// reduced to 8-bit, only the first frame of an animation is read, and an EXIF orientation
+/// is applied (so a rotated photo comes out upright, with width and height swapped).
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     let format = sniff(bytes)?;
     let mut decoder = open(bytes, format)?;
@@ -50,8 +52,12 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
     let mut limits = strict_limits();
     limits.reserve(decoder.total_bytes()).map_err(|e| ImageError::from_decoding(e, width, height))?;
     decoder.set_limits(limits).map_err(|e| ImageError::from_decoding(e, width, height))?;
-    let image =
+    // Phone JPEGs are stored sideways with an EXIF tag; Discord shows them upright, so the
+    // pixels we hand on must be upright too. Unreadable EXIF is ignored, not fatal.
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut image =
         DynamicImage::from_decoder(decoder).map_err(|e| ImageError::from_decoding(e, width, height))?;
+    image.apply_orientation(orientation);
     Ok(into_rgb8(image))
 }
 

@@ -13,6 +13,7 @@
 //!   RGB, and a logo on white is what a member expects to see in a grid or send to a model.
 //! - The format is sniffed from the bytes; a declared content type or file name is never
 //!   trusted. Only PNG, JPEG, WebP and GIF are accepted. Animated GIF/WebP/APNG → first frame.
+//!   An EXIF orientation is applied, so phone photos come out upright.
 //! - Dimensions are checked from the header before any pixel buffer is allocated
 //!   ([`MAX_DIMENSION`] per side), and the decoder's allocations are capped at [`MAX_ALLOC`].
 //! - Grids are JPEG (mozjpeg with libjpeg-turbo's fastest settings, 4:2:0): a lossless grid

@@ -145,22 +145,26 @@ impl Store {
 
     /// Makes a held task claimable.
     pub async fn release(&self, id: TaskId) -> anyhow::Result<()> {
-        sqlx::query("UPDATE tasks SET next_attempt_at = ? WHERE id = ? AND state = 'queued' AND next_attempt_at = ?")
-            .bind(now_ms())
-            .bind(id)
-            .bind(HELD)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE tasks SET next_attempt_at = ? WHERE id = ? AND state = 'queued' AND next_attempt_at = ?",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .bind(HELD)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Releases tasks left held by a crash between insert and release; returns how many.
     pub async fn release_all_held(&self) -> anyhow::Result<u64> {
-        let done = sqlx::query("UPDATE tasks SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at = ?")
-            .bind(now_ms())
-            .bind(HELD)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE tasks SET next_attempt_at = ? WHERE state = 'queued' AND next_attempt_at = ?",
+        )
+        .bind(now_ms())
+        .bind(HELD)
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 

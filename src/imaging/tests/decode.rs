@@ -162,6 +162,18 @@ fn truncated_jpeg_webp_and_gif_headers_are_corrupt() {
 }
 
 #[test]
+fn exif_orientation_is_applied() {
+    // 3×2 image, tagged "rotate 90° clockwise to display" (orientation 6).
+    let img = pattern(3, 2, 6);
+    let jpeg = with_exif_orientation(&jpeg_of(&img), 6);
+    assert_eq!(probe(&jpeg), Ok((Format::Jpeg, 3, 2)), "probe reports the stored size");
+    let upright = decode(&jpeg).expect("decodes");
+    assert_eq!(upright.dimensions(), (2, 3));
+    let reference = image::imageops::rotate90(&decode(&jpeg_of(&img)).expect("decodes"));
+    assert_eq!(upright, reference);
+}
+
+#[test]
 fn gif_decodes_to_its_first_frame() {
     let gif = gif_of(20, 10, &[[200, 0, 0, 255], [0, 0, 200, 255], [0, 200, 0, 255]]);
     let img = decode(&gif).expect("gif decodes");
@@ -254,5 +266,23 @@ fn animated_webp(frames: &[RgbImage]) -> Vec<u8> {
     let mut out = b"RIFF".to_vec();
     out.extend_from_slice(&u32::try_from(body.len()).expect("small").to_le_bytes());
     out.extend_from_slice(&body);
+    out
+}
+
+/// Inserts an APP1 Exif segment holding only an Orientation tag right after the SOI marker.
+fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+    let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec(); // big-endian TIFF, IFD at 8
+    exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
+    exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation
+    exif.extend_from_slice(&3u16.to_be_bytes()); // SHORT
+    exif.extend_from_slice(&1u32.to_be_bytes()); // count
+    exif.extend_from_slice(&orientation.to_be_bytes());
+    exif.extend_from_slice(&[0, 0]); // value padding
+    exif.extend_from_slice(&0u32.to_be_bytes()); // no next IFD
+    let mut out = jpeg[..2].to_vec();
+    out.extend_from_slice(&[0xFF, 0xE1]);
+    out.extend_from_slice(&u16::try_from(exif.len() + 2).expect("small").to_be_bytes());
+    out.extend_from_slice(&exif);
+    out.extend_from_slice(&jpeg[2..]);
     out
 }

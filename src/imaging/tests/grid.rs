@@ -4,8 +4,9 @@
 use image::{GenericImageView, Rgb};
 
 use super::*;
+use crate::imaging::grid::grid_within;
 use crate::imaging::{
-    ImageError, compose_grid, crop_grid, decode, decode4, fit_within, grid_from_encoded, resize,
+    ImageError, compose_grid, crop_grid, decode, decode4, encode_jpeg, fit_within, grid_from_encoded, resize,
 };
 
 fn quadrant(grid: &RgbImage, index: u32, tile_w: u32, tile_h: u32) -> RgbImage {
@@ -146,4 +147,36 @@ fn fit_within_keeps_aspect_and_never_upscales() {
     assert_eq!(fit_within(&img, 1000), img);
     assert_eq!(fit_within(&pattern(300, 400, 0), 100).dimensions(), (75, 100));
     assert_eq!(fit_within(&pattern(1000, 3, 0), 10).dimensions(), (10, 1));
+}
+
+#[test]
+fn streamed_grid_jpeg_is_byte_identical_to_compose_then_encode() {
+    for (w, h) in [(64, 48), (37, 23), (5, 40)] {
+        let tiles = [0, 1, 2, 3].map(|s| pattern(w, h, s));
+        let encoded = tiles.each_ref().map(png_of);
+        let inputs = encoded.each_ref().map(Vec::as_slice);
+        let grid = grid_from_encoded(&inputs, 85).expect("grid builds");
+        let reference = encode_jpeg(&compose_grid(&tiles), 85).expect("encodes");
+        assert!(grid.jpeg == reference, "{w}×{h} tiles");
+    }
+    // Unequal tiles take the same resize path in both.
+    let tiles = [pattern(40, 30, 0), pattern(80, 60, 1), pattern(20, 10, 2), pattern(40, 30, 3)];
+    let encoded = tiles.each_ref().map(png_of);
+    let inputs = encoded.each_ref().map(Vec::as_slice);
+    let grid = grid_from_encoded(&inputs, 90).expect("grid builds");
+    assert!(grid.jpeg == encode_jpeg(&compose_grid(&tiles), 90).expect("encodes"));
+}
+
+#[test]
+fn a_grid_over_the_byte_limit_is_shrunk_until_it_fits() {
+    let encoded = [0, 1, 2, 3].map(|s| png_of(&noisy_seeded(96, 64, s)));
+    let inputs = encoded.each_ref().map(Vec::as_slice);
+    let full = grid_from_encoded(&inputs, 90).expect("grid builds");
+    let limit = full.jpeg.len() / 3;
+    let grid = grid_within(&inputs, 90, limit).expect("shrinks");
+    assert!(grid.jpeg.len() <= limit);
+    assert!(grid.width < 192 && grid.height < 128 && grid.width * 2 / grid.height == 3);
+    assert_eq!(decode(&grid.jpeg).map(|g| g.dimensions()), Ok((grid.width, grid.height)));
+    assert_eq!(grid.tiles, full.tiles, "tiles stay as decoded");
+    assert!(matches!(grid_within(&inputs, 90, 10), Err(ImageError::Encode(_))));
 }

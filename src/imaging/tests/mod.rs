@@ -71,7 +71,11 @@ fn pattern(width: u32, height: u32, seed: u8) -> RgbImage {
 
 /// Photo-ish content with pixel noise, so JPEG-vs-PNG size comparisons are realistic.
 fn noisy(width: u32, height: u32) -> RgbImage {
-    let mut state = 0x2545_f491_4f6c_dd1du64;
+    noisy_seeded(width, height, 0)
+}
+
+fn noisy_seeded(width: u32, height: u32, seed: u64) -> RgbImage {
+    let mut state = 0x2545_f491_4f6c_dd1du64 ^ (seed << 32);
     RgbImage::from_fn(width, height, |x, y| {
         state ^= state << 13;
         state ^= state >> 7;
