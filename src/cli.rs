@@ -59,6 +59,57 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
     }
 }
 
+/// The sandbox's default port, documented in the README.
+pub const SANDBOX_PORT: u16 = 8787;
+
+/// `easel sandbox`: the sandbox and the bot in one process, no Discord account needed. The
+/// config (if any) still chooses backends, database and storage; the Discord settings are
+/// replaced by the sandbox's.
+pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
+    let mut config = match config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(&config, "warn,easel=info");
+    let options = crate::sandbox::SandboxOptions { port, ..Default::default() };
+    let sandbox = match crate::sandbox::Sandbox::start(options).await {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot start the sandbox on 127.0.0.1:{port}: {e:#} (is the port taken? try --port)");
+            return ExitCode::FAILURE;
+        }
+    };
+    config.discord.token = config::Secret::new(sandbox.bot_token());
+    config.discord.api_base = sandbox.api_base();
+    config.discord.guild_ids = vec![sandbox.guild_id()];
+    let app = match App::build(config).await {
+        Ok(app) => std::sync::Arc::new(app),
+        Err(e) => {
+            eprintln!("error: Easel could not start: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    app.start();
+    let backends: Vec<&str> = app.engine.backends().names().collect();
+    println!("Easel sandbox: open {}/ in your browser (backends: {})", sandbox.api_base(), backends.join(", "));
+    println!("Ctrl-C stops it. Data is kept under {}.", app.config.storage.dir.display());
+    let result = tokio::select! {
+        r = crate::discord::run(app.clone()) => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    app.engine.shutdown(STOP_GRACE).await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 pub fn check_config(path: Option<&Path>) -> ExitCode {
     let config = match config::load(path) {
         Ok(c) => c,

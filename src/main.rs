@@ -20,6 +20,12 @@ struct Cli {
 enum Command {
     /// Run the bot on Discord (the default).
     Run,
+    /// Run Easel against a local Discord-like sandbox, with a web page to use it from.
+    Sandbox {
+        /// Port on 127.0.0.1 for the page and the sandbox.
+        #[arg(long, default_value_t = easel::cli::SANDBOX_PORT)]
+        port: u16,
+    },
     /// Check a config file and print a summary with secrets redacted.
     CheckConfig,
     /// Run one /imagine without Discord and write the grid and the four images.
@@ -47,6 +53,7 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => easel::cli::run(cli.config.as_deref()).await,
+            Command::Sandbox { port } => easel::cli::sandbox(cli.config.as_deref(), port).await,
             Command::CheckConfig => easel::cli::check_config(cli.config.as_deref()),
             Command::Imagine { prompt, backend, out } => {
                 easel::cli::imagine(cli.config.as_deref(), &prompt, backend.as_deref(), &out).await
