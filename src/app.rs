@@ -13,6 +13,7 @@ use crate::tasks::{MessageRef, NewTask, Task, TaskKind};
 pub struct App {
     pub config: Config,
     pub engine: Engine,
+    pub health: std::sync::Arc<crate::http::Health>,
 }
 
 /// Who asked, and where the answer goes.
@@ -36,13 +37,14 @@ impl App {
     /// Opens everything and settles tasks a previous run left unfinished. The engine is not
     /// started yet: call [`App::start`].
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        crate::http::prometheus();
         let store = Store::open(&config.database.url).await?;
         let storage = Storage::new(&config.storage.dir)?;
         let backends = Registry::from_config(&config.effective_backends())?;
         let engine =
             Engine::new(store, storage, backends, config.limits.clone(), config.imaging.grid_quality);
         engine.recover().await?;
-        Ok(App { config, engine })
+        Ok(App { config, engine, health: Default::default() })
     }
 
     pub fn start(&self) -> tokio::task::JoinHandle<()> {

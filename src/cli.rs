@@ -42,6 +42,10 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
         }
     };
     app.start();
+    if let Err(e) = crate::http::spawn(app.clone()).await {
+        tracing::error!(error = %format!("{e:#}"), "cannot serve the operator endpoints");
+        return ExitCode::FAILURE;
+    }
     let result = tokio::select! {
         r = crate::discord::run(app.clone()) => r,
         _ = tokio::signal::ctrl_c() => {
@@ -78,7 +82,9 @@ pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
     let sandbox = match crate::sandbox::Sandbox::start(options).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("error: cannot start the sandbox on 127.0.0.1:{port}: {e:#} (is the port taken? try --port)");
+            eprintln!(
+                "error: cannot start the sandbox on 127.0.0.1:{port}: {e:#} (is the port taken? try --port)"
+            );
             return ExitCode::FAILURE;
         }
     };
@@ -93,8 +99,16 @@ pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
         }
     };
     app.start();
+    if let Err(e) = crate::http::spawn(app.clone()).await {
+        eprintln!("error: cannot serve the operator endpoints: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let backends: Vec<&str> = app.engine.backends().names().collect();
-    println!("Easel sandbox: open {}/ in your browser (backends: {})", sandbox.api_base(), backends.join(", "));
+    println!(
+        "Easel sandbox: open {}/ in your browser (backends: {})",
+        sandbox.api_base(),
+        backends.join(", ")
+    );
     println!("Ctrl-C stops it. Data is kept under {}.", app.config.storage.dir.display());
     let result = tokio::select! {
         r = crate::discord::run(app.clone()) => r,

@@ -52,6 +52,7 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub imaging: ImagingConfig,
     pub log: LogConfig,
+    pub http: HttpConfig,
     /// Where the config was read from, for messages; not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -135,6 +136,13 @@ impl Default for ImagingConfig {
     fn default() -> Self {
         ImagingConfig { grid_quality: 90 }
     }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Address for `/healthz` and `/metrics` (e.g. "127.0.0.1:9090"); empty = off.
+    pub listen: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

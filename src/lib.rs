@@ -6,6 +6,7 @@ pub mod backends;
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod http;
 pub mod imaging;
 pub mod prompt;
 pub mod sandbox;

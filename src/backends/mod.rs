@@ -219,6 +219,12 @@ pub trait Backend: Send + Sync {
     fn name(&self) -> &str;
     fn capabilities(&self) -> Capabilities;
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError>;
+
+    /// A cheap probe for `/healthz`: can the service be reached with these credentials?
+    /// Backends with nothing to probe (the demo) are always healthy.
+    async fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 /// The configured backends by name, in config order.

@@ -199,6 +199,15 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
     if !config.discord.api_base.is_empty() {
         check_url(&config.discord.api_base).map_err(|m| err("discord.api_base", m))?;
     }
+    if !config.http.listen.is_empty() && config.http.listen.parse::<std::net::SocketAddr>().is_err() {
+        return Err(err(
+            "http.listen",
+            format!(
+                "`{}` is not an address to listen on: write it as \"127.0.0.1:9090\"",
+                config.http.listen
+            ),
+        ));
+    }
     if !config.database.url.starts_with("sqlite:") {
         return Err(err(
             "database.url",

@@ -101,10 +101,16 @@ async fn on_event(
     fw: poise::FrameworkContext<'_, Data, BotError>,
     event: &serenity::FullEvent,
 ) -> Result<(), BotError> {
-    if let serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(ci) } =
-        event
-    {
-        components::handle(fw.serenity_context, fw.user_data, ci).await;
+    let health = &fw.user_data.app.health;
+    match event {
+        serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(ci) } => {
+            components::handle(fw.serenity_context, fw.user_data, ci).await;
+        }
+        serenity::FullEvent::Ready { .. } | serenity::FullEvent::Resume { .. } => health.set_gateway(true),
+        serenity::FullEvent::ShardStageUpdate { event } => {
+            health.set_gateway(event.new == serenity::ConnectionStage::Connected);
+        }
+        _ => {}
     }
     Ok(())
 }
@@ -144,6 +150,7 @@ pub async fn run(app: Arc<App>) -> anyhow::Result<()> {
                 let rest = DiscordRest::new(&cfg.api_base, &token, ready.application.id.get())?;
                 let sink = Sink::start(setup_app.engine.clone(), Arc::new(rest));
                 info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                setup_app.health.set_gateway(true);
                 Ok(Data { app: setup_app, sink })
             })
         })

@@ -224,6 +224,8 @@ impl DiscordRest {
             if status.is_success() {
                 return Ok(resp.json().await?);
             }
+            metrics::counter!("easel_discord_api_errors_total", "status" => status.as_u16().to_string())
+                .increment(1);
             let (err, retry_after) = api_error(resp).await;
             if status == StatusCode::TOO_MANY_REQUESTS {
                 self.rate_limited.fetch_add(1, Ordering::Relaxed);

@@ -42,6 +42,7 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task) {
         Ok(outcome) => match inner.store.succeed(id, &outcome).await {
             Ok(true) => {
                 info!(task_id = id, user_id = %task.user_id, backend = %task.backend, "task succeeded");
+                record_finish(&task, "succeeded");
                 inner.emit(id, EventKind::Succeeded);
                 Ok(())
             }
@@ -59,8 +60,19 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task) {
     }
 }
 
+/// Prometheus: how tasks end and how long they take from request to result, by backend.
+fn record_finish(task: &Task, state: &'static str) {
+    let backend = task.backend.clone();
+    metrics::counter!("easel_tasks_finished_total", "backend" => backend.clone(), "state" => state)
+        .increment(1);
+    let seconds = (now_ms() - task.created_at).max(0) as f64 / 1000.0;
+    metrics::histogram!("easel_task_seconds", "backend" => backend).record(seconds);
+}
+
 async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow::Result<()> {
     let id = task.id;
+    metrics::counter!("easel_backend_errors_total", "backend" => task.backend.clone(), "code" => err.code.as_str())
+        .increment(1);
     let now = now_ms();
     if err.retryable && task.attempts < inner.limits.max_attempts {
         let delay = err.retry_after.unwrap_or_else(|| backoff(task.attempts));
@@ -80,6 +92,7 @@ async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow
     warn!(task_id = id, user_id = %task.user_id, backend = %task.backend, code = %err.code,
           detail = %err.detail, "task failed");
     if inner.store.fail(id, &ACTIVE, err.code, &err.user_message).await? {
+        record_finish(task, "failed");
         inner.emit(id, EventKind::Failed { code: err.code, message: err.user_message });
     }
     Ok(())

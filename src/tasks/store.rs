@@ -425,6 +425,21 @@ impl Store {
         Ok(out)
     }
 
+    /// Proves the database accepts writes (for `/healthz`).
+    pub async fn probe_write(&self) -> anyhow::Result<()> {
+        sqlx::query("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)")
+            .bind(now_ms())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    pub async fn counts_by_state(&self) -> anyhow::Result<Vec<(TaskState, i64)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetch_all(&self.pool).await?;
+        rows.into_iter().map(|(s, n)| Ok((TaskState::from_str(&s).map_err(anyhow::Error::msg)?, n))).collect()
+    }
+
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }

@@ -171,6 +171,7 @@ impl FakeOpenAi {
             .route("/v1/images/edits", post(edits))
             .route("/v1/images/variations", post(variations))
             .route("/v1/chat/completions", post(chat))
+            .route("/v1/models", get(models))
             .route("/files/{name}", get(file))
             .layer(DefaultBodyLimit::max(64 << 20))
             .with_state(shared.clone());
@@ -319,6 +320,18 @@ async fn read_form(form: &mut Multipart) -> Result<(Vec<(String, String)>, Vec<F
         }
     }
     Ok((fields, files))
+}
+
+/// `GET /v1/models`: what Easel's health probe calls; the key is checked like everywhere else.
+async fn models(State(s): St, headers: HeaderMap) -> Response {
+    if let Some(early) = admit(&s, record("GET", "/v1/models", &headers)).await {
+        return early;
+    }
+    let data: Vec<Value> = ["gpt-image-1", "dall-e-3", "dall-e-2"]
+        .iter()
+        .map(|id| json!({"id": id, "object": "model", "created": 1_700_000_000, "owned_by": "system"}))
+        .collect();
+    axum::Json(json!({"object": "list", "data": data})).into_response()
 }
 
 async fn chat(State(s): St, headers: HeaderMap, body: Bytes) -> Response {

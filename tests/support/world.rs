@@ -21,6 +21,8 @@ pub struct World {
     pub fake: FakeOpenAi,
     pub dir: tempfile::TempDir,
     pub config: Config,
+    /// Where `/healthz` and `/metrics` are served, when `http.listen` is set.
+    pub http: Option<std::net::SocketAddr>,
     bot: Option<Bot>,
 }
 
@@ -66,13 +68,14 @@ impl World {
             }
         }];
         tweak(&mut config);
-        World { sandbox, fake, dir, config, bot: None }
+        World { sandbox, fake, dir, config, http: None, bot: None }
     }
 
     /// Runs Easel in this process.
     pub async fn start_in_process(&mut self) -> Arc<App> {
         let app = Arc::new(App::build(self.config.clone()).await.expect("app builds"));
         let engine = app.start();
+        self.http = easel::http::spawn(app.clone()).await.expect("operator endpoints");
         let discord = tokio::spawn({
             let app = app.clone();
             async move {

@@ -47,6 +47,22 @@ impl Api {
         url
     }
 
+    /// A reachability probe: `Ok` when the service answers at all (many compatible services
+    /// have no `/models`, so a 404 still proves it is up), `Err` for refused credentials or no
+    /// answer.
+    pub async fn probe(&self, path: &str) -> Result<(), String> {
+        let request =
+            self.authorise(self.http.get(self.url(path)).timeout(self.timeout.min(Duration::from_secs(10))));
+        match request.send().await {
+            Ok(r) if matches!(r.status().as_u16(), 401 | 403) => {
+                Err(format!("credentials rejected ({})", r.status()))
+            }
+            Ok(_) => Ok(()),
+            Err(e) if e.is_timeout() => Err("no answer in time".into()),
+            Err(_) => Err("cannot connect".into()),
+        }
+    }
+
     pub async fn post_json(&self, path: &str, body: &impl Serialize) -> Result<Bytes, BackendError> {
         let url = self.url(path);
         let what = format!("POST {url}");

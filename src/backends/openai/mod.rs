@@ -240,6 +240,10 @@ impl Backend for OpenAiBackend {
         progress.percent(0, None);
         self.dispatch(&job, &progress).await.map_err(|e| errors::redact(e, self.settings.api_key.expose()))
     }
+
+    async fn health(&self) -> Result<(), String> {
+        self.api.probe("models").await
+    }
 }
 
 /// Splits the grid into requests of at most `max_n` images: 4 → one call, 1 → four calls.

@@ -16,7 +16,9 @@ pub async fn imagine(
     if let Err(e) = data.app.check_prompt(&prompt) {
         return reply_ephemeral(ctx, &e.to_string()).await;
     }
+    let started = std::time::Instant::now();
     poise::Context::Application(ctx).defer().await?;
+    metrics::histogram!("easel_initial_response_seconds").record(started.elapsed().as_secs_f64());
     let who = requester(ctx, true);
     let tasks = match data.app.imagine(&prompt, None, &who).await {
         Ok(tasks) => tasks,

@@ -1,0 +1,125 @@
+//! Operator endpoints on `[http] listen`: `GET /healthz` (is the bot connected to Discord, can
+//! the database take writes, can each backend be reached) and `GET /metrics` in Prometheus
+//! text format. The metrics themselves are recorded where things happen, with the `metrics`
+//! crate's macros; this module installs the recorder and renders it.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde_json::json;
+
+use crate::app::App;
+use crate::tasks::TaskState;
+
+/// How long `/healthz` waits for one backend's probe.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Liveness facts other parts report, read by `/healthz`.
+#[derive(Debug, Default)]
+pub struct Health {
+    gateway: AtomicBool,
+}
+
+impl Health {
+    pub fn set_gateway(&self, connected: bool) {
+        self.gateway.store(connected, Ordering::Relaxed);
+    }
+    pub fn gateway(&self) -> bool {
+        self.gateway.load(Ordering::Relaxed)
+    }
+}
+
+/// Installs the Prometheus recorder once per process and returns its handle.
+pub fn prometheus() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let seconds =
+            [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0];
+        let builder = PrometheusBuilder::new();
+        let builder = builder.set_buckets(&seconds).unwrap_or_else(|_| PrometheusBuilder::new());
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        // Another recorder may already be installed (tests build several apps): keep it.
+        let _ = metrics::set_global_recorder(recorder);
+        handle
+    })
+}
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new().route("/healthz", get(healthz)).route("/metrics", get(render_metrics)).with_state(app)
+}
+
+/// Serves the operator endpoints when `[http] listen` is set; returns the bound address.
+pub async fn spawn(app: Arc<App>) -> anyhow::Result<Option<SocketAddr>> {
+    let listen = app.config.http.listen.clone();
+    if listen.is_empty() {
+        return Ok(None);
+    }
+    let listener =
+        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("http.listen {listen}"))?;
+    let addr = listener.local_addr()?;
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, router(app)).await {
+            tracing::error!(error = %e, "the operator HTTP server stopped");
+        }
+    });
+    tracing::info!(%addr, "operator endpoints: /healthz, /metrics");
+    Ok(Some(addr))
+}
+
+async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
+    let database = match app.engine.store().probe_write().await {
+        Ok(()) => "writable".to_string(),
+        Err(e) => format!("error: {e:#}"),
+    };
+    let mut backends = serde_json::Map::new();
+    let registry = app.engine.backends();
+    let probes = registry.names().filter_map(|name| registry.get(name).map(|b| (name.to_string(), b)));
+    let results = futures::future::join_all(probes.map(|(name, backend)| async move {
+        let verdict = match tokio::time::timeout(PROBE_TIMEOUT, backend.health()).await {
+            Ok(Ok(())) => "ok".to_string(),
+            Ok(Err(e)) => format!("error: {e}"),
+            Err(_) => "error: no answer in time".to_string(),
+        };
+        (name, verdict)
+    }))
+    .await;
+    for (name, verdict) in results {
+        backends.insert(name, verdict.into());
+    }
+    let gateway = app.health.gateway();
+    let healthy = gateway && database == "writable";
+    let body = json!({
+        "status": if healthy { "ok" } else { "unhealthy" },
+        "gateway": if gateway { "connected" } else { "disconnected" },
+        "database": database,
+        "backends": backends,
+    });
+    let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, axum::Json(body))
+}
+
+async fn render_metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    // Queue state is read from the database at scrape time, so it is right after a restart.
+    match app.engine.store().counts_by_state().await {
+        Ok(counts) => {
+            for state in TaskState::ALL {
+                let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);
+                metrics::gauge!("easel_tasks", "state" => state.as_str()).set(n as f64);
+            }
+            let depth = counts.iter().filter(|(s, _)| *s == TaskState::Queued).map(|(_, n)| *n).sum::<i64>();
+            metrics::gauge!("easel_queue_depth").set(depth as f64);
+        }
+        Err(e) => tracing::warn!(error = %format!("{e:#}"), "reading task counts for /metrics failed"),
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], prometheus().render())
+}
