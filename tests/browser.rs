@@ -8,6 +8,7 @@
 
 mod support;
 
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,7 +32,8 @@ fn chromium() -> Option<PathBuf> {
         std::env::var_os("CI").is_none(),
         "chromium is not installed at {CHROMIUM}; CI must install it (apt-get install chromium)"
     );
-    eprintln!("skipped: chromium not installed (apt-get install chromium)");
+    // Straight to stderr: the test harness would swallow `eprintln!` from a passing test.
+    let _ = writeln!(std::io::stderr(), "skipped: chromium not installed (apt-get install chromium)");
     None
 }
 
