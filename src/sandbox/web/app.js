@@ -37,6 +37,9 @@ const app = {
   dismissed: new Set(JSON.parse(sessionStorage.getItem(DISMISSED_KEY) || '[]')),
   /** First time each message was seen, on the wall clock. */
   dates: new Map(),
+  /** What the member list and the violations list were last drawn from. */
+  membersKey: '',
+  violationsShown: -1,
 };
 
 const list = new MessageList($('message-list'), $('scroller'), {
@@ -231,12 +234,21 @@ function renderChrome(member) {
   $('composer-input').placeholder = `Message #${channel} — type / for ${bot().name}'s commands`;
   $('composer-input').setAttribute('aria-label', `Message #${channel}`);
 
-  $('member-name').textContent = member?.name ?? 'nobody';
-  $('member-avatar').replaceChildren(avatar(member, 'small'), statusDot(true));
-  renderMemberMenu(member);
-  renderMemberList(member);
+  // Rebuilt only when they change: an open menu must keep its focus through live updates.
+  const membersKey = JSON.stringify([app.usersVersion, member?.id, state.bot_connected]);
+  if (membersKey !== app.membersKey) {
+    app.membersKey = membersKey;
+    $('member-name').textContent = member?.name ?? 'nobody';
+    $('member-avatar').replaceChildren(avatar(member, 'small'), statusDot(true));
+    renderMemberMenu(member);
+    renderMemberList(member);
+  }
 
   const violations = state.violations ?? [];
+  if (violations.length !== app.violationsShown) {
+    app.violationsShown = violations.length;
+    renderViolations(violations);
+  }
   const health = $('health');
   health.hidden = false;
   health.classList.toggle('bad', violations.length > 0);
@@ -244,7 +256,6 @@ function renderChrome(member) {
     ? `⚠ ${violations.length} violation${violations.length === 1 ? '' : 's'}`
     : '✓ Discord rules kept';
   health.title = 'The sandbox checks every request the bot makes against Discord\'s limits.';
-  renderViolations(violations);
 
   if (!state.bot_connected) {
     setBanner(`${bot().name} is not connected to this sandbox yet: commands will work once it is.`);

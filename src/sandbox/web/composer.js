@@ -61,6 +61,10 @@ export class Composer {
   }
 
   setCommands(commands, appName) {
+    // Redrawn only on a real change, so an open picker keeps its highlighted row.
+    const key = JSON.stringify([commands, appName]);
+    if (key === this.commandsKey) return;
+    this.commandsKey = key;
     this.commands = commands.filter((c) => (c.type ?? 1) === 1);
     this.appName = appName;
     if (!this.picker.hidden) this.onInput();

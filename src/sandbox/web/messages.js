@@ -111,8 +111,11 @@ export class MessageList {
     const fresh = [...next.querySelectorAll('img[data-src]')].filter((img) => !this.loaded.has(img.dataset.src));
     const swap = () => {
       if (entry.gen !== gen) return;
+      // A keyboard user who just pressed a button keeps the focus on it in the new version.
+      const focused = entry.el.contains(document.activeElement) ? document.activeElement.dataset.customId : null;
       entry.el.replaceWith(next);
       entry.el = next;
+      if (focused) next.querySelector(`[data-custom-id="${CSS.escape(focused)}"]`)?.focus();
     };
     if (!fresh.length) return swap();
     const ready = fresh.map((img) => preload(img.dataset.src).then(() => this.loaded.add(img.dataset.src)));
