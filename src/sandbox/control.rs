@@ -7,7 +7,7 @@
 //!
 //! | Method | Path | Body / query | Answer |
 //! |---|---|---|---|
-//! | GET | `/control/state` | | ids, users, commands, messages, violations, stats, rate limits, version |
+//! | GET | `/control/state` | | names, ids, users, commands, messages, violations, stats, limits, version |
 //! | GET | `/control/messages`, `/violations`, `/stats`, `/commands` | | the list / object |
 //! | GET | `/control/interactions/{id}` | | the interaction record |
 //! | GET | `/control/wait` | `?after=VERSION&timeout_ms=N` | `{version}` once it exceeds `after` |
@@ -89,6 +89,8 @@ fn snapshot(inner: &Inner, w: &World) -> Value {
     let c = &inner.config;
     json!({
         "api_base": c.base_url,
+        "guild_name": c.guild_name,
+        "channel_name": c.channel_name,
         "application_id": c.application_id,
         "guild_id": c.guild_id,
         "channel_id": c.channel_id,

@@ -2,14 +2,15 @@
 //! Easel can be tested end to end (and demoed) with no Discord account and no network.
 //!
 //! [`Sandbox::start`] serves the REST routes serenity uses under `/api/v10`, the gateway
-//! WebSocket at `/gateway`, attachment downloads at `/attachments/…`, and a control API under
-//! `/control` (see [`control`]). One guild, one text channel, one bot; tests add users, dispatch
-//! slash commands and button clicks, and read back messages, interactions and every limit the bot
-//! broke ([`Violation`]). Waiting is done on a change counter ([`Sandbox::wait_for`]), never by
-//! sleeping. What the server must send to satisfy serenity 0.12.5 is documented in
-//! `shared/research/discord-offline.md`; the limits are DESIGN.md §7 (see [`limits`]). Discord's
-//! rate limits are on by default ([`RateLimits`]): a bot that ignores `X-RateLimit-*` gets real
-//! 429s, counted in [`Stats::rate_limited_real`].
+//! WebSocket at `/gateway`, attachment downloads at `/attachments/…`, a control API under
+//! `/control` (see [`control`]), and at `/` a page that shows the channel the way Discord would,
+//! so Easel can be used from a browser (see `web`). One guild, one text channel, one bot; tests
+//! add users, dispatch slash commands and button clicks, and read back messages, interactions and
+//! every limit the bot broke ([`Violation`]). Waiting is done on a change counter
+//! ([`Sandbox::wait_for`]), never by sleeping. What the server must send to satisfy serenity
+//! 0.12.5 is documented in `shared/research/discord-offline.md`; the limits are DESIGN.md §7 (see
+//! [`limits`]). Discord's rate limits are on by default ([`RateLimits`]): a bot that ignores
+//! `X-RateLimit-*` gets real 429s, counted in [`Stats::rate_limited_real`].
 //!
 //! ```ignore
 //! let sandbox = Sandbox::start(SandboxOptions::default()).await?;
@@ -41,6 +42,7 @@ mod rest;
 mod state;
 #[cfg(test)]
 mod tests;
+mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

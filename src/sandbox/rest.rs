@@ -1,6 +1,7 @@
 //! The HTTP side of the sandbox: the router (Discord REST under `/api/v10`, the gateway socket,
-//! attachment downloads, `/control`), the middleware every Discord route goes through, and the
-//! small routes (gateway URL, application, current user, command registration, attachments).
+//! attachment downloads, `/control`, the browser page at `/`), the middleware every Discord route
+//! goes through, and the small routes (gateway URL, application, current user, command
+//! registration, attachments).
 //!
 //! The middleware is the one place that counts requests by [`RouteKind`], answers injected 429s
 //! and failures, checks the bot token, applies Discord's rate limits ([`ratelimit`]), and turns
@@ -23,7 +24,7 @@ use super::model::{InteractionEvent, RouteKind, ViolationKind};
 use super::payload::{BODY_LIMIT, read_body};
 use super::ratelimit::{self, Scope, Verdict};
 use super::state::{Injected, Inner};
-use super::{control, gateway, interactions, limits, messages, render};
+use super::{control, gateway, interactions, limits, messages, render, web};
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     let api = Router::new()
@@ -54,6 +55,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/gateway", get(gateway::upgrade))
         .route("/attachments/{channel}/{id}/{filename}", get(attachment))
         .nest("/control", control::router())
+        .merge(web::router())
         .layer(middleware::from_fn_with_state(inner.clone(), track))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(inner)

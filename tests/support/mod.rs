@@ -1,6 +1,9 @@
-//! Shared helpers of the integration tests: the fake services Easel's backends talk to.
+//! Shared helpers of the integration tests: the fake services Easel's backends talk to, the
+//! end-to-end world, and a DevTools client for the browser test.
 
-// Each test binary compiles all of `support` but uses only its own fake.
+// Each test binary compiles all of `support` but uses only its own part.
+#[allow(dead_code)]
+pub mod cdp;
 #[allow(dead_code)]
 pub mod fake_openai;
 #[allow(dead_code)]
