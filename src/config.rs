@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
-pub use backend::{BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, parse_size};
+pub use backend::{
+    A1111Variation, BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, parse_size,
+};
 pub use load::{ConfigError, load, load_from};
 
 /// A secret string (token, API key): deserialised like a string, printed as `***`.

@@ -1,6 +1,6 @@
-//! Operator endpoints on `[http] listen`: `GET /healthz` (is the bot connected to Discord, can
-//! the database take writes, can each backend be reached) and `GET /metrics` in Prometheus
-//! text format. The metrics themselves are recorded where things happen, with the `metrics`
+//! Easel's own HTTP server on `[http] listen`: `GET /healthz` (is the bot connected to Discord,
+//! can the database take writes, can each backend be reached), `GET /metrics` in Prometheus
+//! text format, and the receivers of backends' webhooks (midjourney-proxy's notifyHook). The metrics themselves are recorded where things happen, with the `metrics`
 //! crate's macros; this module installs the recorder and renders it.
 
 use std::net::SocketAddr;
@@ -55,7 +55,12 @@ pub fn prometheus() -> &'static PrometheusHandle {
 }
 
 pub fn router(app: Arc<App>) -> Router {
-    Router::new().route("/healthz", get(healthz)).route("/metrics", get(render_metrics)).with_state(app)
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(render_metrics))
+        .with_state(app)
+        // midjourney-proxy's notifyHook deliveries (see `backends::mj_proxy`).
+        .merge(crate::backends::mj_proxy::MjHooks::global().router())
 }
 
 /// Serves the operator endpoints when `[http] listen` is set; returns the bound address.

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use easel::config::{BackendKind, ConfigError, load_from};
+use easel::config::{A1111Variation, BackendKind, ConfigError, load_from};
 
 fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     let path = dir.path().join("easel.toml");
@@ -66,7 +66,7 @@ fn the_environment_overrides_the_file() {
     .unwrap();
     assert_eq!(config.limits.per_user_running, 5);
     assert_eq!(config.backends[0].api_key.expose(), "12345", "a numeric-looking key stays a string");
-    assert_eq!(config.backends[0].concurrency, 7);
+    assert_eq!(config.backends[0].concurrency(), 7);
     assert_eq!(config.discord.token.expose(), "token-from-env");
     assert!(config.check_runnable().is_ok());
 }
@@ -160,4 +160,77 @@ fn secrets_never_appear_in_the_summary_or_debug_output() {
     let shown = format!("{}\n{:?}", config.summary(), config);
     assert!(!shown.contains("discord-secret-token") && !shown.contains("sk-very-secret"), "{shown}");
     assert!(shown.contains("set (redacted)"));
+}
+
+// --- the a1111 kind ---
+
+const A1111: &str = "[[backends]]\nname = \"gpu\"\nkind = \"a1111\"\nbase_url = \"http://127.0.0.1:7860\"\n";
+
+#[test]
+fn an_a1111_backend_reads_its_keys_and_defaults_to_one_job_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{A1111}api_key = \"me:secret-pass\"\nmodel = \"sd_xl_base_1.0\"\nsteps = 30\ncfg_scale = 7\n\
+         sampler = \"DPM++ 2M\"\nupscaler = \"Lanczos\"\nupscale_factor = 3\nvariation_mode = \"img2img\"\n\
+         interrogate_model = \"deepdanbooru\"\nimage_size = 768\n\
+         [[backends]]\nname = \"toy\"\nkind = \"demo\"\nimage_size = 256\n"
+    );
+    let path = write(&dir, &text);
+    let config = load_from(Some(&path), env(&[("EASEL__BACKENDS__0__STEPS", "25")])).unwrap();
+    let b = &config.backends[0];
+    assert_eq!(b.kind, BackendKind::A1111);
+    assert_eq!(b.kind.as_str(), "a1111");
+    assert_eq!((b.steps, b.cfg_scale, b.upscale_factor), (Some(25), Some(7.0), Some(3.0)));
+    assert_eq!(b.variation_mode, Some(A1111Variation::Img2img));
+    assert_eq!((b.image_size, config.backends[1].image_size), (Some(768), Some(256)));
+    assert_eq!((b.concurrency, b.concurrency()), (None, 1));
+    assert_eq!(config.backends[1].concurrency(), 2, "other kinds keep their default");
+    let summary = config.summary();
+    assert!(summary.contains("`gpu` (a1111), 1 at once") && !summary.contains("secret-pass"), "{summary}");
+
+    let path = write(&dir, &format!("{A1111}concurrency = 3\n"));
+    assert_eq!(load_from(Some(&path), env(&[])).unwrap().backends[0].concurrency(), 3);
+}
+
+#[test]
+fn a1111_values_are_checked() {
+    let cases = [
+        ("image_size = 1020\n", "image_size"),
+        ("image_size = 4096\n", "image_size"),
+        ("steps = 0\n", "steps"),
+        ("cfg_scale = 0\n", "cfg_scale"),
+        ("upscale_factor = 1\n", "upscale_factor"),
+        ("upscale_factor = 8\n", "upscale_factor"),
+        ("sampler = \" \"\n", "sampler"),
+        ("interrogate_model = \"\"\n", "interrogate_model"),
+        ("concurrency = 0\n", "concurrency"),
+    ];
+    for (line, key) in cases {
+        let err = error_for(&format!("{A1111}{line}"));
+        assert_eq!(err.key, format!("backends[0].{key}"), "{line}: {err}");
+    }
+    let err = error_for(&format!("{A1111}variation_mode = \"remix\"\n"));
+    assert!(err.message.contains("subseed") && err.message.contains("img2img"), "{err}");
+    let err = error_for("[[backends]]\nname = \"gpu\"\nkind = \"a1111\"\n");
+    assert_eq!(err.key, "backends[0].base_url");
+}
+
+#[test]
+fn a_key_without_a_colon_is_refused_without_being_shown() {
+    let err = error_for(&format!("{A1111}api_key = \"hunter2hunter2\"\n"));
+    assert_eq!(err.key, "backends[0].api_key");
+    assert!(err.message.contains("user:password") && !err.to_string().contains("hunter2"), "{err}");
+}
+
+#[test]
+fn a1111_keys_on_other_kinds_and_theirs_on_a1111_are_refused() {
+    let err = error_for("[[backends]]\nname = \"d\"\nkind = \"demo\"\nupscaler = \"Lanczos\"\n");
+    assert_eq!(err.key, "backends[0].upscaler");
+    assert!(err.message.contains("kind `a1111`"), "{err}");
+    let err = error_for(&format!("{A1111}max_n = 2\n"));
+    assert!(err.message.contains("kind `openai`"), "{err}");
+    let err = error_for(
+        "[[backends]]\nname = \"o\"\nkind = \"openai\"\nbase_url = \"https://x/v1\"\nimage_size = 512\n",
+    );
+    assert!(err.message.contains("kind `demo` or `a1111`"), "{err}");
 }

@@ -3,8 +3,10 @@
 //! which operations and prompt parameters it can honour. Retries, deadlines and the grid are
 //! the engine's business, not the adapter's: an adapter only classifies its failures.
 
+pub mod a1111;
 pub mod demo;
 mod demo_art;
+pub mod mj_proxy;
 pub mod openai;
 
 use std::collections::HashMap;
@@ -242,8 +244,10 @@ impl Registry {
             let backend: Arc<dyn Backend> = match cfg.kind {
                 BackendKind::Demo => Arc::new(demo::DemoBackend::from_config(cfg)),
                 BackendKind::Openai => Arc::new(openai::OpenAiBackend::from_config(cfg)?),
+                BackendKind::A1111 => Arc::new(a1111::A1111Backend::from_config(cfg)?),
+                BackendKind::MjProxy => Arc::new(mj_proxy::MjProxyBackend::from_config(cfg)?),
             };
-            reg.insert(backend, cfg.concurrency);
+            reg.insert(backend, cfg.concurrency());
         }
         Ok(reg)
     }

@@ -13,6 +13,10 @@ pub enum BackendKind {
     Demo,
     /// The OpenAI-compatible Images API (OpenAI, ArtAPI, ohmygpt, relays).
     Openai,
+    /// AUTOMATIC1111's Stable Diffusion web UI or SD WebUI Forge, started with `--api`.
+    A1111,
+    /// A midjourney-proxy server (novicezk or trueai-org) driving a Midjourney account.
+    MjProxy,
 }
 
 impl BackendKind {
@@ -20,8 +24,30 @@ impl BackendKind {
         match self {
             BackendKind::Demo => "demo",
             BackendKind::Openai => "openai",
+            BackendKind::A1111 => "a1111",
+            BackendKind::MjProxy => "mj-proxy",
         }
     }
+
+    /// Jobs a backend of this kind runs at once when `concurrency` is not set. A1111 and Forge
+    /// run one job at a time behind a global lock, so a second job would only wait there,
+    /// holding an HTTP request open and hiding its place in Easel's own queue.
+    pub fn default_concurrency(&self) -> usize {
+        match self {
+            BackendKind::A1111 => 1,
+            BackendKind::Demo | BackendKind::Openai | BackendKind::MjProxy => 2,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum A1111Variation {
+    /// txt2img again with the image's own seed and a random subseed mixed in
+    /// (`subseed_strength`): the same composition with small changes.
+    Subseed,
+    /// img2img of the chosen image (`denoising_strength`): works for any image.
+    Img2img,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -58,9 +84,9 @@ pub struct BackendConfig {
     pub api_key: Secret,
     #[serde(default)]
     pub model: Option<String>,
-    /// Jobs this backend runs at once.
-    #[serde(default = "default_concurrency")]
-    pub concurrency: usize,
+    /// Jobs this backend runs at once; [`BackendConfig::concurrency`] applies the kind's default.
+    #[serde(default)]
+    pub concurrency: Option<usize>,
     /// Per HTTP request.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
@@ -88,17 +114,48 @@ pub struct BackendConfig {
     #[serde(default)]
     pub describe_model: Option<String>,
 
-    // --- demo ---
+    // --- mj-proxy ---
+    /// Base interval of status polls in milliseconds; polls back off to five times this
+    /// while progress stands still.
+    #[serde(default)]
+    pub poll_ms: Option<u64>,
+    /// The public base URL of Easel's HTTP server; the proxy then POSTs task updates to
+    /// `<notify_hook>/hooks/mj/<secret>` and polling becomes the fallback.
+    #[serde(default)]
+    pub notify_hook: Option<String>,
+
+    // --- a1111 ---
+    /// Sampling steps; the server's default when unset.
+    #[serde(default)]
+    pub steps: Option<u32>,
+    /// Classifier-free guidance scale; the server's default when unset.
+    #[serde(default)]
+    pub cfg_scale: Option<f64>,
+    /// Sampler name as the server lists it (`GET /sdapi/v1/samplers`), e.g. "DPM++ 2M".
+    #[serde(default)]
+    pub sampler: Option<String>,
+    /// Upscaler for U, as the server lists it (`GET /sdapi/v1/upscalers`).
+    #[serde(default)]
+    pub upscaler: Option<String>,
+    /// How much U enlarges the image.
+    #[serde(default)]
+    pub upscale_factor: Option<f64>,
+    /// How V makes variations.
+    #[serde(default)]
+    pub variation_mode: Option<A1111Variation>,
+    /// The `/sdapi/v1/interrogate` model for /describe: "clip" or "deepdanbooru".
+    #[serde(default)]
+    pub interrogate_model: Option<String>,
+
+    // --- demo and a1111 ---
     /// Long side of each generated image, in pixels.
     #[serde(default)]
     pub image_size: Option<u32>,
+
+    // --- demo ---
     /// Pause between progress steps, so progress can be watched.
     #[serde(default)]
     pub step_ms: Option<u64>,
-}
-
-fn default_concurrency() -> usize {
-    2
 }
 
 fn default_timeout() -> u64 {
@@ -113,7 +170,7 @@ impl BackendConfig {
             base_url: String::new(),
             api_key: Secret::default(),
             model: None,
-            concurrency: default_concurrency(),
+            concurrency: None,
             timeout_secs: default_timeout(),
             max_n: None,
             response_format: None,
@@ -123,30 +180,53 @@ impl BackendConfig {
             variation: None,
             blend: None,
             describe_model: None,
+            poll_ms: None,
+            notify_hook: None,
+            steps: None,
+            cfg_scale: None,
+            sampler: None,
+            upscaler: None,
+            upscale_factor: None,
+            variation_mode: None,
+            interrogate_model: None,
             image_size: None,
             step_ms: None,
         }
     }
 
-    /// The kind-specific keys that are set, with the kind that reads each.
-    fn kind_specific_keys(&self) -> Vec<(&'static str, BackendKind)> {
+    /// Jobs this backend runs at once: the configured number, else the kind's default.
+    pub fn concurrency(&self) -> usize {
+        self.concurrency.unwrap_or_else(|| self.kind.default_concurrency())
+    }
+
+    /// The kind-specific keys that are set, with the kinds that read each.
+    fn kind_specific_keys(&self) -> Vec<(&'static str, &'static [BackendKind])> {
         use BackendKind::*;
         let mut keys = Vec::new();
-        let mut note = |set: bool, key: &'static str, kind| {
+        let mut note = |set: bool, key: &'static str, kinds: &'static [BackendKind]| {
             if set {
-                keys.push((key, kind));
+                keys.push((key, kinds));
             }
         };
-        note(self.max_n.is_some(), "max_n", Openai);
-        note(self.response_format.is_some(), "response_format", Openai);
-        note(self.sizes.is_some(), "sizes", Openai);
-        note(self.send_seed.is_some(), "send_seed", Openai);
-        note(self.send_negative_prompt.is_some(), "send_negative_prompt", Openai);
-        note(self.variation.is_some(), "variation", Openai);
-        note(self.blend.is_some(), "blend", Openai);
-        note(self.describe_model.is_some(), "describe_model", Openai);
-        note(self.image_size.is_some(), "image_size", Demo);
-        note(self.step_ms.is_some(), "step_ms", Demo);
+        note(self.max_n.is_some(), "max_n", &[Openai]);
+        note(self.response_format.is_some(), "response_format", &[Openai]);
+        note(self.sizes.is_some(), "sizes", &[Openai]);
+        note(self.send_seed.is_some(), "send_seed", &[Openai]);
+        note(self.send_negative_prompt.is_some(), "send_negative_prompt", &[Openai]);
+        note(self.variation.is_some(), "variation", &[Openai]);
+        note(self.blend.is_some(), "blend", &[Openai]);
+        note(self.describe_model.is_some(), "describe_model", &[Openai]);
+        note(self.steps.is_some(), "steps", &[A1111]);
+        note(self.cfg_scale.is_some(), "cfg_scale", &[A1111]);
+        note(self.sampler.is_some(), "sampler", &[A1111]);
+        note(self.upscaler.is_some(), "upscaler", &[A1111]);
+        note(self.upscale_factor.is_some(), "upscale_factor", &[A1111]);
+        note(self.variation_mode.is_some(), "variation_mode", &[A1111]);
+        note(self.interrogate_model.is_some(), "interrogate_model", &[A1111]);
+        note(self.image_size.is_some(), "image_size", &[Demo, A1111]);
+        note(self.step_ms.is_some(), "step_ms", &[Demo]);
+        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy]);
+        note(self.notify_hook.is_some(), "notify_hook", &[MjProxy]);
         keys
     }
 
@@ -161,17 +241,20 @@ impl BackendConfig {
                 format!("`{}` is not a usable backend name: use 1–32 letters, digits, `-` or `_`", self.name),
             ));
         }
-        if let Some((key, kind)) = self.kind_specific_keys().into_iter().find(|(_, k)| *k != self.kind) {
+        if let Some((key, kinds)) =
+            self.kind_specific_keys().into_iter().find(|(_, kinds)| !kinds.contains(&self.kind))
+        {
+            let names: Vec<String> = kinds.iter().map(|k| format!("`{}`", k.as_str())).collect();
             return Err((
                 key,
                 format!(
-                    "`{key}` is a setting of kind `{}`, not of kind `{}`: remove it",
-                    kind.as_str(),
+                    "`{key}` is a setting of kind {}, not of kind `{}`: remove it",
+                    names.join(" or "),
                     self.kind.as_str()
                 ),
             ));
         }
-        if self.concurrency == 0 {
+        if self.concurrency == Some(0) {
             return Err(("concurrency", "must be at least 1".into()));
         }
         if self.timeout_secs == 0 {
@@ -200,12 +283,59 @@ impl BackendConfig {
                     return Err(("sizes", "the list is empty: name at least one size".into()));
                 }
             }
+            BackendKind::A1111 => self.validate_a1111()?,
+            BackendKind::MjProxy => {
+                check_url(&self.base_url).map_err(|m| ("base_url", m))?;
+                if let Some(ms) = self.poll_ms.filter(|ms| !(10..=60_000).contains(ms)) {
+                    return Err(("poll_ms", format!("{ms} is out of range: use 10 to 60000")));
+                }
+                if let Some(hook) = &self.notify_hook {
+                    check_url(hook).map_err(|m| ("notify_hook", m))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_a1111(&self) -> Result<(), (&'static str, String)> {
+        check_url(&self.base_url).map_err(|m| ("base_url", m))?;
+        // Never echo the key: it holds a password.
+        if !self.api_key.is_empty() && !self.api_key.expose().contains(':') {
+            return Err((
+                "api_key",
+                "is not of the form \"user:password\" (the server's --api-auth credentials)".into(),
+            ));
+        }
+        if let Some(size) = self.image_size.filter(|s| !(256..=2048).contains(s) || s % 8 != 0) {
+            return Err((
+                "image_size",
+                format!("{size} is not usable: use a multiple of 8 from 256 to 2048"),
+            ));
+        }
+        if let Some(steps) = self.steps.filter(|s| !(1..=150).contains(s)) {
+            return Err(("steps", format!("{steps} is out of range: use 1 to 150")));
+        }
+        if let Some(cfg) = self.cfg_scale.filter(|c| !(c.is_finite() && *c > 0.0 && *c <= 30.0)) {
+            return Err(("cfg_scale", format!("{cfg} is out of range: use a number above 0, up to 30")));
+        }
+        if let Some(f) = self.upscale_factor.filter(|f| !(f.is_finite() && *f > 1.0 && *f <= 4.0)) {
+            return Err(("upscale_factor", format!("{f} is out of range: use a number above 1, up to 4")));
+        }
+        let names = [
+            ("sampler", &self.sampler),
+            ("upscaler", &self.upscaler),
+            ("interrogate_model", &self.interrogate_model),
+        ];
+        for (key, value) in names {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err((key, "is empty: name one the server lists, or remove the key".into()));
+            }
         }
         Ok(())
     }
 
     pub fn summary(&self) -> String {
-        let mut s = format!("`{}` ({}), {} at once", self.name, self.kind.as_str(), self.concurrency);
+        let mut s = format!("`{}` ({}), {} at once", self.name, self.kind.as_str(), self.concurrency());
         if !self.base_url.is_empty() {
             s += &format!(", {}", self.base_url);
         }

@@ -196,6 +196,7 @@ fn toml_for(c: &Config) -> String {
             b.base_url,
             b.api_key.expose()
         ),
+        other => panic!("the test world writes demo and openai configs only, not {other:?}"),
     };
     format!(
         "[discord]\ntoken = \"{}\"\napi_base = \"{}\"\nguild_ids = {:?}\nbuttons_owner_only = {}\n\n\

@@ -1,0 +1,355 @@
+//! The `mj-proxy` backend: a midjourney-proxy server (novicezk's or trueai-org's, and the
+//! hosted services that speak their protocol) driving a Midjourney account. Every operation
+//! is a submit that returns a task id, which is stored at once through
+//! [`ProgressSink::accepted`] so a restart re-attaches instead of paying for the job twice;
+//! the task is then followed by polling, sped up by the optional notifyHook receiver
+//! ([`MjHooks`]), until it ends.
+//!
+//! - imagine: `/submit/imagine` with the canonical prompt, passed to Midjourney verbatim
+//!   (image prompts are the URLs at its start). A re-roll reaches the adapter as a plain
+//!   imagine without a parent, so 🔄 is a fresh `/submit/imagine` rather than the reroll
+//!   button; Easel's own seed is not added, so each re-roll differs.
+//! - blend: `/submit/blend` with 2–5 data URLs and the `--ar`'s nearest of 2:3, 1:1, 3:2.
+//! - describe: `/submit/describe`, the keycap-numbered answer split into four prompts.
+//! - U and V: the parent's button through `/submit/action`, else `/submit/change` by index.
+//!
+//! Grids come back as Midjourney's own 2×2 image, which the engine crops (`native_grid`).
+
+mod actions;
+mod client;
+mod describe;
+mod errors;
+mod follow;
+mod hooks;
+mod wire;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::Url;
+use serde::Serialize;
+
+pub use self::hooks::MjHooks;
+
+use self::actions::{RemoteState, Want};
+use self::client::Api;
+use self::follow::Follow;
+use self::wire::{
+    ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, Dimensions, ImagineRequest,
+    SubmitResult, Task,
+};
+use crate::backends::{
+    Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
+    SourceImage,
+};
+use crate::config::{BackendConfig, Secret};
+use crate::prompt::Param;
+use crate::tasks::FailureCode;
+
+/// Base poll interval when `poll_ms` is not set.
+const DEFAULT_POLL_MS: u64 = 1000;
+/// Cap on a downloaded result image.
+const MAX_IMAGE_BYTES: usize = 30 << 20;
+/// Images `/blend` takes.
+const BLEND_IMAGES: std::ops::RangeInclusive<usize> = 2..=5;
+
+pub struct MjProxyBackend {
+    name: String,
+    api: Api,
+    api_key: Secret,
+    poll: Duration,
+    /// The `notifyHook` sent with submits; `None` without `notify_hook` in the config.
+    hook_url: Option<String>,
+    hooks: MjHooks,
+    /// Set once the proxy answered 404 to `/submit/action`, so later U/V go straight to
+    /// `/submit/change`.
+    no_action_endpoint: AtomicBool,
+}
+
+impl std::fmt::Debug for MjProxyBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MjProxyBackend")
+            .field("name", &self.name)
+            .field("api_key", &self.api_key)
+            .field("poll", &self.poll)
+            .field("hooks", &self.hook_url.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl MjProxyBackend {
+    /// Builds the backend with the process-wide [`MjHooks::global`] receiver.
+    pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
+        Self::from_config_with_hooks(cfg, MjHooks::global().clone())
+    }
+
+    /// Builds the backend with its own hook receiver (tests, or a server that mounts one per
+    /// backend).
+    pub fn from_config_with_hooks(cfg: &BackendConfig, hooks: MjHooks) -> anyhow::Result<Self> {
+        let name = cfg.name.clone();
+        let base = http_url(&cfg.base_url).with_context(|| {
+            format!(
+                "backend `{name}`: base_url `{}` is not an http(s) URL such as http://127.0.0.1:8080/mj",
+                cfg.base_url
+            )
+        })?;
+        let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+            Some(public) => {
+                http_url(public).with_context(|| {
+                    format!("backend `{name}`: notify_hook `{public}` is not an http(s) URL")
+                })?;
+                Some(hooks.hook_url(public, &name))
+            }
+            None => None,
+        };
+        let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
+        Ok(MjProxyBackend {
+            api: Api::new(&name, base, &cfg.api_key, timeout)?,
+            api_key: cfg.api_key.clone(),
+            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            hook_url,
+            hooks,
+            no_action_endpoint: AtomicBool::new(false),
+            name,
+        })
+    }
+
+    /// The receiver whose [`MjHooks::router`] Easel's HTTP server must mount for
+    /// `notify_hook` to work.
+    pub fn hooks(&self) -> &MjHooks {
+        &self.hooks
+    }
+
+    async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
+        let (id, fallback) = match job.resume.as_deref().filter(|id| !id.trim().is_empty()) {
+            Some(id) => (id.to_string(), None),
+            None => self.submit(job, progress).await?,
+        };
+        let follow = Follow {
+            api: &self.api,
+            backend: &self.name,
+            progress,
+            poll: self.poll,
+            hooks: self.hook_url.as_ref().map(|_| self.hooks.subscribe(&self.name, &id)),
+            fallback,
+        };
+        let task = follow.run(&id).await?;
+        self.output(job, &id, task).await
+    }
+
+    /// Submits the job and records the task id; returns it with what the answer said about an
+    /// already existing task (code 21).
+    async fn submit(
+        &self,
+        job: &Job,
+        progress: &ProgressSink,
+    ) -> Result<(String, Option<Task>), BackendError> {
+        let common =
+            Common { notify_hook: self.hook_url.as_deref(), state: format!("easel-{}", job.task_id) };
+        let answer = match &job.op {
+            Operation::Imagine => {
+                let prompt = job.spec.canonical();
+                let body = ImagineRequest { prompt: &prompt, base64_array: Vec::new(), common };
+                self.submit_to("imagine", &body).await?
+            }
+            Operation::Blend { images } => {
+                if !BLEND_IMAGES.contains(&images.len()) {
+                    return Err(BackendError::fatal(
+                        FailureCode::BackendRejected,
+                        format!("Midjourney blends 2 to 5 images, not {}.", images.len()),
+                        format!("blend of {} images", images.len()),
+                    ));
+                }
+                let body = BlendRequest {
+                    base64_array: images.iter().map(data_url).collect(),
+                    dimensions: Dimensions::nearest(job.spec.aspect_or_square().ratio()),
+                    common,
+                };
+                self.submit_to("blend", &body).await?
+            }
+            Operation::Describe { image } => {
+                self.submit_to("describe", &DescribeRequest { base64: data_url(image), common }).await?
+            }
+            Operation::Upscale { index, parent, .. } => {
+                self.press(parent, Want::Upscale(*index), common).await?
+            }
+            Operation::Variation { index, strength, parent, .. } => {
+                self.press(parent, Want::Variation(*index, *strength), common).await?
+            }
+        };
+
+        let Some(id) = answer.result.clone().filter(|id| !id.trim().is_empty()) else {
+            return Err(errors::bad_response(
+                "an accepted submit without a task id",
+                format!("submit code {}: no `result`", answer.code),
+            ));
+        };
+        progress.accepted(id.clone()).await;
+        match answer.code {
+            22 => {
+                let ahead = answer.property_str("numberOfQueues").unwrap_or_else(|| "some".into());
+                tracing::info!(backend = %self.name, task = %id, ahead = %ahead, "mj-proxy queued the task");
+                progress.percent(0, None);
+                Ok((id, None))
+            }
+            // 21 is either an existing result (a repeated U at novicezk) or a new task waiting
+            // in a remix dialog (trueai).
+            21 if answer.property_str("remix").as_deref() == Some("true") => {
+                Err(errors::modal(&self.name, &id))
+            }
+            21 => {
+                let known = Task {
+                    id: Some(id.clone()),
+                    status: answer.property_str("status"),
+                    image_url: answer.property_str("imageUrl"),
+                    ..Task::default()
+                };
+                Ok((id, known.status.is_some().then_some(known)))
+            }
+            _ => Ok((id, None)),
+        }
+    }
+
+    /// Presses the parent's button for `want`, or asks `/submit/change` when there is none or
+    /// the proxy has no `/submit/action`.
+    async fn press(
+        &self,
+        parent: &ParentRef,
+        want: Want,
+        common: Common<'_>,
+    ) -> Result<SubmitResult, BackendError> {
+        if want.index() > 3 {
+            return Err(errors::unsupported(&self.name, "has only images 1 to 4 in a grid"));
+        }
+        let Some(parent_id) = parent.remote_id.as_deref().filter(|id| !id.trim().is_empty()) else {
+            return Err(errors::unsupported(&self.name, "can only act on images it made itself"));
+        };
+        let state = RemoteState::read(parent.remote_state.as_ref());
+        if let Some(custom_id) = want.button(&state)
+            && !self.no_action_endpoint.load(Ordering::Relaxed)
+        {
+            let body = ActionRequest { task_id: parent_id, custom_id, common: common.clone() };
+            if let Some(answer) = self.post_submit("action", &body).await? {
+                return Ok(answer);
+            }
+            tracing::info!(backend = %self.name, "mj-proxy has no /submit/action; using /submit/change");
+            self.no_action_endpoint.store(true, Ordering::Relaxed);
+        }
+        let (action, index) = want.change(&state).map_err(|why| errors::unsupported(&self.name, why))?;
+        self.submit_to("change", &ChangeRequest { task_id: parent_id, action, index, common }).await
+    }
+
+    /// `POST submit/<what>`, failing when the endpoint does not exist.
+    async fn submit_to(&self, what: &str, body: &impl Serialize) -> Result<SubmitResult, BackendError> {
+        match self.post_submit(what, body).await? {
+            Some(answer) => Ok(answer),
+            None => Err(errors::from_status(
+                &self.name,
+                &format!("POST {}", self.api.url(&["submit", what])),
+                reqwest::StatusCode::NOT_FOUND,
+                &Default::default(),
+                b"",
+            )),
+        }
+    }
+
+    /// `POST submit/<what>`: the accepted answer, `None` when the proxy has no such endpoint
+    /// (a 404 that is not a submit result: trueai answers code 3 with HTTP 404 too), or the
+    /// classified refusal.
+    async fn post_submit(
+        &self,
+        what: &str,
+        body: &impl Serialize,
+    ) -> Result<Option<SubmitResult>, BackendError> {
+        let reply = self.api.post(&["submit", what], body).await?;
+        let status = reply.status.as_u16();
+        if !matches!(status, 401 | 403 | 429)
+            && let Some(answer) = SubmitResult::parse(&reply.body)
+        {
+            errors::check_code(&reply.what, &answer)?;
+            return Ok(Some(answer));
+        }
+        if status == 404 {
+            return Ok(None);
+        }
+        Err(if reply.status.is_success() {
+            errors::bad_response(
+                "an answer that is not a submit result",
+                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
+            )
+        } else {
+            errors::from_status(&self.name, &reply.what, reply.status, &reply.headers, &reply.body)
+        })
+    }
+
+    /// The finished task as Easel's output: describe's prompts, or the one image (a 2×2 grid
+    /// for everything but an upscale), with the task's buttons kept for later U and V.
+    async fn output(&self, job: &Job, id: &str, task: Task) -> Result<JobOutput, BackendError> {
+        let remote_state = RemoteState::of(id, &task).to_value();
+        if let Operation::Describe { .. } = job.op {
+            let prompts = describe::prompts(&task);
+            if prompts.is_empty() {
+                return Err(errors::bad_response(
+                    "a description with no prompts in it",
+                    format!("task {id}: no keycap-numbered prompts in finalPrompt/promptEn/prompt"),
+                ));
+            }
+            return Ok(JobOutput { prompts, remote_state, ..JobOutput::default() });
+        }
+        let Some(url) = task.image_url() else {
+            return Err(errors::bad_response(
+                "a finished task without an image",
+                format!("task {id}: no imageUrl"),
+            ));
+        };
+        let bytes = self.api.download(url, MAX_IMAGE_BYTES, self.api.timeout()).await?;
+        Ok(JobOutput { images: vec![OutputImage { bytes, seed: None }], prompts: Vec::new(), remote_state })
+    }
+}
+
+#[async_trait]
+impl Backend for MjProxyBackend {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            imagine: true,
+            upscale: true,
+            variation: true,
+            blend: true,
+            describe: true,
+            previews: true,
+            native_grid: true,
+            resumable: true,
+            rerun_is_free: false,
+            // Midjourney goes wider; this is Easel's own default limit.
+            max_aspect: 4.0,
+            // The prompt reaches Midjourney verbatim, parameters and image URLs included.
+            params: Param::ALL.to_vec(),
+        }
+    }
+
+    async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
+        self.execute(&job, &progress)
+            .await
+            .map_err(|e| errors::redact(e, &[self.api_key.expose(), self.hooks.secret()]))
+    }
+
+    async fn health(&self) -> Result<(), String> {
+        self.api.probe().await
+    }
+}
+
+fn http_url(text: &str) -> Option<Url> {
+    Url::parse(text.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+}
+
+fn data_url(image: &SourceImage) -> String {
+    format!("data:{};base64,{}", image.mime, STANDARD.encode(&image.bytes))
+}
