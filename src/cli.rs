@@ -48,7 +48,7 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
     }
     let result = tokio::select! {
         r = crate::discord::run(app.clone()) => r,
-        _ = tokio::signal::ctrl_c() => {
+        _ = stop_signal() => {
             tracing::info!("stopping: no new tasks; running ones get {} s to finish", STOP_GRACE.as_secs());
             Ok(())
         }
@@ -60,6 +60,29 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
             tracing::error!(error = %format!("{e:#}"), "Easel stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Ctrl-C, or SIGTERM (what systemd and `docker stop` send).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 
@@ -112,7 +135,7 @@ pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
     println!("Ctrl-C stops it. Data is kept under {}.", app.config.storage.dir.display());
     let result = tokio::select! {
         r = crate::discord::run(app.clone()) => r,
-        _ = tokio::signal::ctrl_c() => Ok(()),
+        _ = stop_signal() => Ok(()),
     };
     app.engine.shutdown(STOP_GRACE).await;
     match result {

@@ -63,3 +63,27 @@ fn check_config_summarises_a_good_file_and_names_the_key_in_a_bad_one() {
     assert_eq!(out.status.code(), Some(1), "no token: the bot could not run");
     assert!(String::from_utf8_lossy(&out.stderr).contains("DISCORD_TOKEN"));
 }
+
+#[test]
+fn json_logs_carry_the_task_the_member_and_the_backend_on_every_task_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = easel(dir.path())
+        .args(["imagine", "a quiet lake"])
+        .env("EASEL__LOG__FORMAT", "json")
+        .env("RUST_LOG", "easel=debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<serde_json::Value> =
+        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let succeeded = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "task succeeded")
+        .unwrap_or_else(|| panic!("no `task succeeded` line in:\n{stderr}"));
+    assert_eq!(succeeded["span"]["task_id"], 1, "{succeeded}");
+    assert_eq!(succeeded["span"]["user_id"], "cli");
+    assert_eq!(succeeded["span"]["backend"], "demo");
+    let queued = lines.iter().find(|l| l["fields"]["message"] == "task queued").expect("a `task queued` line");
+    assert_eq!(queued["fields"]["backend"], "demo");
+}

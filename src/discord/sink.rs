@@ -12,7 +12,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
-use tracing::{debug, info, warn};
+use tracing::{Instrument, debug, info, warn};
 
 use super::render::{self, Attach, MessageView, RenderContext};
 use super::rest::{Attachments, DiscordRest, FilePart, Outgoing, RestError};
@@ -157,7 +157,8 @@ impl Sink {
                 return false;
             }
         };
-        match self.deliver(&t).await {
+        let span = tracing::info_span!("task", task_id = t.id, user_id = %t.user_id, backend = %t.backend);
+        match self.deliver(&t).instrument(span).await {
             Ok(Delivery::Sent | Delivery::Skipped) if t.state.is_final() => {
                 let _ = store.mark_delivered(t.id).await;
                 true

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::sync::{Notify, broadcast, watch};
-use tracing::{error, info, warn};
+use tracing::{Instrument, error, info, warn};
 
 use super::events::{EventKind, TaskEvent};
 use super::store::{ImageRole, Store, StoredImage};
@@ -274,29 +274,37 @@ impl Engine {
             };
             *inner.active.lock().expect("active map poisoned").entry(backend.to_string()).or_default() += 1;
             let engine = self.clone();
-            tokio::spawn(async move {
-                let id = task.id;
-                let backend = task.backend.clone();
-                // A panic inside a task must not take the slot or the scheduler with it.
-                let run = tokio::spawn(runner::run(engine.inner.clone(), task));
-                if let Err(e) = run.await {
-                    error!(task_id = id, error = %e, "task runner panicked");
-                    let msg = format!(
-                        "Something went wrong inside Easel (task {id}); an admin can find it in the log."
-                    );
-                    let active = [TaskState::Submitted, TaskState::Running];
-                    if let Ok(true) = engine.inner.store.fail(id, &active, FailureCode::Internal, &msg).await
-                    {
-                        engine
-                            .inner
-                            .emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
+            // Every log line of this task's life carries who and where, via this span.
+            let span = tracing::info_span!("task", task_id = task.id, user_id = %task.user_id, backend = %task.backend);
+            tokio::spawn(
+                async move {
+                    let id = task.id;
+                    let backend = task.backend.clone();
+                    // A panic inside a task must not take the slot or the scheduler with it.
+                    let run = tokio::spawn(runner::run(engine.inner.clone(), task).in_current_span());
+                    if let Err(e) = run.await {
+                        error!(task_id = id, error = %e, "task runner panicked");
+                        let msg = format!(
+                            "Something went wrong inside Easel (task {id}); an admin can find it in the log."
+                        );
+                        let active = [TaskState::Submitted, TaskState::Running];
+                        if let Ok(true) =
+                            engine.inner.store.fail(id, &active, FailureCode::Internal, &msg).await
+                        {
+                            engine
+                                .inner
+                                .emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
+                        }
                     }
+                    if let Some(n) =
+                        engine.inner.active.lock().expect("active map poisoned").get_mut(&backend)
+                    {
+                        *n = n.saturating_sub(1);
+                    }
+                    engine.inner.wake.notify_one();
                 }
-                if let Some(n) = engine.inner.active.lock().expect("active map poisoned").get_mut(&backend) {
-                    *n = n.saturating_sub(1);
-                }
-                engine.inner.wake.notify_one();
-            });
+                .instrument(span),
+            );
         }
     }
 

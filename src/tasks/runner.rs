@@ -41,7 +41,7 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task) {
     let settled = match result {
         Ok(outcome) => match inner.store.succeed(id, &outcome).await {
             Ok(true) => {
-                info!(task_id = id, user_id = %task.user_id, backend = %task.backend, "task succeeded");
+                info!("task succeeded");
                 record_finish(&task, "succeeded");
                 inner.emit(id, EventKind::Succeeded);
                 Ok(())
@@ -52,7 +52,7 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task) {
         Err(failure) => settle_failure(&inner, &task, failure).await,
     };
     if let Err(e) = settled {
-        error!(task_id = id, error = %format!("{e:#}"), "recording the task's outcome failed");
+        error!(error = %format!("{e:#}"), "recording the task's outcome failed");
         let msg = format!("Something went wrong inside Easel (task {id}); an admin can find it in the log.");
         if let Ok(true) = inner.store.fail(id, &ACTIVE, FailureCode::Internal, &msg).await {
             inner.emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
@@ -78,7 +78,7 @@ async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow
         let delay = err.retry_after.unwrap_or_else(|| backoff(task.attempts));
         let at = now + delay.as_millis() as i64;
         if at < task.deadline_at {
-            warn!(task_id = id, backend = %task.backend, attempt = task.attempts, code = %err.code,
+            warn!(attempt = task.attempts, code = %err.code,
                   detail = %err.detail, retry_in_ms = delay.as_millis() as u64, "backend failed; will retry");
             if inner.store.requeue(id, at).await? {
                 inner.emit(
@@ -89,7 +89,7 @@ async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow
             return Ok(());
         }
     }
-    warn!(task_id = id, user_id = %task.user_id, backend = %task.backend, code = %err.code,
+    warn!(code = %err.code,
           detail = %err.detail, "task failed");
     if inner.store.fail(id, &ACTIVE, err.code, &err.user_message).await? {
         record_finish(task, "failed");
@@ -104,7 +104,7 @@ fn backoff(attempt: u32) -> Duration {
 }
 
 fn internal(task: &Task, e: anyhow::Error) -> BackendError {
-    error!(task_id = task.id, error = %format!("{e:#}"), "task failed inside Easel");
+    error!(error = %format!("{e:#}"), "task failed inside Easel");
     BackendError::fatal(
         FailureCode::Internal,
         format!("Something went wrong inside Easel (task {}); an admin can find it in the log.", task.id),
@@ -178,13 +178,13 @@ async fn on_update(inner: &Inner, task: &Task, update: ProgressUpdate) {
     match update {
         ProgressUpdate::Percent { percent, preview } => {
             if let Err(e) = inner.store.set_progress(task.id, percent).await {
-                warn!(task_id = task.id, error = %format!("{e:#}"), "recording progress failed");
+                warn!(error = %format!("{e:#}"), "recording progress failed");
             }
             inner.emit(task.id, EventKind::Progress { percent, preview });
         }
         ProgressUpdate::Accepted { remote_id, ack } => {
             if let Err(e) = inner.store.set_remote_id(task.id, &remote_id).await {
-                error!(task_id = task.id, error = %format!("{e:#}"), "recording the remote id failed");
+                error!(error = %format!("{e:#}"), "recording the remote id failed");
             }
             let _ = ack.send(());
         }
