@@ -75,8 +75,10 @@ fn json_logs_carry_the_task_the_member_and_the_backend_on_every_task_line() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let lines: Vec<serde_json::Value> =
-        stderr.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"))).collect();
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
     let succeeded = lines
         .iter()
         .find(|l| l["fields"]["message"] == "task succeeded")
@@ -84,6 +86,7 @@ fn json_logs_carry_the_task_the_member_and_the_backend_on_every_task_line() {
     assert_eq!(succeeded["span"]["task_id"], 1, "{succeeded}");
     assert_eq!(succeeded["span"]["user_id"], "cli");
     assert_eq!(succeeded["span"]["backend"], "demo");
-    let queued = lines.iter().find(|l| l["fields"]["message"] == "task queued").expect("a `task queued` line");
+    let queued =
+        lines.iter().find(|l| l["fields"]["message"] == "task queued").expect("a `task queued` line");
     assert_eq!(queued["fields"]["backend"], "demo");
 }

@@ -1,0 +1,84 @@
+//! /imagine → U → V through the sandbox for the self-hosted and proxy backends: the real bot,
+//! the real engine, and a fake AUTOMATIC1111 and a fake midjourney-proxy over HTTP.
+
+mod support;
+
+use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::sandbox::Message;
+use support::fake_a1111::{self, FakeA1111};
+use support::fake_mj_proxy::{self, FakeMjProxy};
+use support::world::{Backend, World};
+
+fn click_id(m: &Message, label: &str) -> String {
+    m.buttons()
+        .find(|b| b.label.as_deref() == Some(label))
+        .and_then(|b| b.custom_id.clone())
+        .unwrap_or_else(|| panic!("no `{label}` button"))
+}
+
+/// Imagine, then U2 on the grid, then Vary (Subtle) on the upscale: each step a finished
+/// message with the right image and buttons.
+async fn imagine_upscale_vary(w: &World) {
+    let alice = w.sandbox.add_user("alice");
+    let grid = w.final_original(w.imagine(alice, "a red fox in the snow --ar 3:2").await).await;
+    assert_eq!(grid.content, format!("**a red fox in the snow --ar 3:2** - <@{alice}>"));
+    assert_eq!(grid.buttons().count(), 9, "U1–U4, 🔄, V1–V4");
+    assert_eq!(grid.attachments.len(), 1);
+
+    w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();
+    let up = w.final_message_with("- Image #2").await;
+    assert_eq!(up.attachments.len(), 1);
+    assert_eq!(up.labels(), ["Vary (Strong)", "Vary (Subtle)"]);
+
+    w.sandbox.click(alice, up.id, &click_id(&up, "Vary (Subtle)")).await.unwrap();
+    let vary = w.final_message_with("- Variations (Subtle) by").await;
+    assert_eq!(vary.buttons().count(), 9);
+    w.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic1111_serves_imagine_upscale_and_variations() {
+    let fake = FakeA1111::start(fake_a1111::Knobs::default()).await;
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
+        let mut b = BackendConfig::demo("gpu");
+        b.kind = BackendKind::A1111;
+        b.base_url = fake.base_url.clone();
+        b.image_size = Some(512);
+        c.backends = vec![b];
+    })
+    .await;
+    w.start_in_process().await;
+    imagine_upscale_vary(&w).await;
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(paths.iter().any(|p| p == "/sdapi/v1/txt2img"), "{paths:?}");
+    assert!(
+        paths.iter().any(|p| p == "/sdapi/v1/extra-single-image"),
+        "U uses the server's upscaler: {paths:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn midjourney_proxy_serves_imagine_upscale_and_variations_through_its_buttons() {
+    let fake = FakeMjProxy::start(fake_mj_proxy::Knobs {
+        api_secret: Some("mj-secret".into()),
+        ..fake_mj_proxy::Knobs::default()
+    })
+    .await;
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
+        let mut b = BackendConfig::demo("mj");
+        b.kind = BackendKind::MjProxy;
+        b.base_url = fake.base_url.clone();
+        b.api_key = Secret::new("mj-secret");
+        b.poll_ms = Some(20);
+        c.backends = vec![b];
+    })
+    .await;
+    w.start_in_process().await;
+    imagine_upscale_vary(&w).await;
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("/submit/imagine")), "{paths:?}");
+    assert!(
+        paths.iter().filter(|p| p.ends_with("/submit/action")).count() >= 2,
+        "U and V by button: {paths:?}"
+    );
+}
