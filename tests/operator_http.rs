@@ -30,8 +30,7 @@ async fn healthz_reports_discord_the_database_and_each_backend() {
     assert!(json["backends"]["cloud"].as_str().unwrap().contains("credentials rejected"), "{body}");
     assert!(!body.contains(support::world::API_KEY));
 
-    // Discord gone: unhealthy.
-    w.sandbox.gateway_drop();
+    // Discord gone (what the shard-stage event handler records): unhealthy.
     w.fake.set(|k| k.api_key = Some(support::world::API_KEY.into()));
     let app = w.app().unwrap();
     app.health.set_gateway(false);

@@ -6,6 +6,7 @@
 pub mod a1111;
 pub mod demo;
 mod demo_art;
+pub mod http_util;
 pub mod mj_proxy;
 pub mod openai;
 

@@ -138,6 +138,7 @@ pub async fn run(app: Arc<App>) -> anyhow::Result<()> {
         })
         .setup(move |ctx, ready, framework| {
             Box::pin(async move {
+                setup_app.health.set_gateway(true);
                 let commands = &framework.options().commands;
                 if cfg.guild_ids.is_empty() {
                     poise::builtins::register_globally(ctx, commands).await?;
@@ -150,7 +151,6 @@ pub async fn run(app: Arc<App>) -> anyhow::Result<()> {
                 let rest = DiscordRest::new(&cfg.api_base, &token, ready.application.id.get())?;
                 let sink = Sink::start(setup_app.engine.clone(), Arc::new(rest));
                 info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                setup_app.health.set_gateway(true);
                 Ok(Data { app: setup_app, sink })
             })
         })

@@ -3,10 +3,11 @@
 //! already classified, with the names the request used so that a "not found" can say which
 //! name the server did not know.
 
+use crate::backends::http_util::{ReadError, read_capped};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use reqwest::{RequestBuilder, Response, Url};
+use bytes::Bytes;
+use reqwest::{RequestBuilder, Url};
 use serde::Serialize;
 
 use super::errors;
@@ -153,31 +154,6 @@ impl Api {
         let items: Vec<super::wire::Named> = serde_json::from_slice(&body).unwrap_or_default();
         items.into_iter().filter_map(|i| i.name).collect()
     }
-}
-
-enum ReadError {
-    Transport(reqwest::Error),
-    TooLarge,
-}
-
-/// Reads a body of at most `cap` bytes; with `truncate`, a longer body is cut rather than
-/// refused.
-async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> Result<Bytes, ReadError> {
-    if !truncate && response.content_length().is_some_and(|len| len > cap as u64) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > cap {
-            if truncate {
-                body.extend_from_slice(&chunk[..cap - body.len()]);
-                break;
-            }
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -5,6 +5,8 @@
 //! checkpoint, sampler or upscaler name the server does not have — so their messages name the
 //! backend and the setting, never the password.
 
+use crate::backends::http_util::{error_chain, truncate};
+pub(super) use crate::backends::http_util::{excerpt, redact};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -177,44 +179,6 @@ pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
     )
 }
 
-/// Removes every form of the credentials from what the error says.
-pub(super) fn redact(mut err: BackendError, secrets: &[String]) -> BackendError {
-    for secret in secrets.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        err.detail = err.detail.replace(secret, "[redacted]");
-        err.user_message = err.user_message.replace(secret, "[redacted]");
-    }
-    err
-}
-
-/// The start of a body as one line of text, for logs.
-pub(super) fn excerpt(body: &[u8], max_chars: usize) -> String {
-    if body.is_empty() {
-        return "(empty body)".into();
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
-    truncate(&text.split_whitespace().collect::<Vec<_>>().join(" "), max_chars)
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
-    }
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out += &format!(": {text}");
-        }
-        source = cause.source();
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,7 +247,7 @@ mod tests {
     #[test]
     fn redaction_scrubs_every_form() {
         let e = BackendError::fatal(FailureCode::BackendRejected, "pw hunter22", "sent me:hunter22");
-        let e = redact(e, &["me:hunter22".into(), "hunter22".into()]);
+        let e = redact(e, &["me:hunter22", "hunter22"]);
         assert!(!e.user_message.contains("hunter22") && !e.detail.contains("hunter22"));
     }
 }

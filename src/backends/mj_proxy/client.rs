@@ -5,12 +5,13 @@
 //! follow redirects only within that origin (reqwest strips `Authorization` on a redirect to
 //! another host, but not a custom header such as `mj-api-secret`).
 
+use crate::backends::http_util::{ReadError, read_capped};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::redirect::Policy;
-use reqwest::{RequestBuilder, Response, StatusCode, Url};
+use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 
 use super::errors::{self, bad_response, excerpt};
@@ -201,31 +202,6 @@ impl Api {
         }
         Ok(bytes)
     }
-}
-
-enum ReadError {
-    Transport(reqwest::Error),
-    TooLarge,
-}
-
-/// Reads a body of at most `cap` bytes; with `truncate`, a longer body is cut rather than
-/// refused.
-async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> Result<Bytes, ReadError> {
-    if !truncate && response.content_length().is_some_and(|len| len > cap as u64) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > cap {
-            if truncate {
-                body.extend_from_slice(&chunk[..cap - body.len()]);
-                break;
-            }
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -4,6 +4,10 @@
 //! `FAILURE`, `MODAL` or `CANCEL`. The API secret and the hook secret are scrubbed from
 //! every message, since proxies echo what they were sent.
 
+pub(super) use crate::backends::http_util::{excerpt, redact};
+use std::time::SystemTime;
+
+use crate::backends::http_util::{error_chain, retry_after, truncate};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -49,7 +53,7 @@ pub(super) fn from_status(
             "The Midjourney proxy is rate limiting Easel; the request will be tried again shortly.",
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, SystemTime::now())),
         408 => {
             BackendError::retryable(FailureCode::BackendTimeout, "The Midjourney proxy timed out.", detail)
         }
@@ -74,7 +78,7 @@ pub(super) fn from_status(
             format!("The Midjourney proxy had a temporary problem (HTTP {code})."),
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, SystemTime::now())),
         _ => bad_response(format!("it answered with HTTP {code}"), detail),
     }
 }
@@ -95,7 +99,7 @@ pub(super) fn from_image_host(
             format!("The server holding the image had a temporary problem (HTTP {code})."),
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, SystemTime::now())),
         _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
     }
 }
@@ -242,53 +246,8 @@ pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
     )
 }
 
-/// Removes every occurrence of each secret from what the error says.
-pub(super) fn redact(mut err: BackendError, secrets: &[&str]) -> BackendError {
-    for secret in secrets.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        err.detail = err.detail.replace(secret, "[redacted]");
-        err.user_message = err.user_message.replace(secret, "[redacted]");
-    }
-    err
-}
-
-/// The delay the proxy asked for: `Retry-After` in seconds (what ASP.NET's and Spring's rate
-/// limiters send). The HTTP-date form is not read; the engine's own backoff applies then.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    Duration::try_from_secs_f64(value.parse::<f64>().ok()?).ok()
-}
-
-/// The start of a body as one line of text, for logs.
-pub(super) fn excerpt(body: &[u8], max_chars: usize) -> String {
-    if body.is_empty() {
-        return "(empty body)".into();
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
-    truncate(&one_line(&text), max_chars)
-}
-
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
-    }
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out += &format!(": {text}");
-        }
-        source = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]
@@ -333,12 +292,13 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_reads_seconds() {
+    fn retry_after_reads_seconds_and_dates() {
         let mut h = HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(7)));
+        assert_eq!(retry_after(&h, SystemTime::now()), Some(Duration::from_secs(7)));
+        // A date in the past means "now".
         h.insert("retry-after", "Sun, 06 Nov 1994 08:49:37 GMT".parse().unwrap());
-        assert_eq!(retry_after(&h), None);
+        assert_eq!(retry_after(&h, SystemTime::now()), Some(Duration::ZERO));
     }
 
     #[test]

@@ -2,11 +2,12 @@
 //! per-request timeout, reading bodies under a size cap, and downloading the images a service
 //! returns as URLs. Every failure leaves here already classified.
 
+use crate::backends::http_util::{ReadError, read_capped};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::multipart::Form;
-use reqwest::{RequestBuilder, Response, Url};
+use reqwest::{RequestBuilder, Url};
 use serde::Serialize;
 
 use super::errors;
@@ -142,31 +143,6 @@ impl Api {
             )),
         }
     }
-}
-
-enum ReadError {
-    Transport(reqwest::Error),
-    TooLarge,
-}
-
-/// Reads a body of at most `cap` bytes; with `truncate`, a longer body is cut rather than
-/// refused.
-async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> Result<Bytes, ReadError> {
-    if !truncate && response.content_length().is_some_and(|len| len > cap as u64) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > cap {
-            if truncate {
-                body.extend_from_slice(&chunk[..cap - body.len()]);
-                break;
-            }
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -238,7 +238,7 @@ impl Backend for OpenAiBackend {
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         progress.percent(0, None);
-        self.dispatch(&job, &progress).await.map_err(|e| errors::redact(e, self.settings.api_key.expose()))
+        self.dispatch(&job, &progress).await.map_err(|e| errors::redact(e, &[self.settings.api_key.expose()]))
     }
 
     async fn health(&self) -> Result<(), String> {
