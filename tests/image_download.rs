@@ -65,10 +65,7 @@ async fn links_to_the_local_machine_are_refused_but_allowed_attachments_are_fetc
         "http://[::ffff:127.0.0.1]/a.png".to_string(),
     ] {
         let e = d.link(&url).await.unwrap_err();
-        assert!(
-            matches!(e, DownloadError::PrivateAddress | DownloadError::BadPort(_)),
-            "{url}: {e:?}"
-        );
+        assert!(matches!(e, DownloadError::PrivateAddress | DownloadError::BadPort(_)), "{url}: {e:?}");
     }
     assert_eq!(d.link("http://127.0.0.1/a.png").await.unwrap_err(), DownloadError::PrivateAddress);
     // A name is checked when it is resolved: `localhost` leads only to loopback.
@@ -102,5 +99,8 @@ async fn attachments_from_elsewhere_too_big_or_not_images_are_refused() {
     let e = d.attachment(&format!("http://{addr}/text"), None).await.unwrap_err();
     assert_eq!(e, DownloadError::NotAnImage);
     assert_eq!(e.to_string(), "That file is not a PNG, JPEG, WebP or GIF image. Please send one of those.");
-    assert_eq!(d.attachment(&format!("http://{addr}/nope"), None).await.unwrap_err(), DownloadError::Status(404));
+    assert_eq!(
+        d.attachment(&format!("http://{addr}/nope"), None).await.unwrap_err(),
+        DownloadError::Status(404)
+    );
 }
