@@ -90,7 +90,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
         }
         TaskState::Succeeded => {
             for (i, prompt) in task.output_prompts.iter().take(4).enumerate() {
-                let shown = clip(escape_markdown(&one_line(prompt)), MAX_DESCRIBED_SHOWN);
+                let shown = clip(escape_markdown(one_line(prompt)), MAX_DESCRIBED_SHOWN);
                 content += &format!("\n{} {shown}", NUMBERS[i]);
             }
             for note in &task.notes {

@@ -69,7 +69,7 @@ fn mib(bytes: u64) -> String {
         return format!("{} KiB", (bytes as f64 / 1024.0).ceil() as u64);
     }
     let m = bytes as f64 / MIB;
-    if bytes % (1024 * 1024) == 0 { format!("{} MiB", m as u64) } else { format!("{m:.1} MiB") }
+    if bytes.is_multiple_of(1024 * 1024) { format!("{} MiB", m as u64) } else { format!("{m:.1} MiB") }
 }
 
 /// An image fetched, sniffed and within the cap.
