@@ -14,6 +14,8 @@ pub struct App {
     pub config: Config,
     pub engine: Engine,
     pub health: std::sync::Arc<crate::http::Health>,
+    /// Fetches the images members hand to /blend and /describe.
+    pub downloader: crate::imaging::Downloader,
 }
 
 /// Who asked, and where the answer goes.
@@ -44,7 +46,17 @@ impl App {
         let engine =
             Engine::new(store, storage, backends, config.limits.clone(), config.imaging.grid_quality);
         engine.recover().await?;
-        Ok(App { config, engine, health: Default::default() })
+        let downloader = crate::imaging::Downloader::new(crate::imaging::DownloadOptions {
+            max_bytes: config.limits.max_image_bytes,
+            // A Discord-compatible sandbox serves its attachments from its own origin.
+            extra_attachment_origins: if config.discord.api_base.is_empty() {
+                Vec::new()
+            } else {
+                vec![config.discord.api_base.clone()]
+            },
+            ..Default::default()
+        })?;
+        Ok(App { config, engine, health: Default::default(), downloader })
     }
 
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
@@ -57,6 +69,12 @@ impl App {
             max_aspect: self.config.limits.max_aspect,
             max_length: self.config.limits.max_prompt_length,
         }
+    }
+
+    /// The first configured backend that can do what `can` asks, in config order.
+    pub fn backend_that(&self, can: impl Fn(&crate::backends::Capabilities) -> bool) -> Option<String> {
+        let backends = self.engine.backends();
+        backends.names().find(|n| backends.get(n).is_some_and(|b| can(&b.capabilities()))).map(str::to_string)
     }
 
     /// Checks a prompt without queueing anything.

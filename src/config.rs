@@ -111,6 +111,8 @@ pub struct LimitsConfig {
     pub task_deadline_secs: u64,
     /// Tries per task for retryable backend failures.
     pub max_attempts: u32,
+    /// Largest image a member may hand in (attachments and links), in bytes.
+    pub max_image_bytes: u64,
 }
 
 impl Default for LimitsConfig {
@@ -123,6 +125,7 @@ impl Default for LimitsConfig {
             max_aspect: 4.0,
             task_deadline_secs: 900,
             max_attempts: 4,
+            max_image_bytes: 10 << 20,
         }
     }
 }

@@ -137,6 +137,11 @@ fn a_wrong_type_says_what_was_expected() {
 fn out_of_range_values_are_refused() {
     assert_eq!(error_for("[limits]\nmax_prompts = 0\n").key, "limits.max_prompts");
     assert_eq!(error_for("[imaging]\ngrid_quality = 0\n").key, "imaging.grid_quality");
+    assert_eq!(error_for("[limits]\nmax_image_bytes = 0\n").key, "limits.max_image_bytes");
+    assert_eq!(error_for("[limits]\nmax_image_bytes = 10485761\n").key, "limits.max_image_bytes");
+    let config = load_from(None, env(&[("EASEL__LIMITS__MAX_IMAGE_BYTES", "2048")])).unwrap();
+    assert_eq!(config.limits.max_image_bytes, 2048);
+    assert_eq!(load_from(None, env(&[])).unwrap().limits.max_image_bytes, 10 << 20);
     assert_eq!(error_for("[database]\nurl = \"postgres://x\"\n").key, "database.url");
     assert_eq!(error_for("[[backends]]\nname = \"has space\"\nkind = \"demo\"\n").key, "backends[0].name");
 }

@@ -234,11 +234,24 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
         ("limits.max_prompt_length", l.max_prompt_length as u64),
         ("limits.task_deadline_secs", l.task_deadline_secs),
         ("limits.max_attempts", l.max_attempts as u64),
+        ("limits.max_image_bytes", l.max_image_bytes),
     ];
     for (key, value) in positive {
         if value == 0 {
             return Err(err(key, "must be at least 1".into()));
         }
+    }
+    // Past Discord's own per-file limit nothing larger could arrive as an attachment, and a
+    // bigger link would only cost memory.
+    if l.max_image_bytes > crate::imaging::DISCORD_FILE_LIMIT as u64 {
+        return Err(err(
+            "limits.max_image_bytes",
+            format!(
+                "{} is over Discord's 10 MiB file limit: use at most {}",
+                l.max_image_bytes,
+                crate::imaging::DISCORD_FILE_LIMIT
+            ),
+        ));
     }
     if !(1.0..=16.0).contains(&l.max_aspect) {
         return Err(err("limits.max_aspect", format!("{} is out of range: use 1 to 16", l.max_aspect)));

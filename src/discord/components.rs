@@ -11,6 +11,7 @@ use super::error::BotError;
 use super::render::{self, RenderContext};
 use super::rest::{Attachments, Outgoing};
 use super::{Data, sink};
+use crate::tasks::store::ImageRole;
 use crate::tasks::{MessageRef, NewTask, Strength, TaskId, TaskKind, TaskState};
 
 /// The custom_id format version; bump it when the format changes so old buttons are
@@ -23,8 +24,11 @@ pub enum ButtonAction {
     Upscale { task: TaskId, index: u8 },
     /// V1–V4, Vary (Strong), Vary (Subtle).
     Vary { task: TaskId, index: u8, strength: Strength },
-    /// 🔄: the same prompt again with a new seed.
+    /// 🔄: the same prompt again with a new seed; on /blend and /describe, the same input
+    /// images again.
     Reroll { task: TaskId },
+    /// 1–4 under a /describe result: an /imagine of prompt `index` (0-based).
+    Prompt { task: TaskId, index: u8 },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -40,7 +44,8 @@ impl ButtonAction {
         match self {
             ButtonAction::Upscale { task, .. }
             | ButtonAction::Vary { task, .. }
-            | ButtonAction::Reroll { task } => *task,
+            | ButtonAction::Reroll { task }
+            | ButtonAction::Prompt { task, .. } => *task,
         }
     }
 
@@ -65,6 +70,7 @@ impl ButtonAction {
             "vx" => Ok(ButtonAction::Vary { task, index, strength: Strength::Strong }),
             "vs" => Ok(ButtonAction::Vary { task, index, strength: Strength::Subtle }),
             "r" if index == 0 => Ok(ButtonAction::Reroll { task }),
+            "d" => Ok(ButtonAction::Prompt { task, index }),
             _ => Err(CustomIdError::Garbled),
         }
     }
@@ -85,6 +91,7 @@ impl fmt::Display for ButtonAction {
                 ButtonAction::encode_parts("vs", task, index)
             }
             ButtonAction::Reroll { task } => ButtonAction::encode_parts("r", task, 0),
+            ButtonAction::Prompt { task, index } => ButtonAction::encode_parts("d", task, index),
         };
         f.write_str(&s)
     }
@@ -130,10 +137,16 @@ async fn press(
             parent.user_id
         )));
     }
-    let kind = match action {
-        ButtonAction::Upscale { index, .. } => TaskKind::Upscale { index },
-        ButtonAction::Vary { index, strength, .. } => TaskKind::Variation { index, strength },
-        ButtonAction::Reroll { .. } => TaskKind::Reroll,
+    let (kind, inputs) = match action {
+        ButtonAction::Prompt { index, .. } => return imagine_described(ctx, data, ci, &parent, index).await,
+        ButtonAction::Upscale { index, .. } => (TaskKind::Upscale { index }, Vec::new()),
+        ButtonAction::Vary { index, strength, .. } => (TaskKind::Variation { index, strength }, Vec::new()),
+        // 🔄 under /blend or /describe has no prompt to roll again: it runs the same
+        // operation on the same input images, which the store kept with the parent.
+        ButtonAction::Reroll { .. } if matches!(parent.kind, TaskKind::Blend | TaskKind::Describe) => {
+            (parent.kind, input_images(data, parent.id).await?)
+        }
+        ButtonAction::Reroll { .. } => (TaskKind::Reroll, Vec::new()),
     };
     let task = data
         .app
@@ -149,7 +162,7 @@ async fn press(
             seed: fastrand::u32(..),
             // The message is created below, as a follow-up on this interaction.
             message: MessageRef::default(),
-            inputs: Vec::new(),
+            inputs,
         })
         .await?;
     ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
@@ -167,6 +180,51 @@ async fn press(
     data.follow_up(&ci.token, &task).await
 }
 
+/// The input images stored with `task`, in order, as the files the member handed in.
+async fn input_images(data: &Data, task: TaskId) -> Result<Vec<bytes::Bytes>, BotError> {
+    let engine = &data.app.engine;
+    let mut out = Vec::new();
+    for image in engine.store().images(task, ImageRole::Input).await? {
+        out.push(engine.storage().read(&image.path).await?);
+    }
+    if out.is_empty() {
+        return Err(BotError::user(
+            "The images behind this button are no longer stored, so it can't be used.",
+        ));
+    }
+    Ok(out)
+}
+
+/// 1–4 under a /describe result: an /imagine of that prompt, owned by whoever pressed, on the
+/// describing backend when it can draw (the buttons are only shown then), else the default.
+async fn imagine_described(
+    ctx: &serenity::Context,
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    parent: &crate::tasks::Task,
+    index: u8,
+) -> Result<(), BotError> {
+    let prompt = parent
+        .output_prompts
+        .get(index as usize)
+        .ok_or_else(|| BotError::user(format!("That description has no prompt #{}.", index + 1)))?;
+    let can_draw = data.app.engine.backends().get(&parent.backend).is_some_and(|b| b.capabilities().imagine);
+    let backend = can_draw.then_some(parent.backend.as_str());
+    let who = crate::app::Requester {
+        user_id: ci.user.id.to_string(),
+        guild_id: ci.guild_id.map(|g| g.to_string()),
+        channel_id: Some(ci.channel_id.to_string()),
+        // Each message is created below, as a follow-up on this interaction.
+        message: MessageRef::default(),
+    };
+    let tasks = data.app.imagine(prompt, backend, &who).await?;
+    ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
+    for task in &tasks {
+        data.follow_up(&ci.token, task).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +236,7 @@ mod tests {
             ButtonAction::Vary { task: 1, index: 0, strength: Strength::Strong },
             ButtonAction::Vary { task: 42, index: 2, strength: Strength::Subtle },
             ButtonAction::Reroll { task: 9 },
+            ButtonAction::Prompt { task: 77, index: 3 },
         ];
         for a in actions {
             let id = a.to_string();
@@ -185,6 +244,7 @@ mod tests {
             assert_eq!(ButtonAction::parse(&id), Ok(a));
         }
         assert_eq!(ButtonAction::Upscale { task: 12, index: 1 }.to_string(), "e1:u:12:1");
+        assert_eq!(ButtonAction::Prompt { task: 5, index: 1 }.to_string(), "e1:d:5:1");
     }
 
     #[test]
@@ -208,6 +268,7 @@ mod tests {
             "e1:u:007:0",
             "e1:u:+7:0",
             "e1:r:5:2",
+            "e1:d:5:4",
             "e1:u:99999999999999999999:0",
             "e1:vs:1:",
             "e1:u:1:0\n",

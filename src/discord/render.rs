@@ -9,6 +9,10 @@ use crate::tasks::{Strength, Task, TaskKind, TaskState};
 const MAX_CONTENT: usize = 2000;
 /// Room kept for the status, mention and notes around the prompt.
 const MAX_PROMPT_SHOWN: usize = 1500;
+/// Each of /describe's four prompts, so all four fit in one message.
+const MAX_DESCRIBED_SHOWN: usize = 440;
+/// How /describe numbers its prompts; the buttons below carry the same digits.
+const NUMBERS: [&str; 4] = ["1️⃣", "2️⃣", "3️⃣", "4️⃣"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ButtonStyle {
@@ -35,6 +39,8 @@ pub enum Attach {
     Grid,
     /// The single image of an upscale.
     Image,
+    /// The image a /describe read (shown beside its prompts).
+    Input,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,9 +70,14 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
         TaskState::Submitted | TaskState::Running => {
             (format!(" ({}%)", task.progress), if cx.has_preview { Attach::Preview } else { Attach::None })
         }
-        TaskState::Succeeded => {
-            (String::new(), if task.kind.makes_grid() { Attach::Grid } else { Attach::Image })
-        }
+        TaskState::Succeeded => (
+            String::new(),
+            match task.kind {
+                TaskKind::Describe => Attach::Input,
+                k if k.makes_grid() => Attach::Grid,
+                _ => Attach::Image,
+            },
+        ),
         TaskState::Failed => (" (Failed)".to_string(), Attach::None),
         TaskState::Canceled => (" (Canceled)".to_string(), Attach::None),
     };
@@ -78,6 +89,10 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
             content += &format!("\n> {}\n-# {code} · task {}", one_line(&message), task.id);
         }
         TaskState::Succeeded => {
+            for (i, prompt) in task.output_prompts.iter().take(4).enumerate() {
+                let shown = clip(escape_markdown(one_line(prompt)), MAX_DESCRIBED_SHOWN);
+                content += &format!("\n{} {shown}", NUMBERS[i]);
+            }
             for note in &task.notes {
                 content += &format!("\n-# {}", one_line(note));
             }
@@ -89,8 +104,17 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
 }
 
 fn header(task: &Task) -> String {
-    let prompt = clip(escape_markdown(&task.prompt.canonical()), MAX_PROMPT_SHOWN);
+    let canonical = task.prompt.canonical();
     let who = format!("<@{}>", task.user_id);
+    // /blend and /describe have no prompt text, only (for /blend) an aspect ratio; the images
+    // made from a blend inherit that empty prompt, so they are titled by the command.
+    let prompt = if task.kind == TaskKind::Describe {
+        return format!("**/describe** - {who}");
+    } else if task.prompt.text.trim().is_empty() {
+        clip(escape_markdown(format!("/blend {canonical}").trim_end()), MAX_PROMPT_SHOWN)
+    } else {
+        clip(escape_markdown(&canonical), MAX_PROMPT_SHOWN)
+    };
     match task.kind {
         TaskKind::Upscale { index } => format!("**{prompt}** - Image #{} {who}", index + 1),
         TaskKind::Variation { strength, .. } => {
@@ -107,6 +131,18 @@ fn header(task: &Task) -> String {
 fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
     let Some(caps) = &cx.caps else { return Vec::new() };
     let id = task.id;
+    // 🔄 needs a prompt to roll again, or (on /blend and /describe) the same operation.
+    let can_reroll = match task.kind {
+        TaskKind::Blend => caps.blend,
+        TaskKind::Describe => caps.describe,
+        _ => caps.imagine && !task.prompt.text.trim().is_empty(),
+    };
+    let reroll = || Button {
+        label: None,
+        emoji: Some("🔄".into()),
+        style: ButtonStyle::Primary,
+        custom_id: ButtonAction::Reroll { task: id }.to_string(),
+    };
     let button = |label: &str, style, action: ButtonAction| Button {
         label: Some(label.to_string()),
         emoji: None,
@@ -121,13 +157,8 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
                 button(&format!("U{}", i + 1), style, ButtonAction::Upscale { task: id, index: i })
             })
             .collect();
-        if caps.imagine {
-            first.push(Button {
-                label: None,
-                emoji: Some("🔄".into()),
-                style: ButtonStyle::Primary,
-                custom_id: ButtonAction::Reroll { task: id }.to_string(),
-            });
+        if can_reroll {
+            first.push(reroll());
         }
         let mut rows = vec![first];
         if caps.variation {
@@ -154,13 +185,30 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
                 ButtonAction::Vary { task: id, index: 0, strength: Strength::Subtle },
             ),
         ]]
+    } else if task.kind == TaskKind::Describe {
+        let mut row: Vec<Button> = Vec::new();
+        // Each digit starts an /imagine on this backend, so it needs one that can draw.
+        if caps.imagine {
+            row.extend((0..task.output_prompts.len().min(4) as u8).map(|i| {
+                button(
+                    &format!("{}", i + 1),
+                    ButtonStyle::Secondary,
+                    ButtonAction::Prompt { task: id, index: i },
+                )
+            }));
+        }
+        if can_reroll {
+            row.push(reroll());
+        }
+        if row.is_empty() { Vec::new() } else { vec![row] }
     } else {
         Vec::new()
     }
 }
 
 /// Backslash-escapes Discord markdown so a prompt shows as typed inside `**…**`.
-pub fn escape_markdown(text: &str) -> String {
+pub fn escape_markdown(text: impl AsRef<str>) -> String {
+    let text = text.as_ref();
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         // `<` too, so `<@123>` in a prompt shows as text instead of a mention.

@@ -159,3 +159,83 @@ fn a_huge_prompt_is_clipped_to_fit_discord() {
     assert!(view.content.len() <= 2000, "{}", view.content.len());
     assert!(view.content.contains('…'));
 }
+
+fn blend_or_describe(kind: TaskKind) -> Task {
+    let mut t = task(kind, TaskState::Succeeded);
+    t.prompt = PromptSpec::default();
+    t
+}
+
+#[test]
+fn a_blend_is_titled_by_its_command_and_shows_its_aspect() {
+    let caps = RenderContext {
+        caps: Some(Capabilities { imagine: true, variation: true, blend: true, ..Capabilities::default() }),
+        ..RenderContext::default()
+    };
+    let square = render(&blend_or_describe(TaskKind::Blend), &caps);
+    assert_eq!(square.content, "**/blend** - <@555>");
+    assert_eq!(square.attach, Attach::Grid);
+    assert_eq!(labels(&square), [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["V1", "V2", "V3", "V4"]]);
+    assert_eq!(square.rows[0][4].custom_id, "e1:r:12:0");
+
+    let mut portrait = blend_or_describe(TaskKind::Blend);
+    portrait.prompt.params.aspect = Some(Aspect { w: 2, h: 3 });
+    assert_eq!(render(&portrait, &caps).content, "**/blend --ar 2:3** - <@555>");
+
+    // A variation of a blend has no prompt to roll again: no 🔄 there.
+    let mut vary = blend_or_describe(TaskKind::Variation { index: 0, strength: Strength::Strong });
+    vary.prompt.params.aspect = Some(Aspect { w: 2, h: 3 });
+    let view = render(&vary, &caps);
+    assert_eq!(view.content, "**/blend --ar 2:3** - Variations (Strong) by <@555>");
+    assert_eq!(labels(&view)[0], ["U1", "U2", "U3", "U4"]);
+}
+
+#[test]
+fn a_blend_on_a_backend_that_cannot_blend_again_has_no_reroll() {
+    let view = render(&blend_or_describe(TaskKind::Blend), &full_caps());
+    assert_eq!(labels(&view)[0], ["U1", "U2", "U3", "U4"]);
+}
+
+#[test]
+fn a_describe_lists_four_numbered_prompts_with_a_button_each() {
+    let mut t = blend_or_describe(TaskKind::Describe);
+    t.output_prompts = vec!["a red *fox*".into(), "b".into(), "c\nd".into(), "e".into()];
+    let caps = RenderContext {
+        caps: Some(Capabilities { imagine: true, describe: true, ..Capabilities::default() }),
+        ..RenderContext::default()
+    };
+    let view = render(&t, &caps);
+    assert_eq!(view.content, "**/describe** - <@555>\n1️⃣ a red \\*fox\\*\n2️⃣ b\n3️⃣ c d\n4️⃣ e");
+    assert_eq!(labels(&view), [vec!["1", "2", "3", "4", "🔄"]]);
+    let ids: Vec<&str> = view.rows[0].iter().map(|b| b.custom_id.as_str()).collect();
+    assert_eq!(ids, ["e1:d:12:0", "e1:d:12:1", "e1:d:12:2", "e1:d:12:3", "e1:r:12:0"]);
+    assert_eq!(view.attach, Attach::Input);
+
+    // Waiting, it says so under the same title.
+    let mut queued = blend_or_describe(TaskKind::Describe);
+    queued.state = TaskState::Queued;
+    assert_eq!(render(&queued, &caps).content, "**/describe** - <@555> (Waiting to start)");
+}
+
+#[test]
+fn describe_buttons_follow_what_the_backend_can_do() {
+    let mut t = blend_or_describe(TaskKind::Describe);
+    t.output_prompts = vec!["a".into(), "b".into()];
+    let only_describe = RenderContext {
+        caps: Some(Capabilities { describe: true, ..Capabilities::default() }),
+        ..RenderContext::default()
+    };
+    assert_eq!(labels(&render(&t, &only_describe)), [vec!["🔄"]]);
+    let only_imagine = full_caps();
+    assert_eq!(labels(&render(&t, &only_imagine)), [vec!["1", "2"]]);
+    assert!(render(&t, &RenderContext::default()).rows.is_empty());
+}
+
+#[test]
+fn long_described_prompts_still_fit_in_one_message() {
+    let mut t = blend_or_describe(TaskKind::Describe);
+    t.output_prompts = vec!["word ".repeat(400); 4];
+    let view = render(&t, &full_caps());
+    assert!(view.content.len() <= 2000, "{}", view.content.len());
+    assert_eq!(view.content.matches('…').count(), 4);
+}

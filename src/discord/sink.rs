@@ -271,6 +271,7 @@ impl Sink {
             }
             Attach::Grid => (ImageRole::Grid, format!("easel_{}_grid", t.id)),
             Attach::Image => (ImageRole::Image, format!("easel_{}", t.id)),
+            Attach::Input => (ImageRole::Input, format!("easel_{}_described", t.id)),
         };
         let img = store.images(t.id, role).await.ok()?.into_iter().next()?;
         let bytes = match self.inner.engine.storage().read(&img.path).await {
@@ -280,6 +281,10 @@ impl Sink {
                 return None;
             }
         };
+        if bytes.len() > crate::imaging::DISCORD_FILE_LIMIT {
+            // Only the described image can be this big (a link); its prompts matter more.
+            return None;
+        }
         let ext = Path::new(&img.path).extension().and_then(|e| e.to_str()).unwrap_or("png");
         let mime = crate::imaging::sniff(&bytes).map(|f| f.mime()).unwrap_or("application/octet-stream");
         Some(FilePart { name: format!("{name}.{ext}"), mime, bytes })

@@ -22,6 +22,7 @@
 //!   [`ImageError::detail`] (and `Debug`) for logs.
 
 mod decode;
+pub mod download;
 mod encode;
 mod error;
 mod grid;
@@ -31,6 +32,7 @@ mod resize;
 mod tests;
 
 pub use decode::{decode, probe, sniff};
+pub use download::{DownloadError, DownloadOptions, Downloaded, Downloader};
 pub use encode::{encode_jpeg, encode_png, single_for_discord};
 pub use error::ImageError;
 pub use grid::{Grid, compose_grid, crop_grid, decode4, grid_from_encoded};

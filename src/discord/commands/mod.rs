@@ -1,9 +1,29 @@
 //! The slash commands, one file each; this list is what gets registered with Discord.
 
+pub mod blend;
+pub mod describe;
 pub mod imagine;
 
-use super::{BotError, Data};
+use poise::serenity_prelude as serenity;
+
+use super::{BotError, Data, SlashContext, reply_ephemeral};
+use crate::imaging::{DownloadError, Downloaded};
 
 pub fn all() -> Vec<poise::Command<Data, BotError>> {
-    vec![imagine::imagine()]
+    vec![imagine::imagine(), blend::blend(), describe::describe()]
+}
+
+/// An attachment option's file, fetched with Discord's declared size checked first.
+pub(crate) async fn fetch_attachment(
+    data: &Data,
+    attachment: &serenity::Attachment,
+) -> Result<Downloaded, DownloadError> {
+    data.app.downloader.attachment(&attachment.url, Some(attachment.size as u64)).await
+}
+
+/// After a deferral, a member's mistake must not stay as a public "thinking…" message: take
+/// it away and explain privately.
+pub(crate) async fn refuse_after_defer(ctx: SlashContext<'_>, text: &str) -> Result<(), BotError> {
+    let _ = ctx.data().sink.rest().delete_original(&ctx.interaction.token).await;
+    reply_ephemeral(ctx, text).await
 }
