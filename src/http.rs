@@ -59,8 +59,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
         .with_state(app)
-        // midjourney-proxy's notifyHook deliveries (see `backends::mj_proxy`).
+        // Backends' webhook deliveries (see `backends::mj_proxy` and `backends::openjourney`).
         .merge(crate::backends::mj_proxy::MjHooks::global().router())
+        .merge(crate::backends::openjourney::OpenJourneyHooks::global().router())
 }
 
 /// Serves the operator endpoints when `[http] listen` is set; returns the bound address.

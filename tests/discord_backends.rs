@@ -3,8 +3,9 @@
 
 mod support;
 
+use bytes::Bytes;
 use easel::config::{BackendConfig, BackendKind, Secret};
-use easel::sandbox::Message;
+use easel::sandbox::{CommandOption, Message};
 use support::fake_a1111::{self, FakeA1111};
 use support::fake_mj_proxy::{self, FakeMjProxy};
 use support::world::{Backend, World};
@@ -14,6 +15,23 @@ fn click_id(m: &Message, label: &str) -> String {
         .find(|b| b.label.as_deref() == Some(label))
         .and_then(|b| b.custom_id.clone())
         .unwrap_or_else(|| panic!("no `{label}` button"))
+}
+
+fn png(seed: u8) -> Bytes {
+    let img = image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([x as u8 ^ seed, y as u8 * 3, seed]));
+    easel::imaging::encode_png(&img).unwrap().into()
+}
+
+/// /describe of an upload: four numbered prompts with `1 2 3 4` and 🔄.
+async fn describe_upload(w: &World, user: u64) -> Message {
+    let img = w.sandbox.upload("cat.png", "image/png", png(7));
+    let slash =
+        w.sandbox.slash(user, "describe", vec![CommandOption::attachment("image", &img)]).await.unwrap();
+    let described = w.final_original(slash).await;
+    assert!(described.content.starts_with(&format!("**/describe** - <@{user}>")), "{}", described.content);
+    assert!(described.content.contains("1️⃣"), "{}", described.content);
+    assert_eq!(described.labels(), ["1", "2", "3", "4"], "one button per prompt (🔄 has no label)");
+    described
 }
 
 /// Imagine, then U2 on the grid, then Vary (Subtle) on the upscale: each step a finished
@@ -81,4 +99,57 @@ async fn midjourney_proxy_serves_imagine_upscale_and_variations_through_its_butt
         paths.iter().filter(|p| p.ends_with("/submit/action")).count() >= 2,
         "U and V by button: {paths:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic1111_describes_an_upload_through_interrogate() {
+    let fake = FakeA1111::start(fake_a1111::Knobs::default()).await;
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
+        let mut b = BackendConfig::demo("gpu");
+        b.kind = BackendKind::A1111;
+        b.base_url = fake.base_url.clone();
+        b.image_size = Some(512);
+        c.backends = vec![b];
+    })
+    .await;
+    w.start_in_process().await;
+    let alice = w.sandbox.add_user("alice");
+    let described = describe_upload(&w, alice).await;
+    assert!(described.content.contains("a red fox sitting in the snow"), "{}", described.content);
+    assert!(fake.requests().iter().any(|r| r.path == "/sdapi/v1/interrogate"));
+    w.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn midjourney_proxy_blends_and_describes_natively() {
+    let fake = FakeMjProxy::start(fake_mj_proxy::Knobs::default()).await;
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
+        let mut b = BackendConfig::demo("mj");
+        b.kind = BackendKind::MjProxy;
+        b.base_url = fake.base_url.clone();
+        b.poll_ms = Some(20);
+        c.backends = vec![b];
+    })
+    .await;
+    w.start_in_process().await;
+    let alice = w.sandbox.add_user("alice");
+    let (a, b) =
+        (w.sandbox.upload("a.png", "image/png", png(1)), w.sandbox.upload("b.png", "image/png", png(200)));
+    let slash = w
+        .sandbox
+        .slash(
+            alice,
+            "blend",
+            vec![CommandOption::attachment("image1", &a), CommandOption::attachment("image2", &b)],
+        )
+        .await
+        .unwrap();
+    let grid = w.final_original(slash).await;
+    assert!(grid.content.starts_with("**/blend"), "{}", grid.content);
+    assert_eq!(grid.attachments.len(), 1);
+    describe_upload(&w, alice).await;
+    let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
+    assert!(paths.iter().any(|p| p.ends_with("/submit/blend")), "{paths:?}");
+    assert!(paths.iter().any(|p| p.ends_with("/submit/describe")), "{paths:?}");
+    w.assert_no_violations();
 }

@@ -7,8 +7,10 @@ pub mod a1111;
 pub mod demo;
 mod demo_art;
 pub mod http_util;
+pub mod imagineapi;
 pub mod mj_proxy;
 pub mod openai;
+pub mod openjourney;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -247,6 +249,8 @@ impl Registry {
                 BackendKind::Openai => Arc::new(openai::OpenAiBackend::from_config(cfg)?),
                 BackendKind::A1111 => Arc::new(a1111::A1111Backend::from_config(cfg)?),
                 BackendKind::MjProxy => Arc::new(mj_proxy::MjProxyBackend::from_config(cfg)?),
+                BackendKind::ImagineApi => Arc::new(imagineapi::ImagineApiBackend::from_config(cfg)?),
+                BackendKind::OpenJourney => Arc::new(openjourney::OpenJourneyBackend::from_config(cfg)?),
             };
             reg.insert(backend, cfg.concurrency());
         }

@@ -17,6 +17,12 @@ pub enum BackendKind {
     A1111,
     /// A midjourney-proxy server (novicezk or trueai-org) driving a Midjourney account.
     MjProxy,
+    /// ImagineAPI (imagineapi.dev): a hosted Midjourney front end, polled by image id.
+    #[serde(rename = "imagineapi")]
+    ImagineApi,
+    /// The Open Journey API (`…/v1`): batches of four, polled or announced by webhook.
+    #[serde(rename = "openjourney")]
+    OpenJourney,
 }
 
 impl BackendKind {
@@ -26,6 +32,8 @@ impl BackendKind {
             BackendKind::Openai => "openai",
             BackendKind::A1111 => "a1111",
             BackendKind::MjProxy => "mj-proxy",
+            BackendKind::ImagineApi => "imagineapi",
+            BackendKind::OpenJourney => "openjourney",
         }
     }
 
@@ -35,7 +43,11 @@ impl BackendKind {
     pub fn default_concurrency(&self) -> usize {
         match self {
             BackendKind::A1111 => 1,
-            BackendKind::Demo | BackendKind::Openai | BackendKind::MjProxy => 2,
+            BackendKind::Demo
+            | BackendKind::Openai
+            | BackendKind::MjProxy
+            | BackendKind::ImagineApi
+            | BackendKind::OpenJourney => 2,
         }
     }
 }
@@ -114,13 +126,14 @@ pub struct BackendConfig {
     #[serde(default)]
     pub describe_model: Option<String>,
 
-    // --- mj-proxy ---
+    // --- mj-proxy, imagineapi, openjourney ---
     /// Base interval of status polls in milliseconds; polls back off to five times this
     /// while progress stands still.
     #[serde(default)]
     pub poll_ms: Option<u64>,
     /// The public base URL of Easel's HTTP server; the proxy then POSTs task updates to
-    /// `<notify_hook>/hooks/mj/<secret>` and polling becomes the fallback.
+    /// `<notify_hook>/hooks/mj/<secret>` (mj-proxy) or `<notify_hook>/hooks/openjourney/<secret>`
+    /// (openjourney, registered through `POST /webhooks`), and polling becomes the fallback.
     #[serde(default)]
     pub notify_hook: Option<String>,
 
@@ -225,8 +238,8 @@ impl BackendConfig {
         note(self.interrogate_model.is_some(), "interrogate_model", &[A1111]);
         note(self.image_size.is_some(), "image_size", &[Demo, A1111]);
         note(self.step_ms.is_some(), "step_ms", &[Demo]);
-        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy]);
-        note(self.notify_hook.is_some(), "notify_hook", &[MjProxy]);
+        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy, ImagineApi, OpenJourney]);
+        note(self.notify_hook.is_some(), "notify_hook", &[MjProxy, OpenJourney]);
         keys
     }
 
@@ -284,7 +297,7 @@ impl BackendConfig {
                 }
             }
             BackendKind::A1111 => self.validate_a1111()?,
-            BackendKind::MjProxy => {
+            BackendKind::MjProxy | BackendKind::ImagineApi | BackendKind::OpenJourney => {
                 check_url(&self.base_url).map_err(|m| ("base_url", m))?;
                 if let Some(ms) = self.poll_ms.filter(|ms| !(10..=60_000).contains(ms)) {
                     return Err(("poll_ms", format!("{ms} is out of range: use 10 to 60000")));

@@ -7,8 +7,12 @@ pub mod cdp;
 #[allow(dead_code)]
 pub mod fake_a1111;
 #[allow(dead_code)]
+pub mod fake_imagineapi;
+#[allow(dead_code)]
 pub mod fake_mj_proxy;
 #[allow(dead_code)]
 pub mod fake_openai;
+#[allow(dead_code)]
+pub mod fake_openjourney;
 #[allow(dead_code)]
 pub mod world;

@@ -1,0 +1,201 @@
+//! The HTTP side: paths joined onto `base_url`, the Bearer token, the per-request timeout,
+//! bodies read under a size cap, and image downloads. The token only goes to `base_url`'s
+//! own origin (its `/assets/…` may need it); reqwest drops `Authorization` on a redirect to
+//! another host.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
+use serde::Serialize;
+
+use super::errors::{self, bad_response, excerpt};
+use crate::backends::BackendError;
+use crate::config::Secret;
+use crate::imaging;
+
+/// Cap on one API answer: an item is well under a KiB.
+const MAX_RESPONSE_BYTES: usize = 1 << 20;
+
+pub(super) struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+    pub what: String,
+}
+
+pub(super) struct Api {
+    http: reqwest::Client,
+    base: Url,
+    key: Option<HeaderValue>,
+    timeout: Duration,
+}
+
+impl Api {
+    pub fn new(backend: &str, base: Url, key: &Secret, timeout: Duration) -> anyhow::Result<Api> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("easel/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|e| anyhow::anyhow!("backend `{backend}`: cannot set up the HTTP client: {e}"))?;
+        let key = if key.is_empty() {
+            None
+        } else {
+            let mut value =
+                HeaderValue::from_str(&format!("Bearer {}", key.expose().trim())).map_err(|_| {
+                    anyhow::anyhow!("backend `{backend}`: api_key has characters an HTTP header cannot carry")
+                })?;
+            value.set_sensitive(true);
+            Some(value)
+        };
+        Ok(Api { http, base, key, timeout })
+    }
+
+    /// `base` + the segments, each percent-encoded (ids come from the service), with the
+    /// trailing slash the guide's `POST /items/images/` has when `slash` is set.
+    pub fn url(&self, segments: &[&str], slash: bool) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+            if slash {
+                path.push("");
+            }
+        }
+        url
+    }
+
+    pub async fn post(&self, segments: &[&str], body: &impl Serialize) -> Result<Reply, BackendError> {
+        let url = self.url(segments, true);
+        let what = format!("POST {url}");
+        self.send(self.http.post(url).json(body), what).await
+    }
+
+    pub async fn get(&self, segments: &[&str]) -> Result<Reply, BackendError> {
+        let url = self.url(segments, false);
+        let what = format!("GET {url}");
+        self.send(self.http.get(url), what).await
+    }
+
+    /// For `/healthz`: `GET /users/me` (Directus), which needs a valid token and nothing else.
+    pub async fn probe(&self) -> Result<(), String> {
+        let url = self.url(&["users", "me"], false);
+        let request = self.authed(self.http.get(url)).timeout(self.timeout.min(Duration::from_secs(10)));
+        match request.send().await {
+            Ok(r) if matches!(r.status().as_u16(), 401 | 403) => {
+                Err(format!("credentials rejected ({})", r.status()))
+            }
+            Ok(r) if r.status().is_server_error() => Err(format!("server error ({})", r.status())),
+            Ok(_) => Ok(()),
+            Err(e) if e.is_timeout() => Err("no answer in time".into()),
+            Err(_) => Err("cannot connect".into()),
+        }
+    }
+
+    fn authed(&self, request: RequestBuilder) -> RequestBuilder {
+        match &self.key {
+            Some(key) => request.header(AUTHORIZATION, key.clone()),
+            None => request,
+        }
+    }
+
+    async fn send(&self, request: RequestBuilder, what: String) -> Result<Reply, BackendError> {
+        let response = self
+            .authed(request)
+            .timeout(self.timeout)
+            .send()
+            .await
+            .map_err(|e| errors::from_transport(&e, &what, self.timeout))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match read_capped(response, MAX_RESPONSE_BYTES, !status.is_success()).await {
+            Ok(body) => body,
+            Err(ReadError::Transport(e)) => return Err(errors::from_transport(&e, &what, self.timeout)),
+            Err(ReadError::TooLarge) => {
+                return Err(bad_response(
+                    "an answer far larger than an image item",
+                    format!("{what}: body over {MAX_RESPONSE_BYTES} bytes"),
+                ));
+            }
+        };
+        Ok(Reply { status, headers, body, what })
+    }
+
+    /// Downloads one image the service linked to (relative links against `base_url`), at most
+    /// `cap` bytes, and checks that it is one.
+    pub async fn download(&self, link: &str, cap: usize) -> Result<Bytes, BackendError> {
+        let url = self.base.join(link.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https"));
+        let Some(url) = url else {
+            return Err(bad_response("an image link that is not an http(s) URL", format!("url `{link}`")));
+        };
+        let what = format!("GET {url}");
+        let request = self.http.get(url.clone()).timeout(self.timeout);
+        let request = if url.origin() == self.base.origin() { self.authed(request) } else { request };
+        let response = request.send().await.map_err(|e| errors::from_transport(&e, &what, self.timeout))?;
+        let status = response.status();
+        if !status.is_success() {
+            let headers = response.headers().clone();
+            let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
+            return Err(errors::from_image_host(&what, status, &headers, &body));
+        }
+        let bytes = match read_capped(response, cap, false).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::Transport(e)) => return Err(errors::from_transport(&e, &what, self.timeout)),
+            Err(ReadError::TooLarge) => {
+                return Err(bad_response(
+                    format!("an image larger than {} MiB", cap >> 20),
+                    format!("{what}: body over {cap} bytes"),
+                ));
+            }
+        };
+        if imaging::sniff(&bytes).is_err() {
+            return Err(bad_response(
+                "a link to something that is not a PNG, JPEG, WebP or GIF image",
+                format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
+            ));
+        }
+        Ok(bytes)
+    }
+}
+
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge,
+}
+
+async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> Result<Bytes, ReadError> {
+    if !truncate && response.content_length().is_some_and(|len| len > cap as u64) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = BytesMut::new();
+    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
+        if body.len() + chunk.len() > cap {
+            if truncate {
+                body.extend_from_slice(&chunk[..cap - body.len()]);
+                break;
+            }
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_join_onto_the_root() {
+        for base in ["http://h:8055", "http://h:8055/", "http://h:8055/x/"] {
+            let api =
+                Api::new("t", Url::parse(base).unwrap(), &Secret::default(), Duration::from_secs(1)).unwrap();
+            let root = base.trim_end_matches('/');
+            assert_eq!(api.url(&["items", "images"], true).as_str(), format!("{root}/items/images/"));
+            assert_eq!(
+                api.url(&["items", "images", "a/b"], false).as_str(),
+                format!("{root}/items/images/a%2Fb")
+            );
+        }
+    }
+}

@@ -1,0 +1,244 @@
+//! How a failure at ImagineAPI becomes a [`BackendError`]: the HTTP status (credentials,
+//! rate limits, outages — with Directus's own error message kept for the log), an item that
+//! ended `failed` (moderation or a refusal, by its reason), and requests that got no answer.
+//! The API key is scrubbed from every message.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use super::wire::{Image, error_message};
+use crate::backends::BackendError;
+use crate::tasks::FailureCode;
+
+const EXCERPT_CHARS: usize = 400;
+const REASON_CHARS: usize = 300;
+
+/// Words in a failed item's `error` that mean Midjourney's moderation stopped it.
+const BLOCK_PHRASES: &[&str] =
+    &["banned", "blocked", "moderat", "image filter", "community standards", "sensitive", "nsfw"];
+
+/// Classifies a non-success HTTP answer.
+pub(super) fn from_status(
+    backend: &str,
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> BackendError {
+    let code = status.as_u16();
+    let said = error_message(body);
+    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
+    match code {
+        401 | 403 => BackendError::fatal(
+            FailureCode::CredentialsRejected,
+            format!(
+                "ImagineAPI rejected Easel's credentials; an admin needs to check the API token of \
+                 backend `{backend}`."
+            ),
+            detail,
+        ),
+        429 => BackendError::retryable(
+            FailureCode::RateLimited,
+            "ImagineAPI is rate limiting Easel; the request will be tried again shortly.",
+            detail,
+        )
+        .with_retry_after(retry_after(headers)),
+        408 => BackendError::retryable(FailureCode::BackendTimeout, "ImagineAPI timed out.", detail),
+        404 => BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!(
+                "ImagineAPI has no such endpoint or image; an admin needs to check the base_url of \
+                 backend `{backend}` (the server's root, without `/items`)."
+            ),
+            detail,
+        ),
+        400..=499 => {
+            let reason = said.map(|s| truncate(&one_line(&s), REASON_CHARS)).unwrap_or_else(|| {
+                format!("HTTP {code} {}", status.canonical_reason().unwrap_or("")).trim().to_string()
+            });
+            BackendError::fatal(
+                FailureCode::BackendRejected,
+                format!("ImagineAPI rejected the request: {reason}"),
+                detail,
+            )
+        }
+        500..=599 => BackendError::retryable(
+            FailureCode::BackendError,
+            format!("ImagineAPI had a temporary problem (HTTP {code})."),
+            detail,
+        )
+        .with_retry_after(retry_after(headers)),
+        _ => bad_response(format!("it answered with HTTP {code}"), detail),
+    }
+}
+
+/// Classifies a failed image download (the assets may live on a CDN).
+pub(super) fn from_image_host(
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> BackendError {
+    let code = status.as_u16();
+    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
+    match code {
+        408 | 429 | 500..=599 => BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            format!("The server holding the image had a temporary problem (HTTP {code})."),
+            detail,
+        )
+        .with_retry_after(retry_after(headers)),
+        _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
+    }
+}
+
+/// An item that ended `failed`: moderation when its reason says so, a refusal otherwise.
+/// Not retryable: a retry would re-attach to the same failed item.
+pub(super) fn image_failed(id: &str, image: &Image) -> BackendError {
+    let reason = image.error_text();
+    let detail = format!("image {id} failed: {}", reason.as_deref().unwrap_or("no error given"));
+    let shown =
+        reason.as_deref().map_or_else(|| "no reason given".to_string(), |r| truncate(r, REASON_CHARS));
+    let blocked = reason.as_deref().is_some_and(|r| {
+        let lower = r.to_lowercase();
+        BLOCK_PHRASES.iter().any(|p| lower.contains(p))
+    });
+    if blocked {
+        BackendError::fatal(
+            FailureCode::ContentBlocked,
+            format!("Midjourney refused this prompt: {shown}"),
+            detail,
+        )
+    } else {
+        BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!("ImagineAPI could not finish this image: {shown}"),
+            detail,
+        )
+    }
+}
+
+/// ImagineAPI no longer knows an image it accepted.
+pub(super) fn lost(id: &str) -> BackendError {
+    BackendError::fatal(
+        FailureCode::BackendRejected,
+        "ImagineAPI lost track of this image. Please try again.",
+        format!("GET items/images/{id} keeps answering 404 or no item"),
+    )
+}
+
+pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
+    let detail = format!("{what}: {}", error_chain(err));
+    if err.is_timeout() {
+        BackendError::retryable(
+            FailureCode::BackendTimeout,
+            format!("ImagineAPI did not answer within {} s.", timeout.as_secs()),
+            detail,
+        )
+    } else if err.is_connect() {
+        BackendError::retryable(FailureCode::BackendUnavailable, "ImagineAPI could not be reached.", detail)
+    } else if err.is_builder() {
+        BackendError::fatal(FailureCode::Internal, "Easel could not build the request to ImagineAPI.", detail)
+    } else {
+        BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            "The connection to ImagineAPI broke off.",
+            detail,
+        )
+    }
+}
+
+/// An answer Easel cannot use; `reason` completes "ImagineAPI sent …".
+pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
+    BackendError::fatal(
+        FailureCode::BackendBadResponse,
+        format!("ImagineAPI sent a response Easel could not use: {reason}."),
+        detail,
+    )
+}
+
+pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
+    BackendError::fatal(
+        FailureCode::Unsupported,
+        format!("Backend `{backend}` {what}."),
+        format!("backend `{backend}` (imagineapi): {what}"),
+    )
+}
+
+/// Removes every occurrence of the key from what the error says.
+pub(super) fn redact(mut err: BackendError, secret: &str) -> BackendError {
+    let secret = secret.trim();
+    if !secret.is_empty() {
+        err.detail = err.detail.replace(secret, "[redacted]");
+        err.user_message = err.user_message.replace(secret, "[redacted]");
+    }
+    err
+}
+
+/// `Retry-After` in seconds; the HTTP-date form leaves the engine's own backoff in charge.
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    Duration::try_from_secs_f64(value.parse::<f64>().ok()?).ok()
+}
+
+pub(super) fn excerpt(body: &[u8], max_chars: usize) -> String {
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
+    truncate(&one_line(&text), max_chars)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out += &format!(": {text}");
+        }
+        source = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statuses_are_classified() {
+        let h = HeaderMap::new();
+        let c = |code: u16| {
+            let e = from_status("b", "GET x", StatusCode::from_u16(code).unwrap(), &h, b"");
+            (e.code, e.retryable)
+        };
+        assert_eq!(c(401), (FailureCode::CredentialsRejected, false));
+        assert_eq!(c(403), (FailureCode::CredentialsRejected, false));
+        assert_eq!(c(429), (FailureCode::RateLimited, true));
+        assert_eq!(c(503), (FailureCode::BackendError, true));
+        assert_eq!(c(400), (FailureCode::BackendRejected, false));
+        let e = from_status(
+            "b",
+            "POST x",
+            StatusCode::BAD_REQUEST,
+            &h,
+            br#"{"errors":[{"message":"Invalid parameter --zoom"}]}"#,
+        );
+        assert_eq!(e.user_message, "ImagineAPI rejected the request: Invalid parameter --zoom");
+    }
+}

@@ -1,0 +1,222 @@
+//! How a failure at the Open Journey API becomes a [`BackendError`]. The documented error
+//! codes decide first (`invalid_api_key`, `rate_limit_exceeded`, `invalid_prompt`,
+//! `insufficient_credits`, `server_error`), the HTTP status when there is no code. Messages
+//! for what only an admin can fix name the backend; the API key is scrubbed from all.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+use super::wire::{ApiError, ErrorBody};
+use crate::backends::BackendError;
+use crate::tasks::FailureCode;
+
+const EXCERPT_CHARS: usize = 400;
+const REASON_CHARS: usize = 300;
+
+/// Classifies a non-success HTTP answer. `wait` is what the rate-limit headers ask for.
+pub(super) fn from_status(
+    backend: &str,
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    wait: Option<Duration>,
+) -> BackendError {
+    let code = status.as_u16();
+    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
+    let said = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
+    if let Some(error) = said.as_ref().filter(|e| e.code.is_some()) {
+        return from_code(backend, error, detail, retry_after(headers).or(wait));
+    }
+    match code {
+        401 | 403 => from_code(backend, &named("invalid_api_key"), detail, None),
+        429 => from_code(backend, &named("rate_limit_exceeded"), detail, retry_after(headers).or(wait)),
+        402 => from_code(backend, &named("insufficient_credits"), detail, None),
+        404 => BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!(
+                "The Open Journey API has no such endpoint or batch; an admin needs to check the base_url \
+                 of backend `{backend}` (it ends in `/v1`)."
+            ),
+            detail,
+        ),
+        408 => {
+            BackendError::retryable(FailureCode::BackendTimeout, "The Open Journey API timed out.", detail)
+        }
+        400..=499 => BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!("The Open Journey API rejected the request (HTTP {code})."),
+            detail,
+        ),
+        500..=599 => from_code(backend, &named("server_error"), detail, retry_after(headers)),
+        _ => bad_response(format!("it answered with HTTP {code}"), detail),
+    }
+}
+
+fn named(code: &str) -> ApiError {
+    ApiError { code: Some(code.into()), message: None }
+}
+
+/// One documented error code, as a member or an admin needs to hear it.
+pub(super) fn from_code(
+    backend: &str,
+    error: &ApiError,
+    detail: String,
+    retry: Option<Duration>,
+) -> BackendError {
+    let message = error.message.as_deref().map(|m| truncate(&one_line(m), REASON_CHARS));
+    let said = message.clone().unwrap_or_else(|| "no reason given".into());
+    match error.code.as_deref().unwrap_or("") {
+        "invalid_api_key" => BackendError::fatal(
+            FailureCode::CredentialsRejected,
+            format!(
+                "The Open Journey API rejected Easel's API key; an admin needs to check the api_key of backend `{backend}`."
+            ),
+            detail,
+        ),
+        "rate_limit_exceeded" => BackendError::retryable(
+            FailureCode::RateLimited,
+            "The Open Journey API is rate limiting Easel; the request will be tried again shortly.",
+            detail,
+        )
+        .with_retry_after(retry),
+        "invalid_prompt" => BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!("Open Journey refused your prompt: {said}"),
+            detail,
+        ),
+        "insufficient_credits" => BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!(
+                "The Open Journey account behind backend `{backend}` has no credits left; an admin needs to \
+                 top it up or upgrade the plan."
+            ),
+            detail,
+        ),
+        "server_error" => BackendError::retryable(
+            FailureCode::BackendError,
+            "The Open Journey API had a temporary problem.",
+            detail,
+        )
+        .with_retry_after(retry),
+        other => BackendError::fatal(
+            FailureCode::BackendRejected,
+            format!("The Open Journey API refused the request ({}): {said}", other.replace('`', "'")),
+            detail,
+        ),
+    }
+}
+
+/// Classifies a failed image download (images live on a CDN).
+pub(super) fn from_image_host(
+    what: &str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> BackendError {
+    let code = status.as_u16();
+    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
+    match code {
+        408 | 429 | 500..=599 => BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            format!("The server holding the image had a temporary problem (HTTP {code})."),
+            detail,
+        )
+        .with_retry_after(retry_after(headers)),
+        _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
+    }
+}
+
+pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
+    let detail = format!("{what}: {}", error_chain(err));
+    if err.is_timeout() {
+        BackendError::retryable(
+            FailureCode::BackendTimeout,
+            format!("The Open Journey API did not answer within {} s.", timeout.as_secs()),
+            detail,
+        )
+    } else if err.is_connect() {
+        BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            "The Open Journey API could not be reached.",
+            detail,
+        )
+    } else if err.is_builder() {
+        BackendError::fatal(
+            FailureCode::Internal,
+            "Easel could not build the request to the Open Journey API.",
+            detail,
+        )
+    } else {
+        BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            "The connection to the Open Journey API broke off.",
+            detail,
+        )
+    }
+}
+
+/// An answer Easel cannot use; `reason` completes "The Open Journey API sent …".
+pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
+    BackendError::fatal(
+        FailureCode::BackendBadResponse,
+        format!("The Open Journey API sent a response Easel could not use: {reason}."),
+        detail,
+    )
+}
+
+pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
+    BackendError::fatal(
+        FailureCode::Unsupported,
+        format!("Backend `{backend}` {what}."),
+        format!("backend `{backend}` (openjourney): {what}"),
+    )
+}
+
+pub(super) fn redact(mut err: BackendError, secrets: &[&str]) -> BackendError {
+    for secret in secrets.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        err.detail = err.detail.replace(secret, "[redacted]");
+        err.user_message = err.user_message.replace(secret, "[redacted]");
+    }
+    err
+}
+
+pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get("retry-after")?.to_str().ok()?.trim();
+    Duration::try_from_secs_f64(value.parse::<f64>().ok()?).ok()
+}
+
+pub(super) fn excerpt(body: &[u8], max_chars: usize) -> String {
+    if body.is_empty() {
+        return "(empty body)".into();
+    }
+    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
+    truncate(&one_line(&text), max_chars)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        Some((cut, _)) => format!("{}…", &s[..cut]),
+        None => s.to_string(),
+    }
+}
+
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out += &format!(": {text}");
+        }
+        source = cause.source();
+    }
+    out
+}
