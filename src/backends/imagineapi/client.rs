@@ -3,11 +3,12 @@
 //! own origin (its `/assets/…` may need it); reqwest drops `Authorization` on a redirect to
 //! another host.
 
+use crate::backends::http_util::{ReadError, read_capped};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{RequestBuilder, Response, StatusCode, Url};
+use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 
 use super::errors::{self, bad_response, excerpt};
@@ -156,29 +157,6 @@ impl Api {
         }
         Ok(bytes)
     }
-}
-
-enum ReadError {
-    Transport(reqwest::Error),
-    TooLarge,
-}
-
-async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> Result<Bytes, ReadError> {
-    if !truncate && response.content_length().is_some_and(|len| len > cap as u64) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > cap {
-            if truncate {
-                body.extend_from_slice(&chunk[..cap - body.len()]);
-                break;
-            }
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 #[cfg(test)]

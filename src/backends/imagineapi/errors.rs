@@ -3,6 +3,8 @@
 //! ended `failed` (moderation or a refusal, by its reason), and requests that got no answer.
 //! The API key is scrubbed from every message.
 
+use crate::backends::http_util::{error_chain, retry_after, truncate};
+pub(super) use crate::backends::http_util::{excerpt, redact};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -45,7 +47,7 @@ pub(super) fn from_status(
             "ImagineAPI is rate limiting Easel; the request will be tried again shortly.",
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, std::time::SystemTime::now())),
         408 => BackendError::retryable(FailureCode::BackendTimeout, "ImagineAPI timed out.", detail),
         404 => BackendError::fatal(
             FailureCode::BackendRejected,
@@ -70,7 +72,7 @@ pub(super) fn from_status(
             format!("ImagineAPI had a temporary problem (HTTP {code})."),
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, std::time::SystemTime::now())),
         _ => bad_response(format!("it answered with HTTP {code}"), detail),
     }
 }
@@ -90,7 +92,7 @@ pub(super) fn from_image_host(
             format!("The server holding the image had a temporary problem (HTTP {code})."),
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, std::time::SystemTime::now())),
         _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
     }
 }
@@ -168,52 +170,8 @@ pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
     )
 }
 
-/// Removes every occurrence of the key from what the error says.
-pub(super) fn redact(mut err: BackendError, secret: &str) -> BackendError {
-    let secret = secret.trim();
-    if !secret.is_empty() {
-        err.detail = err.detail.replace(secret, "[redacted]");
-        err.user_message = err.user_message.replace(secret, "[redacted]");
-    }
-    err
-}
-
-/// `Retry-After` in seconds; the HTTP-date form leaves the engine's own backoff in charge.
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    Duration::try_from_secs_f64(value.parse::<f64>().ok()?).ok()
-}
-
-pub(super) fn excerpt(body: &[u8], max_chars: usize) -> String {
-    if body.is_empty() {
-        return "(empty body)".into();
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
-    truncate(&one_line(&text), max_chars)
-}
-
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
-    }
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out += &format!(": {text}");
-        }
-        source = cause.source();
-    }
-    out
 }
 
 #[cfg(test)]

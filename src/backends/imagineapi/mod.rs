@@ -249,7 +249,7 @@ impl Backend for ImagineApiBackend {
     }
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
-        self.execute(&job, &progress).await.map_err(|e| errors::redact(e, self.api_key.expose()))
+        self.execute(&job, &progress).await.map_err(|e| errors::redact(e, &[self.api_key.expose()]))
     }
 
     async fn health(&self) -> Result<(), String> {

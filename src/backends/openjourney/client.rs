@@ -4,12 +4,13 @@
 //! `X-RateLimit-Reset` (Unix seconds; a small number is read as seconds from now) instead of
 //! running into a 429.
 
+use crate::backends::http_util::{ReadError, read_capped};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
-use reqwest::{RequestBuilder, Response, StatusCode, Url};
+use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -192,29 +193,6 @@ fn rate_limit_wait(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     // A Unix time, or (some gateways) seconds from now.
     let secs = if reset > 1e9 { reset - now } else { reset };
     Some(Duration::try_from_secs_f64(secs.max(0.0)).ok()?.min(MAX_PAUSE))
-}
-
-enum ReadError {
-    Transport(reqwest::Error),
-    TooLarge,
-}
-
-async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> Result<Bytes, ReadError> {
-    if !truncate && response.content_length().is_some_and(|len| len > cap as u64) {
-        return Err(ReadError::TooLarge);
-    }
-    let mut body = BytesMut::new();
-    while let Some(chunk) = response.chunk().await.map_err(ReadError::Transport)? {
-        if body.len() + chunk.len() > cap {
-            if truncate {
-                body.extend_from_slice(&chunk[..cap - body.len()]);
-                break;
-            }
-            return Err(ReadError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
 }
 
 #[cfg(test)]

@@ -3,6 +3,8 @@
 //! `insufficient_credits`, `server_error`), the HTTP status when there is no code. Messages
 //! for what only an admin can fix name the backend; the API key is scrubbed from all.
 
+use crate::backends::http_util::{error_chain, retry_after, truncate};
+pub(super) use crate::backends::http_util::{excerpt, redact};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -29,11 +31,21 @@ pub(super) fn from_status(
     let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
     let said = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
     if let Some(error) = said.as_ref().filter(|e| e.code.is_some()) {
-        return from_code(backend, error, detail, retry_after(headers).or(wait));
+        return from_code(
+            backend,
+            error,
+            detail,
+            retry_after(headers, std::time::SystemTime::now()).or(wait),
+        );
     }
     match code {
         401 | 403 => from_code(backend, &named("invalid_api_key"), detail, None),
-        429 => from_code(backend, &named("rate_limit_exceeded"), detail, retry_after(headers).or(wait)),
+        429 => from_code(
+            backend,
+            &named("rate_limit_exceeded"),
+            detail,
+            retry_after(headers, std::time::SystemTime::now()).or(wait),
+        ),
         402 => from_code(backend, &named("insufficient_credits"), detail, None),
         404 => BackendError::fatal(
             FailureCode::BackendRejected,
@@ -51,7 +63,12 @@ pub(super) fn from_status(
             format!("The Open Journey API rejected the request (HTTP {code})."),
             detail,
         ),
-        500..=599 => from_code(backend, &named("server_error"), detail, retry_after(headers)),
+        500..=599 => from_code(
+            backend,
+            &named("server_error"),
+            detail,
+            retry_after(headers, std::time::SystemTime::now()),
+        ),
         _ => bad_response(format!("it answered with HTTP {code}"), detail),
     }
 }
@@ -125,7 +142,7 @@ pub(super) fn from_image_host(
             format!("The server holding the image had a temporary problem (HTTP {code})."),
             detail,
         )
-        .with_retry_after(retry_after(headers)),
+        .with_retry_after(retry_after(headers, std::time::SystemTime::now())),
         _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
     }
 }
@@ -176,47 +193,6 @@ pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
     )
 }
 
-pub(super) fn redact(mut err: BackendError, secrets: &[&str]) -> BackendError {
-    for secret in secrets.iter().map(|s| s.trim()).filter(|s| !s.is_empty()) {
-        err.detail = err.detail.replace(secret, "[redacted]");
-        err.user_message = err.user_message.replace(secret, "[redacted]");
-    }
-    err
-}
-
-pub(super) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get("retry-after")?.to_str().ok()?.trim();
-    Duration::try_from_secs_f64(value.parse::<f64>().ok()?).ok()
-}
-
-pub(super) fn excerpt(body: &[u8], max_chars: usize) -> String {
-    if body.is_empty() {
-        return "(empty body)".into();
-    }
-    let text = String::from_utf8_lossy(&body[..body.len().min(max_chars * 4)]);
-    truncate(&one_line(&text), max_chars)
-}
-
 fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn truncate(s: &str, max_chars: usize) -> String {
-    match s.char_indices().nth(max_chars) {
-        Some((cut, _)) => format!("{}…", &s[..cut]),
-        None => s.to_string(),
-    }
-}
-
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !out.contains(&text) {
-            out += &format!(": {text}");
-        }
-        source = cause.source();
-    }
-    out
 }
