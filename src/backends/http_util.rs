@@ -122,3 +122,138 @@ pub async fn read_capped(mut response: Response, cap: usize, truncate: bool) -> 
     }
     Ok(body.freeze())
 }
+
+/// `service` ("the Midjourney proxy", "ImagineAPI") at the start of a sentence.
+fn sentence_start(service: &str) -> String {
+    let mut chars = service.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// An answer Easel cannot use; `reason` completes "<service> sent a response Easel could not use: …".
+pub fn bad_response(
+    service: &str,
+    reason: impl std::fmt::Display,
+    detail: impl Into<String>,
+) -> BackendError {
+    BackendError::fatal(
+        crate::tasks::FailureCode::BackendBadResponse,
+        format!("{} sent a response Easel could not use: {reason}.", sentence_start(service)),
+        detail,
+    )
+}
+
+/// Classifies a request to `service` that got no HTTP answer at all.
+pub fn transport_error(service: &str, err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
+    use crate::tasks::FailureCode;
+    let detail = format!("{what}: {}", error_chain(err));
+    let subject = sentence_start(service);
+    if err.is_timeout() {
+        BackendError::retryable(
+            FailureCode::BackendTimeout,
+            format!("{subject} did not answer within {} s.", timeout.as_secs()),
+            detail,
+        )
+    } else if err.is_connect() {
+        BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            format!("{subject} could not be reached."),
+            detail,
+        )
+    } else if err.is_builder() {
+        BackendError::fatal(
+            FailureCode::Internal,
+            format!("Easel could not build the request to {service}."),
+            detail,
+        )
+    } else {
+        BackendError::retryable(
+            FailureCode::BackendUnavailable,
+            format!("The connection to {service} broke off."),
+            detail,
+        )
+    }
+}
+
+/// A failed download of an image the service linked to (often on a CDN, not the service).
+pub fn image_host_error(
+    service: &str,
+    what: &str,
+    status: reqwest::StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> BackendError {
+    let code = status.as_u16();
+    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, 400));
+    match code {
+        408 | 429 | 500..=599 => BackendError::retryable(
+            crate::tasks::FailureCode::BackendUnavailable,
+            format!("The server holding the image had a temporary problem (HTTP {code})."),
+            detail,
+        )
+        .with_retry_after(retry_after(headers, SystemTime::now())),
+        _ => bad_response(service, format!("an image link that does not work (HTTP {code})"), detail),
+    }
+}
+
+/// Reads the answer to an image download: a failed status, a body over `cap` bytes or bytes
+/// that are not a PNG, JPEG, WebP or GIF each become the matching error.
+pub async fn read_image(
+    service: &str,
+    response: Response,
+    what: &str,
+    cap: usize,
+    timeout: Duration,
+) -> Result<Bytes, BackendError> {
+    let status = response.status();
+    if !status.is_success() {
+        let headers = response.headers().clone();
+        let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
+        return Err(image_host_error(service, what, status, &headers, &body));
+    }
+    let bytes = match read_capped(response, cap, false).await {
+        Ok(bytes) => bytes,
+        Err(ReadError::Transport(e)) => return Err(transport_error(service, &e, what, timeout)),
+        Err(ReadError::TooLarge) => {
+            return Err(bad_response(
+                service,
+                format!("an image larger than {} MiB", cap >> 20),
+                format!("{what}: body over {cap} bytes"),
+            ));
+        }
+    };
+    if crate::imaging::sniff(&bytes).is_err() {
+        return Err(bad_response(
+            service,
+            "a link to something that is not a PNG, JPEG, WebP or GIF image",
+            format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
+        ));
+    }
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_service_at_the_start_of_a_sentence() {
+        let e = bad_response("the Midjourney proxy", "a grid of 3 images", "detail");
+        assert_eq!(
+            e.user_message,
+            "The Midjourney proxy sent a response Easel could not use: a grid of 3 images."
+        );
+        assert_eq!(e.code, crate::tasks::FailureCode::BackendBadResponse);
+        assert!(!e.retryable);
+        let e = bad_response("ImagineAPI", "nothing", "d");
+        assert!(e.user_message.starts_with("ImagineAPI sent"), "{}", e.user_message);
+    }
+
+    #[test]
+    fn a_broken_image_host_is_retryable_only_for_temporary_statuses() {
+        let headers = HeaderMap::new();
+        let e = image_host_error("ImagineAPI", "GET x", reqwest::StatusCode::BAD_GATEWAY, &headers, b"oops");
+        assert!(e.retryable && e.user_message.contains("HTTP 502"), "{e:?}");
+        let e = image_host_error("ImagineAPI", "GET x", reqwest::StatusCode::NOT_FOUND, &headers, b"");
+        assert!(!e.retryable && e.user_message.contains("does not work (HTTP 404)"), "{e:?}");
+    }
+}

@@ -5,7 +5,8 @@
 //! checkpoint, sampler or upscaler name the server does not have — so their messages name the
 //! backend and the setting, never the password.
 
-use crate::backends::http_util::{error_chain, truncate};
+use crate::backends::http_util;
+use crate::backends::http_util::truncate;
 pub(super) use crate::backends::http_util::{excerpt, redact};
 use std::fmt::Display;
 use std::time::Duration;
@@ -21,6 +22,8 @@ use crate::tasks::FailureCode;
 const EXCERPT_CHARS: usize = 500;
 /// How much of the server's message a member is shown.
 const REASON_CHARS: usize = 300;
+/// How member-facing messages name this service.
+const SERVICE: &str = "the image server";
 /// A1111's postprocessing says this when `upscaler_1` names no installed upscaler.
 pub(super) const UNKNOWN_UPSCALER: &str = "could not find upscaler named";
 
@@ -134,41 +137,12 @@ fn is_unknown_checkpoint(haystack: &str) -> bool {
 
 /// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    let detail = format!("{what}: {}", error_chain(err));
-    if err.is_timeout() {
-        BackendError::retryable(
-            FailureCode::BackendTimeout,
-            format!("The image server did not answer within {} s.", timeout.as_secs()),
-            detail,
-        )
-    } else if err.is_connect() {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The image server could not be reached.",
-            detail,
-        )
-    } else if err.is_builder() {
-        BackendError::fatal(
-            FailureCode::Internal,
-            "Easel could not build the request to the image server.",
-            detail,
-        )
-    } else {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The connection to the image server broke off.",
-            detail,
-        )
-    }
+    http_util::transport_error(SERVICE, err, what, timeout)
 }
 
-/// An answer Easel cannot use; `reason` completes "The image server sent …".
+/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
 pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    BackendError::fatal(
-        FailureCode::BackendBadResponse,
-        format!("The image server sent a response Easel could not use: {reason}."),
-        detail,
-    )
+    http_util::bad_response(SERVICE, reason, detail)
 }
 
 pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {

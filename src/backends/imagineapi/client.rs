@@ -3,7 +3,7 @@
 //! own origin (its `/assets/…` may need it); reqwest drops `Authorization` on a redirect to
 //! another host.
 
-use crate::backends::http_util::{ReadError, read_capped};
+use crate::backends::http_util::{self, ReadError, read_capped};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,10 +11,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 
-use super::errors::{self, bad_response, excerpt};
+use super::errors::{self, bad_response};
 use crate::backends::BackendError;
 use crate::config::Secret;
-use crate::imaging;
 
 /// Cap on one API answer: an item is well under a KiB.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
@@ -133,29 +132,7 @@ impl Api {
         let request = self.http.get(url.clone()).timeout(self.timeout);
         let request = if url.origin() == self.base.origin() { self.authed(request) } else { request };
         let response = request.send().await.map_err(|e| errors::from_transport(&e, &what, self.timeout))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
-            return Err(errors::from_image_host(&what, status, &headers, &body));
-        }
-        let bytes = match read_capped(response, cap, false).await {
-            Ok(bytes) => bytes,
-            Err(ReadError::Transport(e)) => return Err(errors::from_transport(&e, &what, self.timeout)),
-            Err(ReadError::TooLarge) => {
-                return Err(bad_response(
-                    format!("an image larger than {} MiB", cap >> 20),
-                    format!("{what}: body over {cap} bytes"),
-                ));
-            }
-        };
-        if imaging::sniff(&bytes).is_err() {
-            return Err(bad_response(
-                "a link to something that is not a PNG, JPEG, WebP or GIF image",
-                format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-            ));
-        }
-        Ok(bytes)
+        http_util::read_image(errors::SERVICE, response, &what, cap, self.timeout).await
     }
 }
 

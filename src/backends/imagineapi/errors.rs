@@ -3,8 +3,9 @@
 //! ended `failed` (moderation or a refusal, by its reason), and requests that got no answer.
 //! The API key is scrubbed from every message.
 
-use crate::backends::http_util::{error_chain, retry_after, truncate};
+use crate::backends::http_util;
 pub(super) use crate::backends::http_util::{excerpt, redact};
+use crate::backends::http_util::{retry_after, truncate};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use crate::tasks::FailureCode;
 
 const EXCERPT_CHARS: usize = 400;
 const REASON_CHARS: usize = 300;
+/// How member-facing messages name this service.
+pub(super) const SERVICE: &str = "ImagineAPI";
 
 /// Words in a failed item's `error` that mean Midjourney's moderation stopped it.
 const BLOCK_PHRASES: &[&str] =
@@ -77,26 +80,6 @@ pub(super) fn from_status(
     }
 }
 
-/// Classifies a failed image download (the assets may live on a CDN).
-pub(super) fn from_image_host(
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    match code {
-        408 | 429 | 500..=599 => BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            format!("The server holding the image had a temporary problem (HTTP {code})."),
-            detail,
-        )
-        .with_retry_after(retry_after(headers, std::time::SystemTime::now())),
-        _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
-    }
-}
-
 /// An item that ended `failed`: moderation when its reason says so, a refusal otherwise.
 /// Not retryable: a retry would re-attach to the same failed item.
 pub(super) fn image_failed(id: &str, image: &Image) -> BackendError {
@@ -132,34 +115,14 @@ pub(super) fn lost(id: &str) -> BackendError {
     )
 }
 
+/// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    let detail = format!("{what}: {}", error_chain(err));
-    if err.is_timeout() {
-        BackendError::retryable(
-            FailureCode::BackendTimeout,
-            format!("ImagineAPI did not answer within {} s.", timeout.as_secs()),
-            detail,
-        )
-    } else if err.is_connect() {
-        BackendError::retryable(FailureCode::BackendUnavailable, "ImagineAPI could not be reached.", detail)
-    } else if err.is_builder() {
-        BackendError::fatal(FailureCode::Internal, "Easel could not build the request to ImagineAPI.", detail)
-    } else {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The connection to ImagineAPI broke off.",
-            detail,
-        )
-    }
+    http_util::transport_error(SERVICE, err, what, timeout)
 }
 
-/// An answer Easel cannot use; `reason` completes "ImagineAPI sent …".
+/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
 pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    BackendError::fatal(
-        FailureCode::BackendBadResponse,
-        format!("ImagineAPI sent a response Easel could not use: {reason}."),
-        detail,
-    )
+    http_util::bad_response(SERVICE, reason, detail)
 }
 
 pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {

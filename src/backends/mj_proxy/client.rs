@@ -5,7 +5,7 @@
 //! follow redirects only within that origin (reqwest strips `Authorization` on a redirect to
 //! another host, but not a custom header such as `mj-api-secret`).
 
-use crate::backends::http_util::{ReadError, read_capped};
+use crate::backends::http_util::{self, ReadError, read_capped};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -14,10 +14,9 @@ use reqwest::redirect::Policy;
 use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 
-use super::errors::{self, bad_response, excerpt};
+use super::errors::{self, bad_response};
 use crate::backends::BackendError;
 use crate::config::Secret;
-use crate::imaging;
 
 /// Cap on one API answer: a Task is a few KiB; describe's prompts and buttons add little.
 const MAX_RESPONSE_BYTES: usize = 4 << 20;
@@ -178,29 +177,7 @@ impl Api {
         {
             response = send(self.open.get(next)).await?;
         }
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
-            return Err(errors::from_image_host(&what, status, &headers, &body));
-        }
-        let bytes = match read_capped(response, cap, false).await {
-            Ok(bytes) => bytes,
-            Err(ReadError::Transport(e)) => return Err(errors::from_transport(&e, &what, timeout)),
-            Err(ReadError::TooLarge) => {
-                return Err(bad_response(
-                    format!("an image larger than {} MiB", cap >> 20),
-                    format!("{what}: body over {cap} bytes"),
-                ));
-            }
-        };
-        if imaging::sniff(&bytes).is_err() {
-            return Err(bad_response(
-                "a link to something that is not a PNG, JPEG, WebP or GIF image",
-                format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-            ));
-        }
-        Ok(bytes)
+        http_util::read_image(errors::SERVICE, response, &what, cap, timeout).await
     }
 }
 

@@ -4,10 +4,11 @@
 //! `FAILURE`, `MODAL` or `CANCEL`. The API secret and the hook secret are scrubbed from
 //! every message, since proxies echo what they were sent.
 
+use crate::backends::http_util;
 pub(super) use crate::backends::http_util::{excerpt, redact};
 use std::time::SystemTime;
 
-use crate::backends::http_util::{error_chain, retry_after, truncate};
+use crate::backends::http_util::{retry_after, truncate};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -22,6 +23,8 @@ use crate::tasks::FailureCode;
 const EXCERPT_CHARS: usize = 400;
 /// How much of the proxy's own words a member is shown.
 const REASON_CHARS: usize = 300;
+/// How member-facing messages name this service.
+pub(super) const SERVICE: &str = "the Midjourney proxy";
 
 /// Words in a `failReason` that mean Midjourney's moderation stopped the job. The proxies
 /// pass Midjourney's English through, but write their own refusals in Chinese ("敏感词":
@@ -80,27 +83,6 @@ pub(super) fn from_status(
         )
         .with_retry_after(retry_after(headers, SystemTime::now())),
         _ => bad_response(format!("it answered with HTTP {code}"), detail),
-    }
-}
-
-/// Classifies a failed image download. The image host is often not the proxy (Discord's
-/// CDN), so its answers say nothing about Easel's credentials or `base_url`.
-pub(super) fn from_image_host(
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    match code {
-        408 | 429 | 500..=599 => BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            format!("The server holding the image had a temporary problem (HTTP {code})."),
-            detail,
-        )
-        .with_retry_after(retry_after(headers, SystemTime::now())),
-        _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
     }
 }
 
@@ -201,41 +183,12 @@ pub(super) fn lost(id: &str) -> BackendError {
 
 /// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    let detail = format!("{what}: {}", error_chain(err));
-    if err.is_timeout() {
-        BackendError::retryable(
-            FailureCode::BackendTimeout,
-            format!("The Midjourney proxy did not answer within {} s.", timeout.as_secs()),
-            detail,
-        )
-    } else if err.is_connect() {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The Midjourney proxy could not be reached.",
-            detail,
-        )
-    } else if err.is_builder() {
-        BackendError::fatal(
-            FailureCode::Internal,
-            "Easel could not build the request to the Midjourney proxy.",
-            detail,
-        )
-    } else {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The connection to the Midjourney proxy broke off.",
-            detail,
-        )
-    }
+    http_util::transport_error(SERVICE, err, what, timeout)
 }
 
-/// An answer Easel cannot use; `reason` completes "The Midjourney proxy sent …".
+/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
 pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    BackendError::fatal(
-        FailureCode::BackendBadResponse,
-        format!("The Midjourney proxy sent a response Easel could not use: {reason}."),
-        detail,
-    )
+    http_util::bad_response(SERVICE, reason, detail)
 }
 
 pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {

@@ -3,8 +3,9 @@
 //! the member reads; the log gets an excerpt of the body. The API key is scrubbed from all of
 //! it, since some relays echo the key they were sent.
 
-use crate::backends::http_util::{error_chain, retry_after, truncate};
+use crate::backends::http_util;
 pub(super) use crate::backends::http_util::{excerpt, redact};
+use crate::backends::http_util::{retry_after, truncate};
 use std::fmt::Display;
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +24,8 @@ const REASON_CHARS: usize = 300;
 const BLOCK_CODES: &[&str] = &["content_policy_violation", "moderation_blocked", "content_filter"];
 /// Phrases providers use for a refusal when they set no code, or a code of their own.
 const BLOCK_PHRASES: &[&str] = &["safety", "content policy", "content_policy", "content filter"];
+/// How member-facing messages name this service.
+const SERVICE: &str = "the image service";
 
 /// Classifies a non-success HTTP answer. `what` names the request (method and URL).
 pub(super) fn from_status(
@@ -112,41 +115,12 @@ fn is_blocked(codes: &[String], message: Option<&str>) -> bool {
 
 /// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    let detail = format!("{what}: {}", error_chain(err));
-    if err.is_timeout() {
-        BackendError::retryable(
-            FailureCode::BackendTimeout,
-            format!("The image service did not answer within {} s.", timeout.as_secs()),
-            detail,
-        )
-    } else if err.is_connect() {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The image service could not be reached.",
-            detail,
-        )
-    } else if err.is_builder() {
-        BackendError::fatal(
-            FailureCode::Internal,
-            "Easel could not build the request to the image service.",
-            detail,
-        )
-    } else {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The connection to the image service broke off.",
-            detail,
-        )
-    }
+    http_util::transport_error(SERVICE, err, what, timeout)
 }
 
-/// An answer Easel cannot use; `reason` completes "The image service sent …".
+/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
 pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    BackendError::fatal(
-        FailureCode::BackendBadResponse,
-        format!("The image service sent a response Easel could not use: {reason}."),
-        detail,
-    )
+    http_util::bad_response(SERVICE, reason, detail)
 }
 
 pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {

@@ -4,7 +4,7 @@
 //! `X-RateLimit-Reset` (Unix seconds; a small number is read as seconds from now) instead of
 //! running into a 429.
 
-use crate::backends::http_util::{ReadError, read_capped};
+use crate::backends::http_util::{self, ReadError, read_capped};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,10 +14,9 @@ use reqwest::{RequestBuilder, StatusCode, Url};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use super::errors::{self, bad_response, excerpt};
+use super::errors::{self, bad_response};
 use crate::backends::BackendError;
 use crate::config::Secret;
-use crate::imaging;
 
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// Longest pause the rate-limit headers can impose (the documented window is a minute).
@@ -156,29 +155,7 @@ impl Api {
         let what = format!("GET {url}");
         let request = self.http.get(url).timeout(self.timeout);
         let response = request.send().await.map_err(|e| errors::from_transport(&e, &what, self.timeout))?;
-        let status = response.status();
-        if !status.is_success() {
-            let headers = response.headers().clone();
-            let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
-            return Err(errors::from_image_host(&what, status, &headers, &body));
-        }
-        let bytes = match read_capped(response, cap, false).await {
-            Ok(bytes) => bytes,
-            Err(ReadError::Transport(e)) => return Err(errors::from_transport(&e, &what, self.timeout)),
-            Err(ReadError::TooLarge) => {
-                return Err(bad_response(
-                    format!("an image larger than {} MiB", cap >> 20),
-                    format!("{what}: body over {cap} bytes"),
-                ));
-            }
-        };
-        if imaging::sniff(&bytes).is_err() {
-            return Err(bad_response(
-                "a link to something that is not a PNG, JPEG, WebP or GIF image",
-                format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-            ));
-        }
-        Ok(bytes)
+        http_util::read_image(errors::SERVICE, response, &what, cap, self.timeout).await
     }
 }
 

@@ -3,8 +3,9 @@
 //! `insufficient_credits`, `server_error`), the HTTP status when there is no code. Messages
 //! for what only an admin can fix name the backend; the API key is scrubbed from all.
 
-use crate::backends::http_util::{error_chain, retry_after, truncate};
+use crate::backends::http_util;
 pub(super) use crate::backends::http_util::{excerpt, redact};
+use crate::backends::http_util::{retry_after, truncate};
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -17,6 +18,8 @@ use crate::tasks::FailureCode;
 
 const EXCERPT_CHARS: usize = 400;
 const REASON_CHARS: usize = 300;
+/// How member-facing messages name this service.
+pub(super) const SERVICE: &str = "the Open Journey API";
 
 /// Classifies a non-success HTTP answer. `wait` is what the rate-limit headers ask for.
 pub(super) fn from_status(
@@ -127,62 +130,14 @@ pub(super) fn from_code(
     }
 }
 
-/// Classifies a failed image download (images live on a CDN).
-pub(super) fn from_image_host(
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    match code {
-        408 | 429 | 500..=599 => BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            format!("The server holding the image had a temporary problem (HTTP {code})."),
-            detail,
-        )
-        .with_retry_after(retry_after(headers, std::time::SystemTime::now())),
-        _ => bad_response(format!("an image link that does not work (HTTP {code})"), detail),
-    }
-}
-
+/// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    let detail = format!("{what}: {}", error_chain(err));
-    if err.is_timeout() {
-        BackendError::retryable(
-            FailureCode::BackendTimeout,
-            format!("The Open Journey API did not answer within {} s.", timeout.as_secs()),
-            detail,
-        )
-    } else if err.is_connect() {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The Open Journey API could not be reached.",
-            detail,
-        )
-    } else if err.is_builder() {
-        BackendError::fatal(
-            FailureCode::Internal,
-            "Easel could not build the request to the Open Journey API.",
-            detail,
-        )
-    } else {
-        BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            "The connection to the Open Journey API broke off.",
-            detail,
-        )
-    }
+    http_util::transport_error(SERVICE, err, what, timeout)
 }
 
-/// An answer Easel cannot use; `reason` completes "The Open Journey API sent …".
+/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
 pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    BackendError::fatal(
-        FailureCode::BackendBadResponse,
-        format!("The Open Journey API sent a response Easel could not use: {reason}."),
-        detail,
-    )
+    http_util::bad_response(SERVICE, reason, detail)
 }
 
 pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
