@@ -230,6 +230,14 @@ pub trait Backend: Send + Sync {
     async fn health(&self) -> Result<(), String> {
         Ok(())
     }
+
+    /// Asks the service to stop the job it accepted under `remote_id`. `Ok(true)` when the
+    /// protocol has a way to cancel that one job and the service took it; `Ok(false)` when it
+    /// has none (the engine then discards the result when it arrives). Never cancels anything
+    /// but that job: other members' work on a shared server is not ours to stop.
+    async fn cancel(&self, _remote_id: &str) -> Result<bool, BackendError> {
+        Ok(false)
+    }
 }
 
 /// The configured backends by name, in config order.
