@@ -8,51 +8,8 @@ use easel::config::{BackendConfig, BackendKind, Secret};
 use easel::sandbox::{CommandOption, Message};
 use support::fake_a1111::{self, FakeA1111};
 use support::fake_mj_proxy::{self, FakeMjProxy};
+use support::flows::{click_id, describe_upload, imagine_upscale_vary, png};
 use support::world::{Backend, World};
-
-fn click_id(m: &Message, label: &str) -> String {
-    m.buttons()
-        .find(|b| b.label.as_deref() == Some(label))
-        .and_then(|b| b.custom_id.clone())
-        .unwrap_or_else(|| panic!("no `{label}` button"))
-}
-
-fn png(seed: u8) -> Bytes {
-    let img = image::RgbImage::from_fn(96, 64, |x, y| image::Rgb([x as u8 ^ seed, y as u8 * 3, seed]));
-    easel::imaging::encode_png(&img).unwrap().into()
-}
-
-/// /describe of an upload: four numbered prompts with `1 2 3 4` and 🔄.
-async fn describe_upload(w: &World, user: u64) -> Message {
-    let img = w.sandbox.upload("cat.png", "image/png", png(7));
-    let slash =
-        w.sandbox.slash(user, "describe", vec![CommandOption::attachment("image", &img)]).await.unwrap();
-    let described = w.final_original(slash).await;
-    assert!(described.content.starts_with(&format!("**/describe** - <@{user}>")), "{}", described.content);
-    assert!(described.content.contains("1️⃣"), "{}", described.content);
-    assert_eq!(described.labels(), ["1", "2", "3", "4"], "one button per prompt (🔄 has no label)");
-    described
-}
-
-/// Imagine, then U2 on the grid, then Vary (Subtle) on the upscale: each step a finished
-/// message with the right image and buttons.
-async fn imagine_upscale_vary(w: &World) {
-    let alice = w.sandbox.add_user("alice");
-    let grid = w.final_original(w.imagine(alice, "a red fox in the snow --ar 3:2").await).await;
-    assert_eq!(grid.content, format!("**a red fox in the snow --ar 3:2** - <@{alice}>"));
-    assert_eq!(grid.buttons().count(), 9, "U1–U4, 🔄, V1–V4");
-    assert_eq!(grid.attachments.len(), 1);
-
-    w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();
-    let up = w.final_message_with("- Image #2").await;
-    assert_eq!(up.attachments.len(), 1);
-    assert_eq!(up.labels(), ["Vary (Strong)", "Vary (Subtle)"]);
-
-    w.sandbox.click(alice, up.id, &click_id(&up, "Vary (Subtle)")).await.unwrap();
-    let vary = w.final_message_with("- Variations (Subtle) by").await;
-    assert_eq!(vary.buttons().count(), 9);
-    w.assert_no_violations();
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic1111_serves_imagine_upscale_and_variations() {

@@ -15,4 +15,6 @@ pub mod fake_openai;
 #[allow(dead_code)]
 pub mod fake_openjourney;
 #[allow(dead_code)]
+pub mod flows;
+#[allow(dead_code)]
 pub mod world;
