@@ -3,12 +3,11 @@
 
 mod support;
 
-use bytes::Bytes;
 use easel::config::{BackendConfig, BackendKind, Secret};
-use easel::sandbox::{CommandOption, Message};
+use easel::sandbox::CommandOption;
 use support::fake_a1111::{self, FakeA1111};
 use support::fake_mj_proxy::{self, FakeMjProxy};
-use support::flows::{click_id, describe_upload, imagine_upscale_vary, png};
+use support::flows::{describe_upload, imagine_upscale_vary, png};
 use support::world::{Backend, World};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
