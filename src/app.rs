@@ -42,7 +42,7 @@ impl App {
         crate::http::prometheus();
         let store = Store::open(&config.database.url).await?;
         let storage = Storage::new(&config.storage.dir)?;
-        let backends = Registry::from_config(&config.effective_backends())?;
+        let backends = Registry::from_config(&config.effective_backends(), &config.health)?;
         let engine =
             Engine::new(store, storage, backends, config.limits.clone(), config.imaging.grid_quality);
         engine.recover().await?;
@@ -109,6 +109,7 @@ impl App {
                     channel_id: who.channel_id.clone(),
                     prompt: spec,
                     backend: backend.clone(),
+                    model: None,
                     seed,
                     message: who.message.clone(),
                     inputs: Vec::new(),

@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 pub use backend::{
-    A1111Variation, BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, parse_size,
+    A1111Variation, BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, normalize_model,
+    parse_size,
 };
 pub use load::{ConfigError, load, load_from};
 
@@ -55,6 +56,7 @@ pub struct Config {
     pub imaging: ImagingConfig,
     pub log: LogConfig,
     pub http: HttpConfig,
+    pub health: HealthConfig,
     /// Where the config was read from, for messages; not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -148,6 +150,25 @@ impl Default for ImagingConfig {
 pub struct HttpConfig {
     /// Address for `/healthz` and `/metrics` (e.g. "127.0.0.1:9090"); empty = off.
     pub listen: String,
+}
+
+/// How Easel watches its backends: periodic probes, and a circuit breaker that stops sending
+/// work to a backend that keeps failing until it has had time to recover.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HealthConfig {
+    /// Seconds between background probes of each backend.
+    pub check_interval_secs: u64,
+    /// Consecutive failures that open a backend's circuit breaker.
+    pub breaker_failures: u32,
+    /// Seconds an open breaker waits before letting one probe task through.
+    pub breaker_cooldown_secs: u64,
+}
+
+impl Default for HealthConfig {
+    fn default() -> Self {
+        HealthConfig { check_interval_secs: 60, breaker_failures: 5, breaker_cooldown_secs: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]

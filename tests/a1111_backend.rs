@@ -526,6 +526,7 @@ async fn capabilities_say_what_the_server_offers() {
             native_grid: false,
             resumable: false,
             rerun_is_free: true,
+            parent_bound: false,
             max_aspect: 4.0,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Tile],
         }

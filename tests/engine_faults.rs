@@ -132,6 +132,7 @@ async fn upscale_serves_the_stored_image_without_calling_the_service() {
             channel_id: None,
             prompt: parent.prompt.clone(),
             backend: "cloud".into(),
+            model: None,
             seed: 1,
             message: Default::default(),
             inputs: vec![],

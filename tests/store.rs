@@ -25,6 +25,7 @@ fn new_task(user: &str, text: &str) -> NewTask {
         channel_id: Some("c".into()),
         prompt: PromptSpec { text: text.into(), ..PromptSpec::default() },
         backend: "demo".into(),
+        model: None,
         seed: 7,
         message: MessageRef {
             interaction_token: Some("tok".into()),

@@ -93,6 +93,7 @@ impl Backend for DemoBackend {
             native_grid: false,
             resumable: false,
             rerun_is_free: true,
+            parent_bound: false,
             max_aspect: 4.0,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Chaos, Param::Stylize, Param::Weird],
         }

@@ -6,11 +6,13 @@
 pub mod a1111;
 pub mod demo;
 mod demo_art;
+pub mod health;
 pub mod http_util;
 pub mod imagineapi;
 pub mod mj_proxy;
 pub mod openai;
 pub mod openjourney;
+pub mod routing;
 
 use std::collections::HashMap;
 use std::fmt;
@@ -21,7 +23,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::{BackendConfig, BackendKind};
+use crate::config::{BackendConfig, BackendKind, HealthConfig};
 use crate::prompt::{Param, PromptSpec};
 use crate::tasks::{FailureCode, Strength, TaskId};
 
@@ -44,6 +46,9 @@ pub struct Capabilities {
     /// Running the same job again is harmless (no cost, no duplicate at the provider), so a
     /// job interrupted by a restart may simply run again.
     pub rerun_is_free: bool,
+    /// U and V act on the parent's job at the service (midjourney-proxy's buttons), so they
+    /// can only run on the backend that made the parent.
+    pub parent_bound: bool,
     /// The widest aspect ratio it accepts, as long side / short side.
     pub max_aspect: f64,
     /// Prompt parameters it honours; the others are listed to the member as ignored.
@@ -240,16 +245,18 @@ pub trait Backend: Send + Sync {
     }
 }
 
-/// The configured backends by name, in config order.
+/// The configured backends by name, in config order, with their aliases and health.
 #[derive(Clone, Default)]
 pub struct Registry {
     order: Vec<String>,
     by_name: HashMap<String, Arc<dyn Backend>>,
     concurrency: HashMap<String, usize>,
+    aliases: HashMap<String, Vec<String>>,
+    health: Arc<health::HealthBoard>,
 }
 
 impl Registry {
-    pub fn from_config(configs: &[BackendConfig]) -> anyhow::Result<Self> {
+    pub fn from_config(configs: &[BackendConfig], health: &HealthConfig) -> anyhow::Result<Self> {
         let mut reg = Registry::default();
         for cfg in configs {
             let backend: Arc<dyn Backend> = match cfg.kind {
@@ -261,7 +268,9 @@ impl Registry {
                 BackendKind::OpenJourney => Arc::new(openjourney::OpenJourneyBackend::from_config(cfg)?),
             };
             reg.insert(backend, cfg.concurrency());
+            reg.aliases.insert(cfg.name.clone(), cfg.aliases.clone());
         }
+        reg.health = health::HealthBoard::new(reg.order.iter().map(String::as_str), health);
         Ok(reg)
     }
 
@@ -287,7 +296,38 @@ impl Registry {
         self.order.iter().map(String::as_str)
     }
 
+    pub fn len(&self) -> usize {
+        self.order.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.order.is_empty()
+    }
+
     pub fn concurrency(&self, name: &str) -> usize {
         self.concurrency.get(name).copied().unwrap_or(1)
+    }
+
+    pub fn aliases(&self, name: &str) -> &[String] {
+        self.aliases.get(name).map(Vec::as_slice).unwrap_or_default()
+    }
+
+    pub fn health(&self) -> &Arc<health::HealthBoard> {
+        &self.health
+    }
+
+    /// Every backend as routing sees it, given the current queued + running counts.
+    pub fn candidates(&self, load: &HashMap<String, u32>) -> Vec<routing::Candidate> {
+        self.order
+            .iter()
+            .map(|name| routing::Candidate {
+                name: name.clone(),
+                aliases: self.aliases(name).to_vec(),
+                caps: self.by_name[name].capabilities(),
+                available: self.health.available(name),
+                load: load.get(name).copied().unwrap_or(0),
+                concurrency: self.concurrency(name),
+            })
+            .collect()
     }
 }

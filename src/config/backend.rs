@@ -96,6 +96,10 @@ pub struct BackendConfig {
     pub api_key: Secret,
     #[serde(default)]
     pub model: Option<String>,
+    /// Other names members may pick this backend by: in the `model` option of /imagine, or as
+    /// `--v 6` / `--niji 6` in a prompt when an alias reads `v6` / `niji 6`.
+    #[serde(default)]
+    pub aliases: Vec<String>,
     /// Jobs this backend runs at once; [`BackendConfig::concurrency`] applies the kind's default.
     #[serde(default)]
     pub concurrency: Option<usize>,
@@ -183,6 +187,7 @@ impl BackendConfig {
             base_url: String::new(),
             api_key: Secret::default(),
             model: None,
+            aliases: Vec::new(),
             concurrency: None,
             timeout_secs: default_timeout(),
             max_n: None,
@@ -266,6 +271,20 @@ impl BackendConfig {
                     self.kind.as_str()
                 ),
             ));
+        }
+        for alias in &self.aliases {
+            let norm = normalize_model(alias);
+            if norm.is_empty()
+                || norm.len() > 32
+                || !norm.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+            {
+                return Err((
+                    "aliases",
+                    format!(
+                        "`{alias}` is not a usable alias: use 1–32 letters, digits, `.`, `-` or `_` (e.g. \"v6\", \"niji 6\", \"flux\")"
+                    ),
+                ));
+            }
         }
         if self.concurrency == Some(0) {
             return Err(("concurrency", "must be at least 1".into()));
@@ -355,11 +374,20 @@ impl BackendConfig {
         if let Some(model) = &self.model {
             s += &format!(", model {model}");
         }
+        if !self.aliases.is_empty() {
+            s += &format!(", aliases {}", self.aliases.join(", "));
+        }
         if self.kind != BackendKind::Demo {
             s += if self.api_key.is_empty() { ", api_key not set" } else { ", api_key set (redacted)" };
         }
         s
     }
+}
+
+/// How names and aliases are compared: lowercase, without spaces or leading dashes, so
+/// `--niji 6`, `niji 6` and `Niji6` are one model.
+pub fn normalize_model(s: &str) -> String {
+    s.trim().trim_start_matches('-').chars().filter(|c| !c.is_whitespace()).collect::<String>().to_lowercase()
 }
 
 /// `"1024x1536"` → `(1024, 1536)`.

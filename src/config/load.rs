@@ -226,6 +226,34 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
             ));
         }
     }
+    let mut taken: Vec<(String, String)> = Vec::new(); // (normalised name or alias, owner)
+    for (i, backend) in config.backends.iter().enumerate() {
+        let names = std::iter::once(&backend.name).chain(&backend.aliases);
+        for (n, name) in names.enumerate() {
+            let norm = super::backend::normalize_model(name);
+            if let Some((_, owner)) = taken.iter().find(|(t, _)| *t == norm) {
+                let key =
+                    if n == 0 { format!("backends[{i}].name") } else { format!("backends[{i}].aliases") };
+                return Err(err(
+                    &key,
+                    format!(
+                        "`{name}` already names backend `{owner}`: each name and alias must pick one backend"
+                    ),
+                ));
+            }
+            taken.push((norm, backend.name.clone()));
+        }
+    }
+    let h = &config.health;
+    for (key, value) in [
+        ("health.check_interval_secs", h.check_interval_secs),
+        ("health.breaker_failures", h.breaker_failures as u64),
+        ("health.breaker_cooldown_secs", h.breaker_cooldown_secs),
+    ] {
+        if value == 0 {
+            return Err(err(key, "must be at least 1".into()));
+        }
+    }
     let l = &config.limits;
     let positive = [
         ("limits.per_user_running", l.per_user_running as u64),

@@ -159,6 +159,7 @@ async fn press(
             channel_id: Some(ci.channel_id.to_string()),
             prompt: parent.prompt.clone(),
             backend: parent.backend.clone(),
+            model: None,
             seed: fastrand::u32(..),
             // The message is created below, as a follow-up on this interaction.
             message: MessageRef::default(),

@@ -17,6 +17,8 @@ fn task(kind: TaskKind, state: TaskState) -> Task {
         channel_id: None,
         prompt,
         backend: "demo".into(),
+        model: None,
+        tried_backends: Vec::new(),
         remote_id: None,
         remote_state: None,
         progress: 0,

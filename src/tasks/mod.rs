@@ -205,6 +205,9 @@ pub struct NewTask {
     pub channel_id: Option<String>,
     pub prompt: PromptSpec,
     pub backend: String,
+    /// The model the member asked for (a backend name or alias, normalised), if any: a
+    /// failover stays within backends that answer to it.
+    pub model: Option<String>,
     /// The member's `--seed`, or one Easel picked.
     pub seed: u32,
     pub message: MessageRef,
@@ -224,6 +227,9 @@ pub struct Task {
     pub channel_id: Option<String>,
     pub prompt: PromptSpec,
     pub backend: String,
+    pub model: Option<String>,
+    /// Backends that failed this task before the current one took it over.
+    pub tried_backends: Vec<String>,
     pub remote_id: Option<String>,
     pub remote_state: Option<serde_json::Value>,
     pub progress: u8,

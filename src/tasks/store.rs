@@ -2,6 +2,7 @@
 //! change as one guarded `UPDATE … WHERE state IN (…)`, so no task is ever finished twice.
 //! All SQL of the task engine lives here.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -113,9 +114,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (kind, state, parent_id, user_id, guild_id, channel_id, prompt, backend,
-                 seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
+                 model, seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
                  message_id, message_original, created_at, updated_at)
-             VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(serde_json::to_string(&new.kind)?)
         .bind(new.parent_id)
@@ -124,6 +125,7 @@ impl Store {
         .bind(&new.channel_id)
         .bind(serde_json::to_string(&new.prompt)?)
         .bind(&new.backend)
+        .bind(&new.model)
         .bind(new.seed as i64)
         .bind(HELD)
         .bind(now + deadline.as_millis() as i64)
@@ -263,6 +265,52 @@ impl Store {
     }
 
     /// Puts an active task back in the queue to be tried again at `at` (unix ms).
+    /// Moves an active or queued task that no backend has accepted yet to `backend`, to run
+    /// at once, remembering `from` as tried. Guarded on `from` and on the absence of a remote
+    /// id, so a job a service already holds is never handed to a second one.
+    pub async fn fail_over(&self, id: TaskId, from: &str, backend: &str) -> anyhow::Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE tasks SET state = 'queued', backend = ?, next_attempt_at = ?, progress = 0, updated_at = ?,
+                 tried_backends = json_insert(tried_backends, '$[#]', ?)
+             WHERE id = ? AND backend = ? AND remote_id IS NULL
+               AND (state IN {ACTIVE} OR (state = 'queued' AND next_attempt_at != ?))"
+        )))
+        .bind(backend)
+        .bind(now)
+        .bind(now)
+        .bind(from)
+        .bind(id)
+        .bind(from)
+        .bind(HELD)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Queued tasks on `backend` that could move elsewhere: never accepted remotely.
+    pub async fn movable_queued(&self, backend: &str) -> anyhow::Result<Vec<Task>> {
+        let rows = sqlx::query(
+            "SELECT * FROM tasks WHERE state = 'queued' AND backend = ? AND remote_id IS NULL
+               AND next_attempt_at != ? ORDER BY id",
+        )
+        .bind(backend)
+        .bind(HELD)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(task_from_row).collect()
+    }
+
+    /// Queued and active tasks per backend: the load routing balances.
+    pub async fn load_by_backend(&self) -> anyhow::Result<HashMap<String, u32>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT backend, COUNT(*) FROM tasks WHERE state = 'queued' OR state IN {ACTIVE} GROUP BY backend"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(b, n)| (b, n as u32)).collect())
+    }
+
     pub async fn requeue(&self, id: TaskId, at: i64) -> anyhow::Result<bool> {
         let sql = format!(
             "UPDATE tasks SET state = 'queued', next_attempt_at = ?, progress = 0, updated_at = ?
@@ -493,6 +541,8 @@ fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
         channel_id: r.get("channel_id"),
         prompt: serde_json::from_str(r.get("prompt")).with_context(|| format!("task {id}: prompt"))?,
         backend: r.get("backend"),
+        model: r.get("model"),
+        tried_backends: json_list("tried_backends")?,
         remote_id: r.get("remote_id"),
         remote_state: r
             .get::<Option<String>, _>("remote_state")

@@ -140,6 +140,7 @@ impl Settings {
             // The server is the admin's own GPU: running an interrupted job again costs
             // nothing but time, and leaves nothing behind at a provider.
             rerun_is_free: true,
+            parent_bound: false,
             max_aspect: MAX_ASPECT,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Tile],
         }

@@ -242,6 +242,7 @@ impl Backend for ImagineApiBackend {
             native_grid: false,
             resumable: true,
             rerun_is_free: false,
+            parent_bound: false,
             max_aspect: 4.0,
             // The prompt reaches Midjourney verbatim, parameters and image URLs included.
             params: Param::ALL.to_vec(),

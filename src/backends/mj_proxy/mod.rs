@@ -329,6 +329,7 @@ impl Backend for MjProxyBackend {
             resumable: true,
             rerun_is_free: false,
             // Midjourney goes wider; this is Easel's own default limit.
+            parent_bound: true,
             max_aspect: 4.0,
             // The prompt reaches Midjourney verbatim, parameters and image URLs included.
             params: Param::ALL.to_vec(),

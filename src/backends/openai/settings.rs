@@ -206,6 +206,7 @@ impl Settings {
             native_grid: false,
             resumable: false,
             rerun_is_free: false,
+            parent_bound: false,
             max_aspect,
             params,
         }

@@ -298,6 +298,7 @@ impl Backend for OpenJourneyBackend {
             native_grid: false,
             resumable: true,
             rerun_is_free: false,
+            parent_bound: false,
             max_aspect: 16.0 / 9.0,
             params: vec![Param::Aspect, Param::Quality],
         }

@@ -74,6 +74,7 @@ pub async fn blend(
             channel_id: who.channel_id,
             prompt,
             backend,
+            model: None,
             seed: fastrand::u32(..),
             message: who.message,
             inputs,

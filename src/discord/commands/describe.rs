@@ -62,6 +62,7 @@ pub async fn describe(
             channel_id: who.channel_id,
             prompt: PromptSpec::default(),
             backend,
+            model: None,
             seed: fastrand::u32(..),
             message: who.message,
             inputs: vec![image.bytes],
