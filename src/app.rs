@@ -3,8 +3,9 @@
 //! is tested is what runs.
 
 use crate::backends::Registry;
+use crate::backends::routing::{Request, Route, Want};
 use crate::config::Config;
-use crate::prompt::{self, PromptError, PromptLimits};
+use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
 use crate::tasks::engine::{Engine, SubmitError};
 use crate::tasks::store::Store;
@@ -71,33 +72,42 @@ impl App {
         }
     }
 
-    /// The first configured backend that can do what `can` asks, in config order.
-    pub fn backend_that(&self, can: impl Fn(&crate::backends::Capabilities) -> bool) -> Option<String> {
-        let backends = self.engine.backends();
-        backends.names().find(|n| backends.get(n).is_some_and(|b| can(&b.capabilities()))).map(str::to_string)
+    /// The backend for a new task that needs `want`, or why none can take it.
+    pub async fn route(
+        &self,
+        want: Want,
+        model: Option<&str>,
+        spec: Option<&PromptSpec>,
+    ) -> Result<Route, SubmitError> {
+        self.engine.route(&Request { want: Some(want), model, spec, ..Request::default() }).await
     }
 
-    /// Checks a prompt without queueing anything.
-    pub fn check_prompt(&self, raw: &str) -> Result<(), PromptError> {
-        prompt::parse(raw, &self.prompt_limits()).map(|_| ())
+    /// Checks a prompt, and that some backend can draw it, without queueing anything.
+    pub async fn check_imagine(&self, raw: &str, model: Option<&str>) -> Result<(), ImagineError> {
+        for spec in prompt::parse(raw, &self.prompt_limits())? {
+            self.route(Want::Imagine, model, Some(&spec)).await?;
+        }
+        Ok(())
     }
 
     /// Parses a prompt (with its `{a, b}` permutations) and queues one imagine per prompt on
-    /// `backend`, or the default backend. Nothing is queued unless every prompt is valid.
+    /// the backend routing picks: `model` (a backend name or alias) when given, else by
+    /// `--v`/`--niji`, capability, health and load. Nothing is queued unless every prompt is
+    /// valid and has a backend.
     pub async fn imagine(
         &self,
         raw: &str,
-        backend: Option<&str>,
+        model: Option<&str>,
         who: &Requester,
     ) -> Result<Vec<Task>, ImagineError> {
         let specs = prompt::parse(raw, &self.prompt_limits())?;
-        let backends = self.engine.backends();
-        let backend = match backend {
-            Some(name) => name.to_string(),
-            None => backends.default_name().unwrap_or("demo").to_string(),
-        };
-        let mut tasks = Vec::with_capacity(specs.len());
+        let mut routed = Vec::with_capacity(specs.len());
         for spec in specs {
+            let route = self.route(Want::Imagine, model, Some(&spec)).await?;
+            routed.push((spec, route));
+        }
+        let mut tasks = Vec::with_capacity(routed.len());
+        for (spec, route) in routed {
             let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));
             let task = self
                 .engine
@@ -108,8 +118,8 @@ impl App {
                     guild_id: who.guild_id.clone(),
                     channel_id: who.channel_id.clone(),
                     prompt: spec,
-                    backend: backend.clone(),
-                    model: None,
+                    backend: route.backend,
+                    model: route.model,
                     seed,
                     message: who.message.clone(),
                     inputs: Vec::new(),
@@ -118,5 +128,19 @@ impl App {
             tasks.push(task);
         }
         Ok(tasks)
+    }
+
+    /// Names and aliases members can pick in the `model` option, for autocomplete: those of
+    /// backends that can imagine, in config order, filtered by what was typed so far.
+    pub fn model_choices(&self, typed: &str) -> Vec<String> {
+        let typed = crate::config::normalize_model(typed);
+        let backends = self.engine.backends();
+        backends
+            .names()
+            .filter(|n| backends.get(n).is_some_and(|b| b.capabilities().imagine))
+            .flat_map(|n| std::iter::once(n.to_string()).chain(backends.aliases(n).iter().cloned()))
+            .filter(|name| crate::config::normalize_model(name).contains(&typed))
+            .take(25)
+            .collect()
     }
 }

@@ -99,7 +99,12 @@ async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
         (name, verdict)
     }))
     .await;
+    let mut breakers = serde_json::Map::new();
     for (name, verdict) in results {
+        registry.health().record_probe(&name, if verdict == "ok" { Ok(()) } else { Err(verdict.clone()) });
+        if let Some(view) = registry.health().view(&name) {
+            breakers.insert(name.clone(), view.breaker.into());
+        }
         backends.insert(name, verdict.into());
     }
     let gateway = app.health.gateway();
@@ -109,6 +114,7 @@ async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
         "gateway": if gateway { "connected" } else { "disconnected" },
         "database": database,
         "backends": backends,
+        "breakers": breakers,
     });
     let status = if healthy { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (status, axum::Json(body))

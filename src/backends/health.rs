@@ -167,6 +167,11 @@ impl HealthBoard {
         self.with(name, |s| s.breaker.try_start(now)).unwrap_or(true)
     }
 
+    /// The scheduler was granted a start but found nothing to run.
+    pub fn cancel_start(&self, name: &str) {
+        self.with(name, |s| s.breaker.on_neutral());
+    }
+
     /// Whether the breaker is open and still cooling down: the scheduler then moves the
     /// backend's movable queue elsewhere.
     pub fn is_open(&self, name: &str) -> bool {

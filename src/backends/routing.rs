@@ -160,7 +160,9 @@ pub fn choose(candidates: &[Candidate], req: &Request) -> Result<Route, RouteErr
     pool.retain(|c| want.served_by(&c.caps));
     // A child of a job held at one service can only be served there or by a backend that
     // works from the image itself.
-    if let Some(parent) = req.parent_backend {
+    if let Some(parent) = req.parent_backend
+        && matches!(want, Want::Upscale | Want::Variation)
+    {
         pool.retain(|c| c.name == parent || !c.caps.parent_bound);
     }
     if pool.is_empty() {

@@ -11,6 +11,7 @@ use super::error::BotError;
 use super::render::{self, RenderContext};
 use super::rest::{Attachments, Outgoing};
 use super::{Data, sink};
+use crate::backends::routing::{Request, Want};
 use crate::tasks::store::ImageRole;
 use crate::tasks::{MessageRef, NewTask, Strength, TaskId, TaskKind, TaskState};
 
@@ -148,6 +149,19 @@ async fn press(
         }
         ButtonAction::Reroll { .. } => (TaskKind::Reroll, Vec::new()),
     };
+    // The parent's backend while it is up and can serve (U and V on midjourney-proxy must stay
+    // there); otherwise another that works from the image, within the member's chosen model.
+    let route = data
+        .app
+        .engine
+        .route(&Request {
+            want: Some(Want::of(&kind)),
+            model: parent.model.as_deref(),
+            spec: Some(&parent.prompt),
+            parent_backend: Some(&parent.backend),
+            exclude: &[],
+        })
+        .await?;
     let task = data
         .app
         .engine
@@ -158,8 +172,8 @@ async fn press(
             guild_id: ci.guild_id.map(|g| g.to_string()),
             channel_id: Some(ci.channel_id.to_string()),
             prompt: parent.prompt.clone(),
-            backend: parent.backend.clone(),
-            model: None,
+            backend: route.backend,
+            model: route.model,
             seed: fastrand::u32(..),
             // The message is created below, as a follow-up on this interaction.
             message: MessageRef::default(),

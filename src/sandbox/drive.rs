@@ -41,6 +41,7 @@ impl Inner {
             followup_ids: Vec::new(),
             events: Vec::new(),
             modal: None,
+            choices: None,
         };
         w.interactions.insert(id, Interaction { record, expired_unanswered: false });
         w.tokens.insert(token.clone(), id);
@@ -63,6 +64,45 @@ impl Inner {
             let (id, token) = self.new_interaction(w, user, kind);
             let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options };
             let data = events::slash_interaction(self, w, &payload);
+            w.dispatch("INTERACTION_CREATE", data);
+            Ok(id)
+        })
+    }
+
+    /// The member types into option `focused` (its partial value is among `options`).
+    pub(crate) fn autocomplete(
+        &self,
+        user: u64,
+        command: &str,
+        options: Vec<CommandOption>,
+        focused: &str,
+    ) -> anyhow::Result<u64> {
+        self.write(|w| {
+            ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
+            ensure!(w.users.contains_key(&user), "user {user} is not a member (use add_user)");
+            let cmd = w
+                .commands()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(command))
+                .cloned()
+                .with_context(|| format!("the bot has not registered a command named {command:?}"))?;
+            let declared = cmd.get("options").and_then(Value::as_array).cloned().unwrap_or_default();
+            let option = declared
+                .iter()
+                .find(|o| o.get("name").and_then(Value::as_str) == Some(focused))
+                .with_context(|| format!("/{command} has no option {focused:?}"))?;
+            ensure!(
+                option.get("autocomplete").and_then(Value::as_bool) == Some(true),
+                "option {focused:?} of /{command} was not registered with autocomplete"
+            );
+            ensure!(
+                options.iter().any(|o| o.name == focused),
+                "the focused option {focused:?} needs a value"
+            );
+            let kind =
+                InteractionKind::Autocomplete { name: command.to_owned(), focused: focused.to_owned() };
+            let (id, token) = self.new_interaction(w, user, kind);
+            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options };
+            let data = events::autocomplete_interaction(self, w, &payload, focused);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
         })

@@ -207,6 +207,24 @@ pub(crate) fn slash_interaction(inner: &Inner, world: &World, p: &SlashPayload<'
     Value::Object(o)
 }
 
+/// Type 4: like a command, with the option being typed marked `focused` (its value is the
+/// partial text, always a string while typing).
+pub(crate) fn autocomplete_interaction(
+    inner: &Inner,
+    world: &World,
+    p: &SlashPayload<'_>,
+    focused: &str,
+) -> Value {
+    let mut v = slash_interaction(inner, world, p);
+    v["type"] = json!(4);
+    if let Some(options) = v["data"]["options"].as_array_mut() {
+        for o in options.iter_mut().filter(|o| o["name"] == focused) {
+            o["focused"] = json!(true);
+        }
+    }
+    v
+}
+
 pub(crate) fn component_interaction(
     inner: &Inner,
     world: &World,

@@ -73,8 +73,11 @@ pub(crate) async fn callback(
             )
             .for_interaction(iid));
         }
-        let is_component = matches!(i.record.kind, InteractionKind::Component { .. });
-        let allowed: &[u64] = if is_component { &[4, 5, 6, 7, 9] } else { &[4, 5, 9] };
+        let allowed: &[u64] = match i.record.kind {
+            InteractionKind::Component { .. } => &[4, 5, 6, 7, 9],
+            InteractionKind::Command { .. } => &[4, 5, 9],
+            InteractionKind::Autocomplete { .. } => &[8],
+        };
         if !allowed.contains(&kind) {
             let choices = allowed.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
             let mut e = ApiError::form(
@@ -85,7 +88,11 @@ pub(crate) async fn callback(
             );
             e.detail = format!(
                 "callback type {kind} for a {} interaction",
-                if is_component { "component" } else { "command" }
+                match i.record.kind {
+                    InteractionKind::Component { .. } => "component",
+                    InteractionKind::Command { .. } => "command",
+                    InteractionKind::Autocomplete { .. } => "autocomplete",
+                }
             );
             return Err(e.for_interaction(iid));
         }
@@ -94,9 +101,10 @@ pub(crate) async fn callback(
         let origin = || Origin { interaction_id: Some(iid), ephemeral_for: ephemeral.then_some(user) };
         let component_message = match i.record.kind {
             InteractionKind::Component { message_id, .. } => Some(message_id),
-            InteractionKind::Command { .. } => None,
+            InteractionKind::Command { .. } | InteractionKind::Autocomplete { .. } => None,
         };
         let mut modal = None;
+        let mut choices = None;
         let original = match kind {
             4 => Some(
                 messages::create(
@@ -115,6 +123,10 @@ pub(crate) async fn callback(
                 messages::edit(&inner, w, target, draft).map_err(|e| e.for_interaction(iid))?;
                 Some(target)
             }
+            8 => {
+                choices = Some(data.get("choices").cloned().unwrap_or(Value::Null));
+                None
+            }
             _ => {
                 modal = Some(data.clone());
                 None
@@ -125,6 +137,7 @@ pub(crate) async fn callback(
         i.record.callback = Some(CallbackRecord { kind: kind as u8, at: now, latency, ephemeral });
         i.record.original_message_id = original;
         i.record.modal = modal;
+        i.record.choices = choices;
         i.record.events.push(InteractionEvent::Callback { kind: kind as u8 });
         Ok(StatusCode::NO_CONTENT.into_response())
     })

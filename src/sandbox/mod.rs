@@ -188,6 +188,27 @@ impl Sandbox {
         self.inner.slash(user, command, options)
     }
 
+    /// Dispatches an autocomplete request (type 4) for option `focused` of `command`, whose
+    /// partial text is its value in `options`, and returns the choices the bot answered with
+    /// (callback type 8) as `(name, value)` pairs.
+    pub async fn autocomplete(
+        &self,
+        user: u64,
+        command: &str,
+        options: Vec<CommandOption>,
+        focused: &str,
+    ) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+        let id = self.inner.autocomplete(user, command, options, focused)?;
+        let choices = self
+            .wait_for(Duration::from_secs(10), |v| v.interaction(id).and_then(|i| i.choices.clone()))
+            .await?;
+        let list = choices.as_array().cloned().unwrap_or_default();
+        Ok(list
+            .iter()
+            .map(|c| (c["name"].as_str().unwrap_or_default().to_string(), c["value"].clone()))
+            .collect())
+    }
+
     /// Dispatches a button click (type 3) on `message_id`; refuses if the message has no such
     /// button, the button is disabled, or the message is ephemeral for someone else.
     pub async fn click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {

@@ -184,6 +184,8 @@ pub struct InteractionRecord {
     pub events: Vec<InteractionEvent>,
     /// The modal the bot opened (callback type 9), as sent.
     pub modal: Option<Value>,
+    /// The choices the bot offered (callback type 8), as sent.
+    pub choices: Option<Value>,
 }
 
 impl InteractionRecord {
@@ -199,11 +201,14 @@ pub enum InteractionKind {
     Command { name: String, options: Vec<CommandOption> },
     /// Type 3: a button click on `message_id`.
     Component { custom_id: String, message_id: u64 },
+    /// Type 4: the member is typing into option `focused` of command `name`.
+    Autocomplete { name: String, focused: String },
 }
 
 #[derive(Clone, Debug, Serialize)]
 pub struct CallbackRecord {
-    /// 4 message, 5 deferred message, 6 deferred update, 7 update message, 9 modal.
+    /// 4 message, 5 deferred message, 6 deferred update, 7 update message, 8 autocomplete
+    /// choices, 9 modal.
     pub kind: u8,
     pub at: Duration,
     /// Dispatch to callback on the sandbox clock.

@@ -191,6 +191,7 @@ fn interaction_responses_carry_the_interaction() {
             followup_ids: vec![],
             events: vec![],
             modal: None,
+            choices: None,
         };
         w.interactions.insert(42, super::state::Interaction { record, expired_unanswered: false });
         42

@@ -12,8 +12,9 @@ use tracing::{Instrument, error, info, warn};
 
 use super::events::{EventKind, TaskEvent};
 use super::store::{ImageRole, Store, StoredImage};
-use super::{FailureCode, NewTask, Task, TaskId, TaskState, now_ms, runner};
+use super::{FailureCode, NewTask, Task, TaskId, TaskState, failover, now_ms, runner};
 use crate::backends::Registry;
+use crate::backends::routing::{self, Route, RouteError};
 use crate::config::LimitsConfig;
 use crate::imaging;
 use crate::storage::Storage;
@@ -34,6 +35,8 @@ pub enum SubmitError {
     NoSuchImage(u8),
     #[error("Image {index}: {source}")]
     BadInput { index: usize, source: imaging::ImageError },
+    #[error(transparent)]
+    Route(#[from] RouteError),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -51,6 +54,17 @@ pub(super) struct Inner {
 }
 
 impl Inner {
+    /// Picks a backend for a task from what each can do, its health and its load now.
+    pub async fn route(&self, req: &routing::Request<'_>) -> Result<Route, SubmitError> {
+        let load = self.store.load_by_backend().await?;
+        Ok(routing::choose(&self.backends.candidates(&load), req)?)
+    }
+
+    /// Has the scheduler look at the queue again now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
     pub fn emit(&self, task_id: TaskId, kind: EventKind) {
         // No receiver is fine: nobody is watching (the CLI before it subscribes, for one).
         let _ = self.events.send(TaskEvent { task_id, kind });
@@ -104,6 +118,10 @@ impl Engine {
 
     pub fn backends(&self) -> &Registry {
         &self.inner.backends
+    }
+
+    pub async fn route(&self, req: &routing::Request<'_>) -> Result<Route, SubmitError> {
+        self.inner.route(req).await
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<TaskEvent> {
@@ -228,6 +246,7 @@ impl Engine {
     /// Starts the scheduler. It runs until [`Engine::shutdown`].
     pub fn spawn(&self) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
+        tokio::spawn(failover::probe_backends(self.inner.clone(), self.inner.stopping.subscribe()));
         tokio::spawn(async move { engine.schedule().await })
     }
 
@@ -240,6 +259,17 @@ impl Engine {
             }
             let mut wake_at: Option<i64> = None;
             for name in inner.backends.names().map(str::to_string).collect::<Vec<_>>() {
+                if inner.backends.health().is_open(&name) {
+                    if let Err(e) = failover::drain(inner, &name).await {
+                        error!(backend = %name, error = %format!("{e:#}"), "moving tasks off a failing backend failed");
+                    }
+                    if let Some(at) = inner.backends.health().reopens_at(&name) {
+                        let ms = now_ms()
+                            + at.saturating_duration_since(tokio::time::Instant::now()).as_millis() as i64;
+                        wake_at = Some(wake_at.map_or(ms, |w| w.min(ms)));
+                    }
+                    continue;
+                }
                 if let Err(e) = self.fill_slots(&name).await {
                     error!(backend = %name, error = %format!("{e:#}"), "claiming tasks failed");
                 }
@@ -269,7 +299,12 @@ impl Engine {
             if busy >= limit {
                 return Ok(());
             }
+            // An open circuit breaker holds work back; a half-open one lets one task through.
+            if !inner.backends.health().try_start(backend) {
+                return Ok(());
+            }
             let Some(task) = inner.store.claim_next(backend, inner.limits.per_user_running).await? else {
+                inner.backends.health().cancel_start(backend);
                 return Ok(());
             };
             *inner.active.lock().expect("active map poisoned").entry(backend.to_string()).or_default() += 1;

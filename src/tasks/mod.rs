@@ -3,6 +3,7 @@
 
 pub mod engine;
 pub mod events;
+mod failover;
 mod runner;
 pub mod store;
 

@@ -18,6 +18,7 @@ use crate::backends::{
     SourceImage,
 };
 use crate::imaging;
+use crate::prompt::Param;
 
 const ACTIVE: [TaskState; 2] = [TaskState::Submitted, TaskState::Running];
 
@@ -38,6 +39,16 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task) {
     let id = task.id;
     inner.emit(id, EventKind::Started);
     let result = execute(&inner, &task).await;
+    // What this says about the backend feeds its circuit breaker; an upscale served from the
+    // stored image never reached the backend and says nothing.
+    let reached_backend = !matches!(task.kind, TaskKind::Upscale { .. })
+        || inner.backends.get(&task.backend).is_some_and(|b| b.capabilities().upscale);
+    let health = inner.backends.health();
+    match &result {
+        Ok(_) if reached_backend => health.record_task(&task.backend, None),
+        Err(e) if reached_backend => health.record_task(&task.backend, Some(e.code)),
+        _ => health.cancel_start(&task.backend),
+    }
     let settled = match result {
         Ok(outcome) => match inner.store.succeed(id, &outcome).await {
             Ok(true) => {
@@ -74,6 +85,13 @@ async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow
     metrics::counter!("easel_backend_errors_total", "backend" => task.backend.clone(), "code" => err.code.as_str())
         .increment(1);
     let now = now_ms();
+    if err.retryable && task.attempts < inner.limits.max_attempts && now < task.deadline_at {
+        // Another backend that can serve it takes over at once; else this one, after a pause.
+        if super::failover::after_failure(inner, task, &err.user_message).await? {
+            warn!(attempt = task.attempts, code = %err.code, detail = %err.detail, "backend failed; failed over");
+            return Ok(());
+        }
+    }
     if err.retryable && task.attempts < inner.limits.max_attempts {
         let delay = err.retry_after.unwrap_or_else(|| backoff(task.attempts));
         let at = now + delay.as_millis() as i64;
@@ -262,10 +280,24 @@ async fn finish(
         )
     };
     let mut outcome = Outcome { remote_state: output.remote_state.clone(), ..Outcome::default() };
-    let ignored = caps.ignored_params(&task.prompt);
+    let mut ignored = caps.ignored_params(&task.prompt);
+    if task.model.is_some() {
+        // `--v`/`--niji` chose this backend by its alias: they were honoured, not ignored.
+        ignored.retain(|p| !matches!(p, Param::Version | Param::Niji));
+    }
     if !ignored.is_empty() {
         let flags: Vec<&str> = ignored.iter().map(|p| p.flag()).collect();
         outcome.notes.push(format!("Backend `{}` ignores {}", task.backend, flags.join(", ")));
+    }
+    if inner.backends.len() > 1 {
+        // With several backends the member should know which one made this, and why another
+        // did not.
+        let mut note = format!("Served by `{}`", task.backend);
+        if !task.tried_backends.is_empty() {
+            let tried: Vec<String> = task.tried_backends.iter().map(|b| format!("`{b}`")).collect();
+            note += &format!(" after {} failed", tried.join(", "));
+        }
+        outcome.notes.push(note);
     }
     if task.kind == TaskKind::Describe {
         if output.prompts.is_empty() {

@@ -5,8 +5,10 @@
 use poise::serenity_prelude as serenity;
 
 use super::{fetch_attachment, refuse_after_defer};
+use crate::backends::routing::{RouteError, Want};
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::prompt::{Aspect, PromptSpec};
+use crate::tasks::engine::SubmitError;
 use crate::tasks::{NewTask, TaskKind};
 
 /// The shapes /blend offers, as Midjourney does.
@@ -43,13 +45,18 @@ pub async fn blend(
     #[description = "Shape of the result (default: square)"] dimensions: Option<Dimensions>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
-    let Some(backend) = data.app.backend_that(|c| c.blend) else {
-        return reply_ephemeral(
-            ctx,
-            "No backend here can blend images. Ask an admin to add one that can (for example \
+    let prompt = blend_prompt(dimensions);
+    let route = match data.app.route(Want::Blend, None, Some(&prompt)).await {
+        Ok(route) => route,
+        Err(SubmitError::Route(RouteError::Unsupported { .. })) => {
+            return reply_ephemeral(
+                ctx,
+                "No backend here can blend images. Ask an admin to add one that can (for example \
              OpenAI's gpt-image models), or use /imagine.",
-        )
-        .await;
+            )
+            .await;
+        }
+        Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };
     poise::Context::Application(ctx).defer().await?;
     let mut inputs = Vec::new();
@@ -60,8 +67,6 @@ pub async fn blend(
             Err(e) => return refuse_after_defer(ctx, &format!("Image {}: {e}", i + 1)).await,
         }
     }
-    let mut prompt = PromptSpec::default();
-    prompt.params.aspect = Some(dimensions.unwrap_or(Dimensions::Square).aspect());
     let who = requester(ctx, true);
     let submitted = data
         .app
@@ -73,8 +78,8 @@ pub async fn blend(
             guild_id: who.guild_id,
             channel_id: who.channel_id,
             prompt,
-            backend,
-            model: None,
+            backend: route.backend,
+            model: route.model,
             seed: fastrand::u32(..),
             message: who.message,
             inputs,
@@ -84,4 +89,11 @@ pub async fn blend(
         Ok(task) => Ok(data.sink.deliver_now(task.id).await?),
         Err(e) => refuse_after_defer(ctx, &BotError::from(e).for_member()).await,
     }
+}
+
+/// A blend has no prompt text; its only parameter is the shape of the result.
+fn blend_prompt(dimensions: Option<Dimensions>) -> PromptSpec {
+    let mut prompt = PromptSpec::default();
+    prompt.params.aspect = Some(dimensions.unwrap_or(Dimensions::Square).aspect());
+    prompt
 }

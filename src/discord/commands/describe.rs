@@ -5,8 +5,10 @@
 use poise::serenity_prelude as serenity;
 
 use super::{fetch_attachment, refuse_after_defer};
+use crate::backends::routing::{RouteError, Want};
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::prompt::PromptSpec;
+use crate::tasks::engine::SubmitError;
 use crate::tasks::{NewTask, TaskKind};
 
 /// Get four prompts that could have made an image
@@ -33,13 +35,18 @@ pub async fn describe(
             .await;
         }
     };
-    let Some(backend) = data.app.backend_that(|c| c.describe) else {
-        return reply_ephemeral(
-            ctx,
-            "No backend here can describe images. Ask an admin to add one that can (for example \
+    let prompt = PromptSpec::default();
+    let route = match data.app.route(Want::Describe, None, Some(&prompt)).await {
+        Ok(route) => route,
+        Err(SubmitError::Route(RouteError::Unsupported { .. })) => {
+            return reply_ephemeral(
+                ctx,
+                "No backend here can describe images. Ask an admin to add one that can (for example \
              OpenAI with a describe model).",
-        )
-        .await;
+            )
+            .await;
+        }
+        Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };
     poise::Context::Application(ctx).defer().await?;
     let fetched = match &source {
@@ -60,9 +67,9 @@ pub async fn describe(
             user_id: who.user_id,
             guild_id: who.guild_id,
             channel_id: who.channel_id,
-            prompt: PromptSpec::default(),
-            backend,
-            model: None,
+            prompt,
+            backend: route.backend,
+            model: route.model,
             seed: fastrand::u32(..),
             message: who.message,
             inputs: vec![image.bytes],

@@ -1,5 +1,7 @@
-//! `/imagine`: check the prompt, acknowledge at once, queue the task(s); the message then
+//! `/imagine`: check the prompt and that a backend can draw it, acknowledge at once, queue the task(s); the message then
 //! follows the task through message delivery.
+
+use poise::serenity_prelude as serenity;
 
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 
@@ -10,17 +12,21 @@ pub async fn imagine(
     #[description = "What to draw, with parameters such as --ar 3:2"]
     #[max_length = 6000]
     prompt: String,
+    #[description = "Which model draws it (default: the least busy one that can)"]
+    #[autocomplete = "model_choices"]
+    #[max_length = 64]
+    model: Option<String>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
     // A bad prompt is answered privately, before anything public happens.
-    if let Err(e) = data.app.check_prompt(&prompt) {
-        return reply_ephemeral(ctx, &e.to_string()).await;
+    if let Err(e) = data.app.check_imagine(&prompt, model.as_deref()).await {
+        return reply_ephemeral(ctx, &BotError::from(e).for_member()).await;
     }
     let started = std::time::Instant::now();
     poise::Context::Application(ctx).defer().await?;
     metrics::histogram!("easel_initial_response_seconds").record(started.elapsed().as_secs_f64());
     let who = requester(ctx, true);
-    let tasks = match data.app.imagine(&prompt, None, &who).await {
+    let tasks = match data.app.imagine(&prompt, model.as_deref(), &who).await {
         Ok(tasks) => tasks,
         Err(e) => {
             // Nothing was queued: take the public "thinking…" message away and explain privately.
@@ -36,4 +42,11 @@ pub async fn imagine(
         data.follow_up(&ctx.interaction.token, task).await?;
     }
     Ok(())
+}
+
+/// Suggests the backends and aliases that can draw, matching what has been typed.
+async fn model_choices(ctx: SlashContext<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
+    let choices =
+        ctx.data().app.model_choices(partial).into_iter().map(serenity::AutocompleteChoice::from).collect();
+    serenity::CreateAutocompleteResponse::new().set_choices(choices)
 }
