@@ -42,6 +42,9 @@ pub struct Knobs {
     /// Where image URLs point (`http://localhost:PORT` to play a CDN on another origin);
     /// the fake's own origin when `None`.
     pub url_origin: Option<String>,
+    /// Faults spare `GET /v1/models`: the health probe passes while generation fails, as when
+    /// a provider's image cluster is down but its API front is up.
+    pub faults_spare_models: bool,
 }
 
 impl Default for Knobs {
@@ -61,6 +64,7 @@ impl Default for Knobs {
             ])
             .to_string(),
             url_origin: None,
+            faults_spare_models: false,
         }
     }
 }
@@ -324,7 +328,10 @@ async fn read_form(form: &mut Multipart) -> Result<(Vec<(String, String)>, Vec<F
 
 /// `GET /v1/models`: what Easel's health probe calls; the key is checked like everywhere else.
 async fn models(State(s): St, headers: HeaderMap) -> Response {
-    if let Some(early) = admit(&s, record("GET", "/v1/models", &headers)).await {
+    let rec = record("GET", "/v1/models", &headers);
+    if lock(&s.knobs).faults_spare_models {
+        lock(&s.requests).push(rec);
+    } else if let Some(early) = admit(&s, rec).await {
         return early;
     }
     let data: Vec<Value> = ["gpt-image-1", "dall-e-3", "dall-e-2"]
