@@ -83,8 +83,15 @@ impl App {
     }
 
     /// Checks a prompt, and that some backend can draw it, without queueing anything.
-    pub async fn check_imagine(&self, raw: &str, model: Option<&str>) -> Result<(), ImagineError> {
-        for spec in prompt::parse(raw, &self.prompt_limits())? {
+    pub async fn check_imagine(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+    ) -> Result<(), ImagineError> {
+        let specs = prompt::parse(raw, &self.prompt_limits())?;
+        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
+        for spec in specs {
             self.route(Want::Imagine, model, Some(&spec)).await?;
         }
         Ok(())
@@ -101,6 +108,8 @@ impl App {
         who: &Requester,
     ) -> Result<Vec<Task>, ImagineError> {
         let specs = prompt::parse(raw, &self.prompt_limits())?;
+        // All of a permutation's prompts are queued, or none.
+        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
         let mut routed = Vec::with_capacity(specs.len());
         for spec in specs {
             let route = self.route(Want::Imagine, model, Some(&spec)).await?;
@@ -143,4 +152,42 @@ impl App {
             .take(25)
             .collect()
     }
+
+    /// What /info shows `user`: their unfinished tasks, today's usage, limits, backends.
+    pub async fn info(&self, user: &str) -> anyhow::Result<crate::discord::panels::InfoView> {
+        let store = self.engine.store();
+        let now = crate::tasks::now_ms();
+        Ok(crate::discord::panels::InfoView {
+            user_id: user.to_string(),
+            tasks: store.unfinished_of(user).await?,
+            today: store.created_since(user, now - now.rem_euclid(DAY_MS)).await?,
+            daily_limit: None,
+            running_cap: self.config.limits.per_user_running,
+            queued_cap: self.config.limits.per_user_queued,
+            backends: self.backend_views(),
+        })
+    }
+
+    /// Each backend's health, in config order.
+    pub fn backend_views(&self) -> Vec<crate::backends::health::HealthView> {
+        let backends = self.engine.backends();
+        backends.names().filter_map(|n| backends.health().view(n)).collect()
+    }
+
+    /// Each busy backend's queue, with how long a task queued now would take to finish.
+    pub async fn queue_rows(
+        &self,
+    ) -> anyhow::Result<Vec<(crate::tasks::queries::BackendQueue, Option<std::time::Duration>)>> {
+        let store = self.engine.store();
+        let mut rows = Vec::new();
+        for row in store.overview().await? {
+            let mean = store.recent_run_seconds(&row.backend, 20).await?;
+            let slots = self.engine.backends().concurrency(&row.backend);
+            let rounds = (row.queued as usize + 1).div_ceil(slots) as f64;
+            rows.push((row, mean.map(|m| std::time::Duration::from_secs_f64(m.max(0.0) * rounds))));
+        }
+        Ok(rows)
+    }
 }
+
+const DAY_MS: i64 = 86_400_000;

@@ -30,6 +30,8 @@ pub enum ButtonAction {
     Reroll { task: TaskId },
     /// 1–4 under a /describe result: an /imagine of prompt `index` (0-based).
     Prompt { task: TaskId, index: u8 },
+    /// Cancel, under a waiting or running task.
+    Cancel { task: TaskId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,7 +48,8 @@ impl ButtonAction {
             ButtonAction::Upscale { task, .. }
             | ButtonAction::Vary { task, .. }
             | ButtonAction::Reroll { task }
-            | ButtonAction::Prompt { task, .. } => *task,
+            | ButtonAction::Prompt { task, .. }
+            | ButtonAction::Cancel { task } => *task,
         }
     }
 
@@ -72,6 +75,7 @@ impl ButtonAction {
             "vs" => Ok(ButtonAction::Vary { task, index, strength: Strength::Subtle }),
             "r" if index == 0 => Ok(ButtonAction::Reroll { task }),
             "d" => Ok(ButtonAction::Prompt { task, index }),
+            "c" if index == 0 => Ok(ButtonAction::Cancel { task }),
             _ => Err(CustomIdError::Garbled),
         }
     }
@@ -93,6 +97,7 @@ impl fmt::Display for ButtonAction {
             }
             ButtonAction::Reroll { task } => ButtonAction::encode_parts("r", task, 0),
             ButtonAction::Prompt { task, index } => ButtonAction::encode_parts("d", task, index),
+            ButtonAction::Cancel { task } => ButtonAction::encode_parts("c", task, 0),
         };
         f.write_str(&s)
     }
@@ -124,6 +129,13 @@ async fn press(
     ci: &serenity::ComponentInteraction,
     action: ButtonAction,
 ) -> Result<(), BotError> {
+    if let ButtonAction::Cancel { task } = action {
+        let admin = super::is_admin(ci.member.as_ref());
+        data.app.engine.cancel(task, &ci.user.id.to_string(), admin).await?;
+        // The message turns to "Canceled" through the task's own update.
+        ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
+        return Ok(());
+    }
     let store = data.app.engine.store();
     let parent = store.get(action.task()).await?.ok_or_else(|| {
         BotError::user("The images behind this button are no longer in Easel's records, so it can't be used.")
@@ -148,6 +160,8 @@ async fn press(
             (parent.kind, input_images(data, parent.id).await?)
         }
         ButtonAction::Reroll { .. } => (TaskKind::Reroll, Vec::new()),
+        // Answered above, before the checks that only results need.
+        ButtonAction::Cancel { .. } => return Ok(()),
     };
     // The parent's backend while it is up and can serve (U and V on midjourney-proxy must stay
     // there); otherwise another that works from the image, within the member's chosen model.
@@ -185,7 +199,8 @@ async fn press(
         // Recolour the grid's buttons, keeping its image: the pressed U turns green.
         let used = store.upscaled_indexes(parent.id).await?;
         let caps = data.app.engine.backends().get(&parent.backend).map(|b| b.capabilities());
-        let view = render::render(&parent, &RenderContext { caps, used_upscales: used, has_preview: false });
+        let view =
+            render::render(&parent, &RenderContext { caps, used_upscales: used, ..RenderContext::default() });
         let mut msg: Outgoing = sink::outgoing(&parent, &view, None);
         msg.attachments = Attachments::Keep;
         if let Err(e) = data.sink.rest().edit_original(&ci.token, &msg).await {
@@ -252,6 +267,7 @@ mod tests {
             ButtonAction::Vary { task: 42, index: 2, strength: Strength::Subtle },
             ButtonAction::Reroll { task: 9 },
             ButtonAction::Prompt { task: 77, index: 3 },
+            ButtonAction::Cancel { task: 5 },
         ];
         for a in actions {
             let id = a.to_string();

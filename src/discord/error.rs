@@ -5,7 +5,7 @@
 use tracing::error;
 
 use crate::app::ImagineError;
-use crate::tasks::engine::SubmitError;
+use crate::tasks::engine::{CancelError, SubmitError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BotError {
@@ -71,5 +71,14 @@ impl From<anyhow::Error> for BotError {
 impl From<super::rest::RestError> for BotError {
     fn from(e: super::rest::RestError) -> Self {
         BotError::Internal { source: e.into() }
+    }
+}
+
+impl From<CancelError> for BotError {
+    fn from(e: CancelError) -> Self {
+        match e {
+            CancelError::Internal(source) => BotError::Internal { source },
+            other => BotError::User(other.to_string()),
+        }
     }
 }

@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod components;
 mod error;
+pub mod panels;
 pub mod render;
 pub mod rest;
 pub mod sink;
@@ -68,6 +69,11 @@ pub fn requester(ctx: SlashContext<'_>, original: bool) -> Requester {
             original,
         },
     }
+}
+
+/// Whether a member may use admin powers here: Manage Server (Administrator implies it).
+pub fn is_admin(member: Option<&serenity::Member>) -> bool {
+    member.and_then(|m| m.permissions).is_some_and(|p| p.manage_guild() || p.administrator())
 }
 
 pub async fn reply_ephemeral(ctx: SlashContext<'_>, text: &str) -> Result<(), BotError> {

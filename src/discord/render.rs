@@ -3,6 +3,7 @@
 
 use crate::backends::Capabilities;
 use crate::discord::components::ButtonAction;
+use crate::tasks::engine::QueuePlace;
 use crate::tasks::{Strength, Task, TaskKind, TaskState};
 
 /// Discord's limit on message content.
@@ -19,6 +20,7 @@ pub enum ButtonStyle {
     Primary = 1,
     Secondary = 2,
     Success = 3,
+    Danger = 4,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,6 +61,8 @@ pub struct RenderContext {
     pub used_upscales: Vec<u8>,
     /// A progress preview is available to attach.
     pub has_preview: bool,
+    /// Where a waiting task stands in line.
+    pub queue: Option<QueuePlace>,
 }
 
 /// The message for `task` in its current state.
@@ -66,7 +70,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
     let head = header(task);
     let (status, attach) = match task.state {
         TaskState::Queued if task.attempts > 0 => (" (Waiting to retry)".to_string(), Attach::None),
-        TaskState::Queued => (" (Waiting to start)".to_string(), Attach::None),
+        TaskState::Queued => (waiting(cx.queue), Attach::None),
         TaskState::Submitted | TaskState::Running => {
             (format!(" ({}%)", task.progress), if cx.has_preview { Attach::Preview } else { Attach::None })
         }
@@ -99,8 +103,40 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
         }
         _ => {}
     }
-    let rows = if task.state == TaskState::Succeeded { buttons(task, cx) } else { Vec::new() };
+    let rows = match task.state {
+        TaskState::Succeeded => buttons(task, cx),
+        TaskState::Queued | TaskState::Submitted | TaskState::Running => vec![vec![Button {
+            label: Some("Cancel".into()),
+            emoji: None,
+            style: ButtonStyle::Danger,
+            custom_id: ButtonAction::Cancel { task: task.id }.to_string(),
+        }]],
+        TaskState::Failed | TaskState::Canceled => Vec::new(),
+    };
     MessageView { content: clip(content, MAX_CONTENT), rows, attach }
+}
+
+/// `(Waiting to start: #3 in queue, ~40 s)`, as much of it as is known.
+fn waiting(place: Option<QueuePlace>) -> String {
+    match place {
+        None => " (Waiting to start)".into(),
+        Some(QueuePlace { place, eta: None }) => format!(" (Waiting to start: #{place} in queue)"),
+        Some(QueuePlace { place, eta: Some(eta) }) => {
+            format!(" (Waiting to start: #{place} in queue, ~{})", rough_duration(eta))
+        }
+    }
+}
+
+/// A friendly estimate: 5-second steps under a minute, then minutes, then hours.
+pub fn rough_duration(d: std::time::Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{} s", ((secs / 5.0).ceil() as u64).max(1) * 5)
+    } else if secs < 3600.0 {
+        format!("{} min", (secs / 60.0).round() as u64)
+    } else {
+        format!("{:.1} h", secs / 3600.0)
+    }
 }
 
 fn header(task: &Task) -> String {

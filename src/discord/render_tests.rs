@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::prompt::{Aspect, PromptSpec};
+use crate::tasks::engine::QueuePlace;
 use crate::tasks::{FailureCode, MessageRef};
 
 fn task(kind: TaskKind, state: TaskState) -> Task {
@@ -55,8 +56,33 @@ fn labels(view: &MessageView) -> Vec<Vec<String>> {
 fn a_queued_imagine_waits_to_start() {
     let view = render(&task(TaskKind::Imagine, TaskState::Queued), &full_caps());
     assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - <@555> (Waiting to start)");
-    assert!(view.rows.is_empty());
+    assert_eq!(labels(&view), [["Cancel"]]);
+    assert_eq!(view.rows[0][0].custom_id, "e1:c:12:0");
+    assert_eq!(view.rows[0][0].style, ButtonStyle::Danger);
     assert_eq!(view.attach, Attach::None);
+}
+
+#[test]
+fn a_waiting_task_shows_its_place_in_line_and_an_estimate() {
+    let t = task(TaskKind::Imagine, TaskState::Queued);
+    let mut cx = full_caps();
+    cx.queue = Some(QueuePlace { place: 3, eta: None });
+    assert!(render(&t, &cx).content.ends_with("(Waiting to start: #3 in queue)"));
+    cx.queue = Some(QueuePlace { place: 3, eta: Some(std::time::Duration::from_secs(38)) });
+    assert!(render(&t, &cx).content.ends_with("(Waiting to start: #3 in queue, ~40 s)"));
+    cx.queue = Some(QueuePlace { place: 9, eta: Some(std::time::Duration::from_secs(400)) });
+    assert!(render(&t, &cx).content.ends_with("(Waiting to start: #9 in queue, ~7 min)"));
+}
+
+#[test]
+fn running_tasks_can_be_canceled_and_finished_ones_cannot() {
+    let running = render(&task(TaskKind::Imagine, TaskState::Running), &full_caps());
+    assert_eq!(labels(&running), [["Cancel"]]);
+    for state in [TaskState::Failed, TaskState::Canceled] {
+        assert!(render(&task(TaskKind::Imagine, state), &full_caps()).rows.is_empty(), "{state:?}");
+    }
+    let canceled = render(&task(TaskKind::Imagine, TaskState::Canceled), &full_caps());
+    assert!(canceled.content.ends_with("(Canceled)"), "{}", canceled.content);
 }
 
 #[test]

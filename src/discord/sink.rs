@@ -251,10 +251,18 @@ impl Sink {
         } else {
             Vec::new()
         };
+        let queue = match engine.queue_place(t).await {
+            Ok(place) => place,
+            Err(e) => {
+                warn!(task_id = t.id, error = %format!("{e:#}"), "could not work out the queue position");
+                None
+            }
+        };
         RenderContext {
             caps: engine.backends().get(&t.backend).map(|b| b.capabilities()),
             used_upscales,
             has_preview,
+            queue,
         }
     }
 

@@ -16,9 +16,13 @@ use super::state::{Inner, Interaction, User, World};
 
 impl Inner {
     pub(crate) fn add_user(&self, name: &str, bot: bool) -> u64 {
+        self.add_member(name, bot, Vec::new(), false)
+    }
+
+    pub(crate) fn add_member(&self, name: &str, bot: bool, roles: Vec<u64>, admin: bool) -> u64 {
         let id = self.clock.snowflake();
         let joined_at = self.now();
-        self.write(|w| w.users.insert(id, User { id, name: name.to_owned(), bot, joined_at }));
+        self.write(|w| w.users.insert(id, User { id, name: name.to_owned(), bot, joined_at, roles, admin }));
         id
     }
 

@@ -125,7 +125,14 @@ impl Sandbox {
         inner.write(|w| {
             w.users.insert(
                 bot_id,
-                state::User { id: bot_id, name: bot_name, bot: true, joined_at: Duration::ZERO },
+                state::User {
+                    id: bot_id,
+                    name: bot_name,
+                    bot: true,
+                    joined_at: Duration::ZERO,
+                    roles: Vec::new(),
+                    admin: true,
+                },
             )
         });
         let app = rest::router(inner.clone());
@@ -160,9 +167,19 @@ impl Sandbox {
         self.inner.config.channel_id
     }
 
-    /// Adds a guild member and returns their user id.
+    /// Adds a guild member (with @everyone's permissions) and returns their user id.
     pub fn add_user(&self, name: &str) -> u64 {
         self.inner.add_user(name, false)
+    }
+
+    /// Adds a member with these role ids.
+    pub fn add_user_with_roles(&self, name: &str, roles: &[u64]) -> u64 {
+        self.inner.add_member(name, false, roles.to_vec(), false)
+    }
+
+    /// Adds a member with every permission (Manage Server among them), as a server admin.
+    pub fn add_admin(&self, name: &str) -> u64 {
+        self.inner.add_member(name, false, Vec::new(), true)
     }
 
     /// Waits until a bot has IDENTIFYed and registered at least one command.

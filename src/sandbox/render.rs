@@ -12,6 +12,8 @@ use super::state::{Inner, World};
 
 /// The permissions Discord reports for an administrator-like member, as a decimal string.
 pub(crate) const ALL_PERMISSIONS: &str = "2251799813685247";
+/// What @everyone may do in the sandbox guild: no Manage Server, no Administrator.
+pub(crate) const MEMBER_PERMISSIONS: &str = "1071698660929";
 
 pub(crate) fn user(world: &World, id: u64) -> Value {
     let (name, bot) = world.user(id).map_or(("unknown", false), |u| (u.name.as_str(), u.bot));
@@ -34,19 +36,22 @@ pub(crate) fn user(world: &World, id: u64) -> Value {
 
 pub(crate) fn member(inner: &Inner, world: &World, id: u64) -> Value {
     let joined = world.user(id).map(|u| u.joined_at).unwrap_or_default();
+    let roles: Vec<String> =
+        world.user(id).map(|u| u.roles.iter().map(u64::to_string).collect()).unwrap_or_default();
+    let admin = world.user(id).is_some_and(|u| u.admin);
     json!({
         "user": user(world, id),
         "nick": null,
         "avatar": null,
         "banner": null,
-        "roles": [],
+        "roles": roles,
         "joined_at": inner.clock.timestamp(joined),
         "premium_since": null,
         "deaf": false,
         "mute": false,
         "flags": 0,
         "pending": false,
-        "permissions": ALL_PERMISSIONS,
+        "permissions": if admin { ALL_PERMISSIONS } else { MEMBER_PERMISSIONS },
         "communication_disabled_until": null,
     })
 }

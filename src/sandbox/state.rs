@@ -47,6 +47,10 @@ pub(crate) struct User {
     pub name: String,
     pub bot: bool,
     pub joined_at: Duration,
+    /// Role ids the member has (the guild's roles are not modelled beyond their ids).
+    pub roles: Vec<u64>,
+    /// Has every permission, Manage Server included; other members have @everyone's.
+    pub admin: bool,
 }
 
 pub(crate) struct Blob {

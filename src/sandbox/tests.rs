@@ -36,7 +36,17 @@ fn inner() -> Inner {
     let inner = Inner::new(config, clock);
     let bot = inner.config.bot_user_id;
     inner.write(|w| {
-        w.users.insert(bot, User { id: bot, name: "Easel".into(), bot: true, joined_at: Duration::ZERO })
+        w.users.insert(
+            bot,
+            User {
+                id: bot,
+                name: "Easel".into(),
+                bot: true,
+                joined_at: Duration::ZERO,
+                roles: Vec::new(),
+                admin: true,
+            },
+        )
     });
     inner
 }

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{Notify, broadcast, oneshot, watch};
 use tracing::{Instrument, error, info, warn};
 
 use super::events::{EventKind, TaskEvent};
@@ -35,10 +35,35 @@ pub enum SubmitError {
     NoSuchImage(u8),
     #[error("Image {index}: {source}")]
     BadInput { index: usize, source: imaging::ImageError },
+    #[error(
+        "You already have {queued} tasks waiting; each member may have {cap} waiting and {running} \
+         running at a time. Let some finish, or cancel one with /cancel."
+    )]
+    QueueFull { queued: u32, running: u32, cap: u32 },
     #[error(transparent)]
     Route(#[from] RouteError),
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
+}
+
+/// Why a /cancel did nothing, in words for the member.
+#[derive(Debug, thiserror::Error)]
+pub enum CancelError {
+    #[error("There is no task {0}.")]
+    NotFound(TaskId),
+    #[error("Task {task} belongs to <@{owner}>; only they (or an admin) can cancel it.")]
+    NotYours { task: TaskId, owner: String },
+    #[error("Task {task} has already finished, so there is nothing to cancel.")]
+    Finished { task: TaskId },
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+/// A waiting task's place in line (1 = next) and when it should be done.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct QueuePlace {
+    pub place: usize,
+    pub eta: Option<Duration>,
 }
 
 pub(super) struct Inner {
@@ -50,6 +75,8 @@ pub(super) struct Inner {
     pub events: broadcast::Sender<TaskEvent>,
     wake: Notify,
     active: Mutex<HashMap<String, usize>>,
+    /// How to stop each running task's backend call, for /cancel.
+    aborts: Mutex<HashMap<TaskId, oneshot::Sender<()>>>,
     stopping: watch::Sender<bool>,
 }
 
@@ -103,6 +130,7 @@ impl Engine {
                 events,
                 wake: Notify::new(),
                 active: Mutex::new(HashMap::new()),
+                aborts: Mutex::new(HashMap::new()),
                 stopping: watch::channel(false).0,
             }),
         }
@@ -136,6 +164,7 @@ impl Engine {
             .backends
             .get(&new.backend)
             .ok_or_else(|| SubmitError::UnknownBackend(new.backend.clone()))?;
+        self.check_room(&new.user_id, 1).await?;
         let caps = backend.capabilities();
         let supported = match new.kind {
             super::TaskKind::Imagine | super::TaskKind::Reroll => caps.imagine,
@@ -194,6 +223,57 @@ impl Engine {
         inner.store.release(task.id).await?;
         inner.wake.notify_one();
         Ok(task)
+    }
+
+    /// Cancels `id` for member `by` (or an admin): a waiting task leaves the queue; a running
+    /// one has its backend call stopped and, where the protocol allows, its job cancelled at
+    /// the service; either way it ends `canceled` and its result, if one still comes, is
+    /// discarded.
+    pub async fn cancel(&self, id: TaskId, by: &str, admin: bool) -> Result<TaskState, CancelError> {
+        let inner = &self.inner;
+        let task = inner.store.get(id).await?.ok_or(CancelError::NotFound(id))?;
+        if task.user_id != by && !admin {
+            return Err(CancelError::NotYours { task: id, owner: task.user_id });
+        }
+        let Some(was) = inner.store.cancel(id).await? else {
+            return Err(CancelError::Finished { task: id });
+        };
+        info!(task_id = id, by, ?was, "task canceled");
+        if let Some(abort) = inner.aborts.lock().expect("abort map poisoned").remove(&id) {
+            let _ = abort.send(());
+        }
+        inner.emit(id, EventKind::Canceled);
+        inner.wake.notify_one();
+        Ok(was)
+    }
+
+    /// Where a waiting task stands in its backend's line, with an estimate of when it will be
+    /// done from how long that backend's recent tasks took.
+    pub async fn queue_place(&self, task: &Task) -> anyhow::Result<Option<QueuePlace>> {
+        if task.state != TaskState::Queued {
+            return Ok(None);
+        }
+        let line = self.inner.store.line(&task.backend).await?;
+        let Some(place) = super::queries::place_in_line(&line, task.id) else { return Ok(None) };
+        let mean = self.inner.store.recent_run_seconds(&task.backend, 20).await?;
+        let slots = self.inner.backends.concurrency(&task.backend);
+        let rounds = place.div_ceil(slots) as f64;
+        Ok(Some(QueuePlace { place, eta: mean.map(|m| Duration::from_secs_f64(m.max(0.0) * rounds)) }))
+    }
+
+    /// Refuses, naming the numbers, when `more` new tasks would take `user` past the
+    /// per-member waiting cap.
+    pub async fn check_room(&self, user: &str, more: u32) -> Result<(), SubmitError> {
+        let limits = &self.inner.limits;
+        let queued = self.inner.store.queued_count(user).await?;
+        if queued + more > limits.per_user_queued {
+            return Err(SubmitError::QueueFull {
+                queued,
+                running: limits.per_user_running,
+                cap: limits.per_user_queued,
+            });
+        }
+        Ok(())
     }
 
     /// Settles the tasks a previous run left active: re-attach where the backend can be asked
@@ -308,6 +388,8 @@ impl Engine {
                 return Ok(());
             };
             *inner.active.lock().expect("active map poisoned").entry(backend.to_string()).or_default() += 1;
+            let (abort, aborted) = oneshot::channel();
+            inner.aborts.lock().expect("abort map poisoned").insert(task.id, abort);
             let engine = self.clone();
             // Every log line of this task's life carries who and where, via this span.
             let span = tracing::info_span!("task", task_id = task.id, user_id = %task.user_id, backend = %task.backend);
@@ -316,7 +398,8 @@ impl Engine {
                     let id = task.id;
                     let backend = task.backend.clone();
                     // A panic inside a task must not take the slot or the scheduler with it.
-                    let run = tokio::spawn(runner::run(engine.inner.clone(), task).in_current_span());
+                    let run =
+                        tokio::spawn(runner::run(engine.inner.clone(), task, aborted).in_current_span());
                     if let Err(e) = run.await {
                         error!(task_id = id, error = %e, "task runner panicked");
                         let msg = format!(
@@ -331,6 +414,7 @@ impl Engine {
                                 .emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
                         }
                     }
+                    engine.inner.aborts.lock().expect("abort map poisoned").remove(&id);
                     if let Some(n) =
                         engine.inner.active.lock().expect("active map poisoned").get_mut(&backend)
                     {

@@ -4,6 +4,7 @@
 pub mod engine;
 pub mod events;
 mod failover;
+pub mod queries;
 mod runner;
 pub mod store;
 

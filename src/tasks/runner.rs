@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
+use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
 use super::engine::Inner;
@@ -35,10 +36,13 @@ pub(super) fn operation_name(kind: &TaskKind) -> &'static str {
     }
 }
 
-pub(super) async fn run(inner: Arc<Inner>, task: Task) {
+pub(super) async fn run(inner: Arc<Inner>, task: Task, abort: oneshot::Receiver<()>) {
     let id = task.id;
     inner.emit(id, EventKind::Started);
-    let result = execute(&inner, &task).await;
+    let result = tokio::select! {
+        result = execute(&inner, &task) => result,
+        Ok(()) = abort => return stop_at_backend(&inner, &task).await,
+    };
     // What this says about the backend feeds its circuit breaker; an upscale served from the
     // stored image never reached the backend and says nothing.
     let reached_backend = !matches!(task.kind, TaskKind::Upscale { .. })
@@ -68,6 +72,25 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task) {
         if let Ok(true) = inner.store.fail(id, &ACTIVE, FailureCode::Internal, &msg).await {
             inner.emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
         }
+    }
+}
+
+/// After /cancel stopped our side of a running task: ask the service to drop the job too,
+/// when the protocol has a way (its result would be discarded anyway).
+async fn stop_at_backend(inner: &Inner, task: &Task) {
+    inner.backends.health().cancel_start(&task.backend);
+    record_finish(task, "canceled");
+    let remote = inner.store.get(task.id).await.ok().flatten().and_then(|t| t.remote_id);
+    let (Some(remote), Some(backend)) = (remote, inner.backends.get(&task.backend)) else { return };
+    match tokio::time::timeout(Duration::from_secs(15), backend.cancel(&remote)).await {
+        Ok(Ok(true)) => info!(remote_id = %remote, "canceled at the backend"),
+        Ok(Ok(false)) => {
+            info!(remote_id = %remote, "the backend has no cancel; its result will be discarded")
+        }
+        Ok(Err(e)) => {
+            warn!(remote_id = %remote, error = %e, "the backend refused to cancel; its result will be discarded")
+        }
+        Err(_) => warn!(remote_id = %remote, "the backend did not answer the cancel in time"),
     }
 }
 

@@ -2,7 +2,6 @@
 //! change as one guarded `UPDATE … WHERE state IN (…)`, so no task is ever finished twice.
 //! All SQL of the task engine lives here.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -74,9 +73,9 @@ pub struct Store {
     pool: SqlitePool,
 }
 
-const ACTIVE: &str = "('submitted', 'running')";
+pub(super) const ACTIVE: &str = "('submitted', 'running')";
 /// `next_attempt_at` of a task inserted but not yet released to the scheduler.
-const HELD: i64 = i64::MAX;
+pub(super) const HELD: i64 = i64::MAX;
 
 impl Store {
     /// Opens (creating if needed) the database at `url` and applies the migrations.
@@ -265,52 +264,6 @@ impl Store {
     }
 
     /// Puts an active task back in the queue to be tried again at `at` (unix ms).
-    /// Moves an active or queued task that no backend has accepted yet to `backend`, to run
-    /// at once, remembering `from` as tried. Guarded on `from` and on the absence of a remote
-    /// id, so a job a service already holds is never handed to a second one.
-    pub async fn fail_over(&self, id: TaskId, from: &str, backend: &str) -> anyhow::Result<bool> {
-        let now = now_ms();
-        let done = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE tasks SET state = 'queued', backend = ?, next_attempt_at = ?, progress = 0, updated_at = ?,
-                 tried_backends = json_insert(tried_backends, '$[#]', ?)
-             WHERE id = ? AND backend = ? AND remote_id IS NULL
-               AND (state IN {ACTIVE} OR (state = 'queued' AND next_attempt_at != ?))"
-        )))
-        .bind(backend)
-        .bind(now)
-        .bind(now)
-        .bind(from)
-        .bind(id)
-        .bind(from)
-        .bind(HELD)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    /// Queued tasks on `backend` that could move elsewhere: never accepted remotely.
-    pub async fn movable_queued(&self, backend: &str) -> anyhow::Result<Vec<Task>> {
-        let rows = sqlx::query(
-            "SELECT * FROM tasks WHERE state = 'queued' AND backend = ? AND remote_id IS NULL
-               AND next_attempt_at != ? ORDER BY id",
-        )
-        .bind(backend)
-        .bind(HELD)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(task_from_row).collect()
-    }
-
-    /// Queued and active tasks per backend: the load routing balances.
-    pub async fn load_by_backend(&self) -> anyhow::Result<HashMap<String, u32>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT backend, COUNT(*) FROM tasks WHERE state = 'queued' OR state IN {ACTIVE} GROUP BY backend"
-        )))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(b, n)| (b, n as u32)).collect())
-    }
-
     pub async fn requeue(&self, id: TaskId, at: i64) -> anyhow::Result<bool> {
         let sql = format!(
             "UPDATE tasks SET state = 'queued', next_attempt_at = ?, progress = 0, updated_at = ?
@@ -519,7 +472,7 @@ fn states_list(states: &[TaskState]) -> String {
     states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
-fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
+pub(super) fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
     let id: i64 = r.get("id");
     let json_list = |col: &str| -> anyhow::Result<Vec<String>> {
         serde_json::from_str(r.get::<&str, _>(col)).with_context(|| format!("task {id}: column {col}"))

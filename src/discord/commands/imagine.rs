@@ -19,13 +19,13 @@ pub async fn imagine(
 ) -> Result<(), BotError> {
     let data = ctx.data();
     // A bad prompt is answered privately, before anything public happens.
-    if let Err(e) = data.app.check_imagine(&prompt, model.as_deref()).await {
+    let who = requester(ctx, true);
+    if let Err(e) = data.app.check_imagine(&prompt, model.as_deref(), &who).await {
         return reply_ephemeral(ctx, &BotError::from(e).for_member()).await;
     }
     let started = std::time::Instant::now();
     poise::Context::Application(ctx).defer().await?;
     metrics::histogram!("easel_initial_response_seconds").record(started.elapsed().as_secs_f64());
-    let who = requester(ctx, true);
     let tasks = match data.app.imagine(&prompt, model.as_deref(), &who).await {
         Ok(tasks) => tasks,
         Err(e) => {

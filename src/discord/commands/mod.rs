@@ -1,8 +1,11 @@
 //! The slash commands, one file each; this list is what gets registered with Discord.
 
 pub mod blend;
+pub mod cancel;
 pub mod describe;
 pub mod imagine;
+pub mod info;
+pub mod queue;
 
 use poise::serenity_prelude as serenity;
 
@@ -10,7 +13,14 @@ use super::{BotError, Data, SlashContext, reply_ephemeral};
 use crate::imaging::{DownloadError, Downloaded};
 
 pub fn all() -> Vec<poise::Command<Data, BotError>> {
-    vec![imagine::imagine(), blend::blend(), describe::describe()]
+    vec![
+        imagine::imagine(),
+        blend::blend(),
+        describe::describe(),
+        info::info(),
+        queue::queue(),
+        cancel::cancel(),
+    ]
 }
 
 /// An attachment option's file, fetched with Discord's declared size checked first.

@@ -1,0 +1,159 @@
+//! The text of the informational replies — /info and /queue — as pure functions of what the
+//! engine reports, so their wording is unit-tested without Discord.
+
+use std::fmt::Write as _;
+
+use super::render::{escape_markdown, rough_duration};
+use crate::backends::health::HealthView;
+use crate::tasks::queries::BackendQueue;
+use crate::tasks::{Task, TaskState};
+
+/// Everything /info shows a member.
+#[derive(Debug, Clone, Default)]
+pub struct InfoView {
+    pub user_id: String,
+    /// Their waiting and running tasks, newest first.
+    pub tasks: Vec<Task>,
+    pub today: u32,
+    pub daily_limit: Option<u32>,
+    pub running_cap: u32,
+    pub queued_cap: u32,
+    pub backends: Vec<HealthView>,
+}
+
+/// A task's one-line summary, linking to its message when we know where it is.
+fn task_line(t: &Task) -> String {
+    let state = match t.state {
+        TaskState::Queued => "waiting".to_string(),
+        TaskState::Submitted | TaskState::Running => format!("running, {}%", t.progress),
+        other => other.as_str().to_string(),
+    };
+    let text =
+        if t.prompt.text.trim().is_empty() { "(no prompt)".to_string() } else { t.prompt.text.clone() };
+    let mut shown: String = text.chars().take(60).collect();
+    if shown.len() < text.len() {
+        shown.push('…');
+    }
+    let link = match (&t.channel_id, &t.message.message_id) {
+        (Some(channel), Some(message)) => {
+            let guild = t.guild_id.as_deref().unwrap_or("@me");
+            format!(" · [message](https://discord.com/channels/{guild}/{channel}/{message})")
+        }
+        _ => String::new(),
+    };
+    format!("`{}` {} — {} on `{}`{link}", t.id, escape_markdown(one_line(&shown)), state, t.backend)
+}
+
+fn one_line(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn backend_line(b: &HealthView) -> String {
+    let status = if b.breaker == "open" {
+        "⛔ paused after repeated failures".to_string()
+    } else if b.probe.as_ref().is_some_and(|p| !p.ok) {
+        "⚠️ not answering its health check".to_string()
+    } else if b.breaker == "half-open" {
+        "🟡 recovering".to_string()
+    } else {
+        "🟢 up".to_string()
+    };
+    format!("`{}` {status}", b.name)
+}
+
+pub fn info(v: &InfoView) -> String {
+    let mut out = format!("**Your Easel** · <@{}>\n", v.user_id);
+    if v.tasks.is_empty() {
+        out += "Nothing waiting or running.\n";
+    } else {
+        for t in v.tasks.iter().take(15) {
+            let _ = writeln!(out, "• {}", task_line(t));
+        }
+        if v.tasks.len() > 15 {
+            let _ = writeln!(out, "• …and {} more", v.tasks.len() - 15);
+        }
+    }
+    let quota = match v.daily_limit {
+        Some(limit) => format!("{} of {limit} today (resets at 00:00 UTC)", v.today),
+        None => format!("{} today", v.today),
+    };
+    let _ = writeln!(
+        out,
+        "**Usage** {quota} · up to {} running and {} waiting at a time",
+        v.running_cap, v.queued_cap
+    );
+    if !v.backends.is_empty() {
+        let lines: Vec<String> = v.backends.iter().map(backend_line).collect();
+        let _ = write!(out, "**Backends** {}", lines.join(" · "));
+    }
+    out
+}
+
+/// /queue: every backend's waiting and running counts, with an estimate of the wait.
+pub fn queue(rows: &[(BackendQueue, Option<std::time::Duration>)], backends: &[HealthView]) -> String {
+    let mut out = String::from("**Queue**\n");
+    let (mut waiting, mut running) = (0, 0);
+    for b in backends {
+        let (row, wait) = rows
+            .iter()
+            .find(|(r, _)| r.backend == b.name)
+            .map(|(r, w)| (r.clone(), *w))
+            .unwrap_or((BackendQueue { backend: b.name.clone(), queued: 0, running: 0 }, None));
+        waiting += row.queued;
+        running += row.running;
+        let wait = wait.map(|w| format!(", a new task waits ~{}", rough_duration(w))).unwrap_or_default();
+        let _ = writeln!(out, "{} — {} running, {} waiting{wait}", backend_line(b), row.running, row.queued);
+    }
+    let _ = write!(out, "In all: {running} running, {waiting} waiting.");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::backends::health::Probe;
+
+    fn view(name: &str, breaker: &'static str, probe_ok: Option<bool>) -> HealthView {
+        HealthView {
+            name: name.into(),
+            probe: probe_ok.map(|ok| Probe { ok, error: None, at: std::time::SystemTime::UNIX_EPOCH }),
+            breaker,
+            available: breaker == "closed",
+        }
+    }
+
+    #[test]
+    fn info_lists_usage_limits_and_backend_status() {
+        let v = InfoView {
+            user_id: "42".into(),
+            today: 7,
+            daily_limit: Some(25),
+            running_cap: 3,
+            queued_cap: 10,
+            backends: vec![view("gpu", "closed", Some(true)), view("cloud", "open", Some(true))],
+            ..InfoView::default()
+        };
+        let text = info(&v);
+        assert!(text.contains("Nothing waiting or running."), "{text}");
+        assert!(
+            text.contains("**Usage** 7 of 25 today (resets at 00:00 UTC) · up to 3 running and 10 waiting")
+        );
+        assert!(text.contains("`gpu` 🟢 up · `cloud` ⛔ paused after repeated failures"), "{text}");
+    }
+
+    #[test]
+    fn queue_totals_every_backend_even_idle_ones() {
+        let rows = vec![(
+            BackendQueue { backend: "gpu".into(), queued: 4, running: 1 },
+            Some(Duration::from_secs(42)),
+        )];
+        let text = queue(&rows, &[view("gpu", "closed", None), view("demo", "closed", Some(false))]);
+        assert_eq!(
+            text,
+            "**Queue**\n`gpu` 🟢 up — 1 running, 4 waiting, a new task waits ~45 s\n\
+             `demo` ⚠️ not answering its health check — 0 running, 0 waiting\nIn all: 1 running, 4 waiting."
+        );
+    }
+}
