@@ -6,6 +6,7 @@ mod support;
 
 use bytes::Bytes;
 use easel::sandbox::{CommandOption, Message};
+use support::flows::ephemeral_with;
 use support::world::{Backend, WAIT, World, is_final};
 
 fn png(seed: u8) -> Bytes {
@@ -27,18 +28,6 @@ fn id(m: &Message, face: &str) -> String {
 }
 
 /// The private answer `user` got whose text contains `needle`.
-async fn ephemeral_with(w: &World, user: u64, needle: &str) -> Message {
-    w.sandbox
-        .wait_for(WAIT, |v| {
-            v.messages()
-                .iter()
-                .find(|m| m.is_ephemeral() && m.visible_to(user) && m.content.contains(needle))
-                .cloned()
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no private answer containing {needle:?}:\n{}", w.sandbox.summary()))
-}
-
 /// No public message is left behind for a refused command: only private ones.
 fn no_public_messages(w: &World) {
     let public: Vec<_> = w.sandbox.messages().into_iter().filter(|m| !m.is_ephemeral()).collect();

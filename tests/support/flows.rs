@@ -49,3 +49,16 @@ pub async fn imagine_upscale_vary(w: &World) {
     assert_eq!(vary.buttons().count(), 9);
     w.assert_no_violations();
 }
+
+/// Waits for a private answer to `user` containing `needle`.
+pub async fn ephemeral_with(w: &World, user: u64, needle: &str) -> Message {
+    w.sandbox
+        .wait_for(super::world::WAIT, |v| {
+            v.messages()
+                .iter()
+                .find(|m| m.is_ephemeral() && m.visible_to(user) && m.content.contains(needle))
+                .cloned()
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no private answer containing {needle:?}:\n{}", w.sandbox.summary()))
+}
