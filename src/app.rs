@@ -5,6 +5,7 @@
 use crate::backends::Registry;
 use crate::backends::routing::{Request, Route, Want};
 use crate::config::Config;
+use crate::prefs::store::PrefsStore;
 use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
 use crate::tasks::engine::{Engine, SubmitError};
@@ -17,6 +18,8 @@ pub struct App {
     pub health: std::sync::Arc<crate::http::Health>,
     /// Fetches the images members hand to /blend and /describe.
     pub downloader: crate::imaging::Downloader,
+    /// Members' /settings and /prefer choices.
+    pub prefs: PrefsStore,
 }
 
 /// Who asked, and where the answer goes.
@@ -57,7 +60,8 @@ impl App {
             },
             ..Default::default()
         })?;
-        Ok(App { config, engine, health: Default::default(), downloader })
+        let prefs = PrefsStore::new(engine.store().pool().clone());
+        Ok(App { config, engine, health: Default::default(), downloader, prefs })
     }
 
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
@@ -82,6 +86,32 @@ impl App {
         self.engine.route(&Request { want: Some(want), model, spec, ..Request::default() }).await
     }
 
+    /// The member's prompt made ready to queue: their options expanded and suffix added,
+    /// parsed (with `{a, b}` permutations), their defaults filled in, room in their queue
+    /// checked, and a backend routed for each prompt — `model` (a backend name or alias) when
+    /// given, else their default model, else by `--v`/`--niji`, capability, health and load.
+    async fn prepare(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+    ) -> Result<Vec<(PromptSpec, Route)>, ImagineError> {
+        let settings = self.prefs.settings(&who.user_id).await.map_err(SubmitError::Internal)?;
+        let options = self.prefs.options(&who.user_id).await.map_err(SubmitError::Internal)?;
+        let composed = crate::prefs::compose(raw, &settings.suffix, &options);
+        let specs = prompt::parse(&composed, &self.prompt_limits())?;
+        // All of a permutation's prompts are queued, or none.
+        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
+        let model = model.or(settings.model.as_deref());
+        let mut routed = Vec::with_capacity(specs.len());
+        for mut spec in specs {
+            crate::prefs::apply_defaults(&mut spec, &settings);
+            let route = self.route(Want::Imagine, model, Some(&spec)).await?;
+            routed.push((spec, route));
+        }
+        Ok(routed)
+    }
+
     /// Checks a prompt, and that some backend can draw it, without queueing anything.
     pub async fn check_imagine(
         &self,
@@ -89,32 +119,18 @@ impl App {
         model: Option<&str>,
         who: &Requester,
     ) -> Result<(), ImagineError> {
-        let specs = prompt::parse(raw, &self.prompt_limits())?;
-        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
-        for spec in specs {
-            self.route(Want::Imagine, model, Some(&spec)).await?;
-        }
-        Ok(())
+        self.prepare(raw, model, who).await.map(|_| ())
     }
 
-    /// Parses a prompt (with its `{a, b}` permutations) and queues one imagine per prompt on
-    /// the backend routing picks: `model` (a backend name or alias) when given, else by
-    /// `--v`/`--niji`, capability, health and load. Nothing is queued unless every prompt is
-    /// valid and has a backend.
+    /// Queues one imagine per prompt of `raw` (see [`App::prepare`]). Nothing is queued
+    /// unless every prompt is valid and has a backend.
     pub async fn imagine(
         &self,
         raw: &str,
         model: Option<&str>,
         who: &Requester,
     ) -> Result<Vec<Task>, ImagineError> {
-        let specs = prompt::parse(raw, &self.prompt_limits())?;
-        // All of a permutation's prompts are queued, or none.
-        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
-        let mut routed = Vec::with_capacity(specs.len());
-        for spec in specs {
-            let route = self.route(Want::Imagine, model, Some(&spec)).await?;
-            routed.push((spec, route));
-        }
+        let routed = self.prepare(raw, model, who).await?;
         let mut tasks = Vec::with_capacity(routed.len());
         for (spec, route) in routed {
             let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));

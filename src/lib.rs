@@ -8,6 +8,7 @@ pub mod config;
 pub mod discord;
 pub mod http;
 pub mod imaging;
+pub mod prefs;
 pub mod prompt;
 pub mod sandbox;
 pub mod storage;

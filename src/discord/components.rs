@@ -13,7 +13,7 @@ use super::rest::{Attachments, Outgoing};
 use super::{Data, sink};
 use crate::backends::routing::{Request, Want};
 use crate::tasks::store::ImageRole;
-use crate::tasks::{MessageRef, NewTask, Strength, TaskId, TaskKind, TaskState};
+use crate::tasks::{MessageRef, NewTask, Strength, Task, TaskId, TaskKind, TaskState};
 
 /// The custom_id format version; bump it when the format changes so old buttons are
 /// recognised as old instead of misread.
@@ -153,7 +153,16 @@ async fn press(
     let (kind, inputs) = match action {
         ButtonAction::Prompt { index, .. } => return imagine_described(ctx, data, ci, &parent, index).await,
         ButtonAction::Upscale { index, .. } => (TaskKind::Upscale { index }, Vec::new()),
-        ButtonAction::Vary { index, strength, .. } => (TaskKind::Variation { index, strength }, Vec::new()),
+        ButtonAction::Vary { index, strength, .. } => {
+            let settings = data.app.prefs.settings(&presser).await?;
+            // V1–V4 under a grid follow the presser's chosen strength; Vary (Strong) and
+            // (Subtle) under an upscale say their own.
+            let strength = if parent.kind.makes_grid() { settings.strength } else { strength };
+            if settings.remix {
+                return super::remix::open(ctx, ci, &parent, index, strength).await;
+            }
+            (TaskKind::Variation { index, strength }, Vec::new())
+        }
         // 🔄 under /blend or /describe has no prompt to roll again: it runs the same
         // operation on the same input images, which the store kept with the parent.
         ButtonAction::Reroll { .. } if matches!(parent.kind, TaskKind::Blend | TaskKind::Describe) => {
@@ -163,37 +172,8 @@ async fn press(
         // Answered above, before the checks that only results need.
         ButtonAction::Cancel { .. } => return Ok(()),
     };
-    // The parent's backend while it is up and can serve (U and V on midjourney-proxy must stay
-    // there); otherwise another that works from the image, within the member's chosen model.
-    let route = data
-        .app
-        .engine
-        .route(&Request {
-            want: Some(Want::of(&kind)),
-            model: parent.model.as_deref(),
-            spec: Some(&parent.prompt),
-            parent_backend: Some(&parent.backend),
-            exclude: &[],
-        })
-        .await?;
-    let task = data
-        .app
-        .engine
-        .submit(NewTask {
-            kind,
-            parent_id: Some(parent.id),
-            user_id: presser,
-            guild_id: ci.guild_id.map(|g| g.to_string()),
-            channel_id: Some(ci.channel_id.to_string()),
-            prompt: parent.prompt.clone(),
-            backend: route.backend,
-            model: route.model,
-            seed: fastrand::u32(..),
-            // The message is created below, as a follow-up on this interaction.
-            message: MessageRef::default(),
-            inputs,
-        })
-        .await?;
+    let place = Place { guild_id: ci.guild_id.map(|g| g.to_string()), channel_id: ci.channel_id.to_string() };
+    let task = queue_child(data, &presser, &place, &parent, kind, inputs, parent.prompt.clone()).await?;
     ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     if let TaskKind::Upscale { .. } = kind {
         // Recolour the grid's buttons, keeping its image: the pressed U turns green.
@@ -208,6 +188,55 @@ async fn press(
         }
     }
     data.follow_up(&ci.token, &task).await
+}
+
+/// Where a button was pressed: the new task's message goes there.
+pub(super) struct Place {
+    pub guild_id: Option<String>,
+    pub channel_id: String,
+}
+
+/// Queues a task made from `parent` (U, V, 🔄, a remix) for `presser`, on the parent's backend
+/// while it is up and can serve (U and V on midjourney-proxy must stay there), otherwise on
+/// another that works from the image, within the member's chosen model.
+pub(super) async fn queue_child(
+    data: &Data,
+    presser: &str,
+    place: &Place,
+    parent: &Task,
+    kind: TaskKind,
+    inputs: Vec<bytes::Bytes>,
+    prompt: crate::prompt::PromptSpec,
+) -> Result<Task, BotError> {
+    let route = data
+        .app
+        .engine
+        .route(&Request {
+            want: Some(Want::of(&kind)),
+            model: parent.model.as_deref(),
+            spec: Some(&prompt),
+            parent_backend: Some(&parent.backend),
+            exclude: &[],
+        })
+        .await?;
+    Ok(data
+        .app
+        .engine
+        .submit(NewTask {
+            kind,
+            parent_id: Some(parent.id),
+            user_id: presser.to_string(),
+            guild_id: place.guild_id.clone(),
+            channel_id: Some(place.channel_id.clone()),
+            prompt,
+            backend: route.backend,
+            model: route.model,
+            seed: fastrand::u32(..),
+            // The message is created by the caller, as a follow-up on its interaction.
+            message: MessageRef::default(),
+            inputs,
+        })
+        .await?)
 }
 
 /// The input images stored with `task`, in order, as the files the member handed in.
@@ -231,7 +260,7 @@ async fn imagine_described(
     ctx: &serenity::Context,
     data: &Data,
     ci: &serenity::ComponentInteraction,
-    parent: &crate::tasks::Task,
+    parent: &Task,
     index: u8,
 ) -> Result<(), BotError> {
     let prompt = parent

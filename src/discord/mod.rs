@@ -7,8 +7,10 @@ pub mod commands;
 pub mod components;
 mod error;
 pub mod panels;
+pub mod remix;
 pub mod render;
 pub mod rest;
+pub mod settings;
 pub mod sink;
 
 use std::sync::Arc;
@@ -110,7 +112,14 @@ async fn on_event(
     let health = &fw.user_data.app.health;
     match event {
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(ci) } => {
-            components::handle(fw.serenity_context, fw.user_data, ci).await;
+            if ci.data.custom_id.starts_with(settings::PREFIX) {
+                settings::handle(fw.serenity_context, fw.user_data, ci).await;
+            } else {
+                components::handle(fw.serenity_context, fw.user_data, ci).await;
+            }
+        }
+        serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Modal(mi) } => {
+            remix::submit(fw.serenity_context, fw.user_data, mi).await;
         }
         serenity::FullEvent::Ready { .. } | serenity::FullEvent::Resume { .. } => health.set_gateway(true),
         serenity::FullEvent::ShardStageUpdate { event } => {

@@ -19,6 +19,16 @@ mod spec;
 mod tests;
 
 pub use error::PromptError;
+
+/// The flag name of a token such as `--ar` or `—ar` (phones turn `--` into dashes), if it is one.
+pub fn flag_of(token: &str) -> Option<&str> {
+    flags::flag_name(token)
+}
+
+/// Whether `name` (without dashes) is one of the parameters Easel understands, under any alias.
+pub fn is_parameter(name: &str) -> bool {
+    flags::lookup(&name.to_ascii_lowercase()).is_some()
+}
 pub use spec::{Aspect, Param, Params, PromptSpec};
 
 /// Bounds on what a member may ask for in one message.

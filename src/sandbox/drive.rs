@@ -134,6 +134,94 @@ impl Inner {
         })
     }
 
+    /// The member picks `values` in the select menu `custom_id` on `message_id`.
+    pub(crate) fn select(
+        &self,
+        user: u64,
+        message_id: u64,
+        custom_id: &str,
+        values: &[&str],
+    ) -> anyhow::Result<u64> {
+        self.write(|w| {
+            ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
+            ensure!(w.users.contains_key(&user), "user {user} is not a member (use add_user)");
+            let msg = w.message(message_id).cloned().with_context(|| format!("no message {message_id}"))?;
+            ensure!(msg.visible_to(user), "message {message_id} is ephemeral for another user");
+            let menu = msg
+                .components
+                .iter()
+                .flat_map(|r| r.others.iter())
+                .find(|c| c["type"] == 3 && c["custom_id"] == custom_id)
+                .cloned()
+                .with_context(|| format!("message {message_id} has no select menu {custom_id:?}"))?;
+            let offered: Vec<&str> = menu["options"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|o| o["value"].as_str())
+                .collect();
+            for v in values {
+                ensure!(offered.contains(v), "select {custom_id:?} offers {offered:?}, not {v:?}");
+            }
+            let (min, max) =
+                (menu["min_values"].as_u64().unwrap_or(1), menu["max_values"].as_u64().unwrap_or(1));
+            ensure!(
+                (min..=max).contains(&(values.len() as u64)),
+                "select {custom_id:?} takes {min} to {max} values"
+            );
+            let kind = InteractionKind::Component { custom_id: custom_id.to_owned(), message_id };
+            let (id, token) = self.new_interaction(w, user, kind);
+            let mut data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg);
+            data["data"] = serde_json::json!({"custom_id": custom_id, "component_type": 3, "values": values});
+            w.dispatch("INTERACTION_CREATE", data);
+            Ok(id)
+        })
+    }
+
+    /// The member fills in and submits the form the bot opened in answer to `interaction`.
+    pub(crate) fn submit_modal(
+        &self,
+        user: u64,
+        interaction: u64,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<u64> {
+        self.write(|w| {
+            ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
+            let opened = w.interactions.get(&interaction).map(|i| i.record.clone()).with_context(|| format!("no interaction {interaction}"))?;
+            ensure!(opened.user_id == user, "interaction {interaction} was not {user}'s");
+            let modal = opened.modal.clone().with_context(|| format!("the bot opened no form for interaction {interaction}"))?;
+            let inputs: Vec<Value> = modal["components"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+                .collect();
+            for (field, _) in fields {
+                ensure!(inputs.iter().any(|i| i["custom_id"] == *field), "the form has no field {field:?}");
+            }
+            for i in &inputs {
+                let required = i["required"].as_bool().unwrap_or(true);
+                let id = i["custom_id"].as_str().unwrap_or_default();
+                ensure!(!required || fields.iter().any(|(f, v)| *f == id && !v.is_empty()), "required field {id:?} is empty");
+            }
+            let custom_id = modal["custom_id"].as_str().unwrap_or_default().to_owned();
+            let message_id = match opened.kind {
+                InteractionKind::Component { message_id, .. } => Some(message_id),
+                _ => None,
+            };
+            let msg = message_id.and_then(|m| w.message(m).cloned());
+            let kind = InteractionKind::Modal { custom_id: custom_id.clone(), message_id };
+            let (id, token) = self.new_interaction(w, user, kind);
+            let rows: Vec<Value> = fields
+                .iter()
+                .map(|(f, v)| serde_json::json!({"type": 1, "components": [{"type": 4, "custom_id": f, "value": v}]}))
+                .collect();
+            let data = events::modal_interaction(self, w, (id, &token, user), &custom_id, rows, msg.as_ref());
+            w.dispatch("INTERACTION_CREATE", data);
+            Ok(id)
+        })
+    }
+
     /// Records a violation for every interaction whose 3 s passed with no callback, once each.
     /// Called whenever violations are read or the clock moves, so a bot that never answers
     /// shows up without a background timer.
@@ -185,11 +273,12 @@ fn check_options(w: &World, cmd: &Value, given: &[CommandOption]) -> anyhow::Res
             o.name,
             o.value.kind()
         );
-        match o.value {
+        match &o.value {
             OptionValue::Attachment(id) => {
-                ensure!(w.blobs.contains_key(&id), "attachment {id} was not uploaded")
+                ensure!(w.blobs.contains_key(id), "attachment {id} was not uploaded")
             }
-            OptionValue::User(id) => ensure!(w.users.contains_key(&id), "user {id} is not a member"),
+            OptionValue::User(id) => ensure!(w.users.contains_key(id), "user {id} is not a member"),
+            OptionValue::Subcommand(nested) | OptionValue::Group(nested) => check_options(w, d, nested)?,
             _ => {}
         }
     }

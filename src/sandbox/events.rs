@@ -119,6 +119,10 @@ fn option_json(o: &CommandOption) -> Value {
         OptionValue::Number(n) => json!(n),
         OptionValue::Boolean(b) => json!(b),
         OptionValue::User(id) | OptionValue::Attachment(id) => json!(id.to_string()),
+        OptionValue::Subcommand(nested) | OptionValue::Group(nested) => {
+            let options: Vec<Value> = nested.iter().map(option_json).collect();
+            return json!({"name": o.name, "type": o.value.kind(), "options": options});
+        }
     };
     json!({"name": o.name, "type": o.value.kind(), "value": value})
 }
@@ -223,6 +227,23 @@ pub(crate) fn autocomplete_interaction(
         }
     }
     v
+}
+
+/// Type 5: a submitted form; `message` is the one whose button opened it, if any.
+pub(crate) fn modal_interaction(
+    inner: &Inner,
+    world: &World,
+    (id, token, user): (u64, &str, u64),
+    custom_id: &str,
+    rows: Vec<Value>,
+    msg: Option<&Message>,
+) -> Value {
+    let mut o = interaction_base(inner, world, id, token, 5, user);
+    o.insert("data".into(), json!({"custom_id": custom_id, "components": rows}));
+    if let Some(msg) = msg {
+        o.insert("message".into(), message(inner, world, msg));
+    }
+    Value::Object(o)
 }
 
 pub(crate) fn component_interaction(

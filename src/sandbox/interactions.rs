@@ -77,6 +77,8 @@ pub(crate) async fn callback(
             InteractionKind::Component { .. } => &[4, 5, 6, 7, 9],
             InteractionKind::Command { .. } => &[4, 5, 9],
             InteractionKind::Autocomplete { .. } => &[8],
+            InteractionKind::Modal { message_id: Some(_), .. } => &[4, 5, 6, 7],
+            InteractionKind::Modal { message_id: None, .. } => &[4, 5],
         };
         if !allowed.contains(&kind) {
             let choices = allowed.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
@@ -92,6 +94,7 @@ pub(crate) async fn callback(
                     InteractionKind::Component { .. } => "component",
                     InteractionKind::Command { .. } => "command",
                     InteractionKind::Autocomplete { .. } => "autocomplete",
+                    InteractionKind::Modal { .. } => "modal submit",
                 }
             );
             return Err(e.for_interaction(iid));
@@ -101,6 +104,7 @@ pub(crate) async fn callback(
         let origin = || Origin { interaction_id: Some(iid), ephemeral_for: ephemeral.then_some(user) };
         let component_message = match i.record.kind {
             InteractionKind::Component { message_id, .. } => Some(message_id),
+            InteractionKind::Modal { message_id, .. } => message_id,
             InteractionKind::Command { .. } | InteractionKind::Autocomplete { .. } => None,
         };
         let mut modal = None;

@@ -226,6 +226,29 @@ impl Sandbox {
             .collect())
     }
 
+    /// Picks `values` in a select menu (type 3 interaction, component type 3); refuses values
+    /// the menu does not offer.
+    pub async fn select(
+        &self,
+        user: u64,
+        message_id: u64,
+        custom_id: &str,
+        values: &[&str],
+    ) -> anyhow::Result<u64> {
+        self.inner.select(user, message_id, custom_id, values)
+    }
+
+    /// Submits the form (modal) the bot opened in answer to `interaction` (type 5), with
+    /// `fields` as (custom_id, value); refuses unknown fields and empty required ones.
+    pub async fn submit_modal(
+        &self,
+        user: u64,
+        interaction: u64,
+        fields: &[(&str, &str)],
+    ) -> anyhow::Result<u64> {
+        self.inner.submit_modal(user, interaction, fields)
+    }
+
     /// Dispatches a button click (type 3) on `message_id`; refuses if the message has no such
     /// button, the button is disabled, or the message is ephemeral for someone else.
     pub async fn click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {

@@ -129,6 +129,10 @@ pub enum OptionValue {
     User(u64),
     /// The id of an attachment made with `Sandbox::upload`.
     Attachment(u64),
+    /// A subcommand (`/prefer suffix`) with its own options.
+    Subcommand(Vec<CommandOption>),
+    /// A group of subcommands (`/prefer option …`) holding the one chosen.
+    Group(Vec<CommandOption>),
 }
 
 impl OptionValue {
@@ -141,6 +145,8 @@ impl OptionValue {
             OptionValue::User(_) => 6,
             OptionValue::Number(_) => 10,
             OptionValue::Attachment(_) => 11,
+            OptionValue::Subcommand(_) => 1,
+            OptionValue::Group(_) => 2,
         }
     }
 }
@@ -160,6 +166,12 @@ impl CommandOption {
     }
     pub fn user(name: &str, user_id: u64) -> CommandOption {
         CommandOption { name: name.into(), value: OptionValue::User(user_id) }
+    }
+    pub fn subcommand(name: &str, options: Vec<CommandOption>) -> CommandOption {
+        CommandOption { name: name.into(), value: OptionValue::Subcommand(options) }
+    }
+    pub fn group(name: &str, subcommand: CommandOption) -> CommandOption {
+        CommandOption { name: name.into(), value: OptionValue::Group(vec![subcommand]) }
     }
     pub fn attachment(name: &str, attachment: &Attachment) -> CommandOption {
         CommandOption { name: name.into(), value: OptionValue::Attachment(attachment.id) }
@@ -203,6 +215,8 @@ pub enum InteractionKind {
     Component { custom_id: String, message_id: u64 },
     /// Type 4: the member is typing into option `focused` of command `name`.
     Autocomplete { name: String, focused: String },
+    /// Type 5: the member submitted the form `custom_id`, opened from `message_id`'s button.
+    Modal { custom_id: String, message_id: Option<u64> },
 }
 
 #[derive(Clone, Debug, Serialize)]

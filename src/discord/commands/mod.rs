@@ -5,7 +5,9 @@ pub mod cancel;
 pub mod describe;
 pub mod imagine;
 pub mod info;
+pub mod prefer;
 pub mod queue;
+pub mod settings;
 
 use poise::serenity_prelude as serenity;
 
@@ -20,6 +22,8 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         info::info(),
         queue::queue(),
         cancel::cancel(),
+        settings::settings(),
+        prefer::prefer(),
     ]
 }
 
