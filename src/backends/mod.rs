@@ -12,6 +12,7 @@ pub mod imagineapi;
 pub mod mj_proxy;
 pub mod openai;
 pub mod openjourney;
+pub mod opj;
 pub mod routing;
 
 use std::collections::HashMap;
@@ -266,6 +267,7 @@ impl Registry {
                 BackendKind::MjProxy => Arc::new(mj_proxy::MjProxyBackend::from_config(cfg)?),
                 BackendKind::ImagineApi => Arc::new(imagineapi::ImagineApiBackend::from_config(cfg)?),
                 BackendKind::OpenJourney => Arc::new(openjourney::OpenJourneyBackend::from_config(cfg)?),
+                BackendKind::Opj => Arc::new(opj::OpjBackend::from_config(cfg)?),
             };
             reg.insert(backend, cfg.concurrency());
             reg.aliases.insert(cfg.name.clone(), cfg.aliases.clone());

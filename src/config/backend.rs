@@ -23,6 +23,10 @@ pub enum BackendKind {
     /// The Open Journey API (`…/v1`): batches of four, polled or announced by webhook.
     #[serde(rename = "openjourney")]
     OpenJourney,
+    /// The Openjourney REST API (`…/v1`, docs.opj.app): one endpoint per model, four jobs
+    /// per imagine, followed through `/job/{id}`.
+    #[serde(rename = "opj")]
+    Opj,
 }
 
 impl BackendKind {
@@ -34,6 +38,7 @@ impl BackendKind {
             BackendKind::MjProxy => "mj-proxy",
             BackendKind::ImagineApi => "imagineapi",
             BackendKind::OpenJourney => "openjourney",
+            BackendKind::Opj => "opj",
         }
     }
 
@@ -47,7 +52,8 @@ impl BackendKind {
             | BackendKind::Openai
             | BackendKind::MjProxy
             | BackendKind::ImagineApi
-            | BackendKind::OpenJourney => 2,
+            | BackendKind::OpenJourney
+            | BackendKind::Opj => 2,
         }
     }
 }
@@ -130,7 +136,7 @@ pub struct BackendConfig {
     #[serde(default)]
     pub describe_model: Option<String>,
 
-    // --- mj-proxy, imagineapi, openjourney ---
+    // --- mj-proxy, imagineapi, openjourney, opj ---
     /// Base interval of status polls in milliseconds; polls back off to five times this
     /// while progress stands still.
     #[serde(default)]
@@ -141,17 +147,19 @@ pub struct BackendConfig {
     #[serde(default)]
     pub notify_hook: Option<String>,
 
-    // --- a1111 ---
+    // --- a1111 (and opj where noted) ---
     /// Sampling steps; the server's default when unset.
     #[serde(default)]
     pub steps: Option<u32>,
-    /// Classifier-free guidance scale; the server's default when unset.
+    /// Classifier-free guidance scale; the server's default when unset. For opj, sent as
+    /// `guidance` to the models that take it.
     #[serde(default)]
     pub cfg_scale: Option<f64>,
     /// Sampler name as the server lists it (`GET /sdapi/v1/samplers`), e.g. "DPM++ 2M".
     #[serde(default)]
     pub sampler: Option<String>,
-    /// Upscaler for U, as the server lists it (`GET /sdapi/v1/upscalers`).
+    /// Upscaler for U, as the server lists it (`GET /sdapi/v1/upscalers`); for opj, the
+    /// `model` of `/utils/upscale` ("Real-ESRGAN", …).
     #[serde(default)]
     pub upscaler: Option<String>,
     /// How much U enlarges the image.
@@ -235,15 +243,15 @@ impl BackendConfig {
         note(self.blend.is_some(), "blend", &[Openai]);
         note(self.describe_model.is_some(), "describe_model", &[Openai]);
         note(self.steps.is_some(), "steps", &[A1111]);
-        note(self.cfg_scale.is_some(), "cfg_scale", &[A1111]);
+        note(self.cfg_scale.is_some(), "cfg_scale", &[A1111, Opj]);
         note(self.sampler.is_some(), "sampler", &[A1111]);
-        note(self.upscaler.is_some(), "upscaler", &[A1111]);
+        note(self.upscaler.is_some(), "upscaler", &[A1111, Opj]);
         note(self.upscale_factor.is_some(), "upscale_factor", &[A1111]);
         note(self.variation_mode.is_some(), "variation_mode", &[A1111]);
         note(self.interrogate_model.is_some(), "interrogate_model", &[A1111]);
         note(self.image_size.is_some(), "image_size", &[Demo, A1111]);
         note(self.step_ms.is_some(), "step_ms", &[Demo]);
-        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy, ImagineApi, OpenJourney]);
+        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy, ImagineApi, OpenJourney, Opj]);
         note(self.notify_hook.is_some(), "notify_hook", &[MjProxy, OpenJourney]);
         keys
     }
@@ -316,13 +324,17 @@ impl BackendConfig {
                 }
             }
             BackendKind::A1111 => self.validate_a1111()?,
-            BackendKind::MjProxy | BackendKind::ImagineApi | BackendKind::OpenJourney => {
+            BackendKind::MjProxy | BackendKind::ImagineApi | BackendKind::OpenJourney | BackendKind::Opj => {
                 check_url(&self.base_url).map_err(|m| ("base_url", m))?;
                 if let Some(ms) = self.poll_ms.filter(|ms| !(10..=60_000).contains(ms)) {
                     return Err(("poll_ms", format!("{ms} is out of range: use 10 to 60000")));
                 }
                 if let Some(hook) = &self.notify_hook {
                     check_url(hook).map_err(|m| ("notify_hook", m))?;
+                }
+                if self.kind == BackendKind::Opj {
+                    // Beside the model table it checks against.
+                    crate::backends::opj::models::check_config(self)?;
                 }
             }
         }

@@ -15,6 +15,8 @@ pub mod fake_openai;
 #[allow(dead_code)]
 pub mod fake_openjourney;
 #[allow(dead_code)]
+pub mod fake_opj;
+#[allow(dead_code)]
 pub mod flows;
 #[allow(dead_code)]
 pub mod world;

@@ -15,7 +15,7 @@
 //! weights such as `(fox:1.1)` and escaped brackets are valid prompt syntax for the same server.
 
 /// Up to four distinct prompts from `caption`; empty when it holds no words.
-pub(super) fn prompts(caption: &str) -> Vec<String> {
+pub(crate) fn prompts(caption: &str) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     for part in caption.split(',') {
         let part = part.split_whitespace().collect::<Vec<_>>().join(" ");

@@ -31,7 +31,8 @@
 //! run again (`rerun_is_free`): the GPU is the admin's own, so that costs only time.
 
 mod client;
-mod describe;
+// Shared with `opj`, whose prompt-extract answers an interrogator caption too.
+pub(crate) mod describe;
 mod errors;
 mod grid;
 mod images;
