@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 pub use backend::{
-    A1111Variation, BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, parse_size,
+    A1111Variation, BackendConfig, BackendKind, ComfyWorkflows, OpenAiResponseFormat, OpenAiVariation,
+    parse_size,
 };
 pub use load::{ConfigError, load, load_from};
 

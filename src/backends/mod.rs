@@ -4,6 +4,7 @@
 //! the engine's business, not the adapter's: an adapter only classifies its failures.
 
 pub mod a1111;
+pub mod comfyui;
 pub mod demo;
 mod demo_art;
 pub mod http_util;
@@ -259,6 +260,7 @@ impl Registry {
                 BackendKind::MjProxy => Arc::new(mj_proxy::MjProxyBackend::from_config(cfg)?),
                 BackendKind::ImagineApi => Arc::new(imagineapi::ImagineApiBackend::from_config(cfg)?),
                 BackendKind::OpenJourney => Arc::new(openjourney::OpenJourneyBackend::from_config(cfg)?),
+                BackendKind::ComfyUi => Arc::new(comfyui::ComfyUiBackend::from_config(cfg)?),
             };
             reg.insert(backend, cfg.concurrency());
         }
