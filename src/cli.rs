@@ -156,6 +156,12 @@ pub fn check_config(path: Option<&Path>) -> ExitCode {
         }
     };
     print!("{}", config.summary());
+    // Building the backends reads what they load at start (comfyui's workflow templates), so
+    // a broken template is caught here rather than at `run`.
+    if let Err(e) = crate::backends::Registry::from_config(&config.effective_backends(), &config.health) {
+        eprintln!("error: {e:#}");
+        return ExitCode::from(2);
+    }
     match config.check_runnable() {
         Ok(()) => {
             println!("ok: this config can run the bot");

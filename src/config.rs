@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 pub use backend::{
-    A1111Variation, BackendConfig, BackendKind, OpenAiResponseFormat, OpenAiVariation, normalize_model,
-    parse_size,
+    A1111Variation, BackendConfig, BackendKind, ComfyWorkflows, OpenAiResponseFormat, OpenAiVariation,
+    normalize_model, parse_size,
 };
 pub use load::{ConfigError, load, load_from};
 

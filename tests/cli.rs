@@ -65,6 +65,26 @@ fn check_config_summarises_a_good_file_and_names_the_key_in_a_bad_one() {
 }
 
 #[test]
+fn check_config_reads_comfyui_workflow_templates() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("imagine.json"),
+        r#"{"1": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}"}}}"#,
+    )
+    .unwrap();
+    let config = "[[backends]]\nname = \"comfy\"\nkind = \"comfyui\"\nbase_url = \"http://127.0.0.1:8188\"\n\
+                  model = \"sd.safetensors\"\nworkflows = { imagine = \"imagine.json\" }\n";
+    std::fs::write(dir.path().join("comfy.toml"), config).unwrap();
+    let out = easel(dir.path()).args(["check-config", "--config", "comfy.toml"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("backend `comfy`") && stderr.contains("imagine.json") && stderr.contains("lacks"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn json_logs_carry_the_task_the_member_and_the_backend_on_every_task_line() {
     let dir = tempfile::tempdir().unwrap();
     let out = easel(dir.path())

@@ -239,3 +239,48 @@ fn a1111_keys_on_other_kinds_and_theirs_on_a1111_are_refused() {
     );
     assert!(err.message.contains("kind `demo` or `a1111`"), "{err}");
 }
+
+// --- the comfyui kind ---
+
+const COMFYUI: &str =
+    "[[backends]]\nname = \"comfy\"\nkind = \"comfyui\"\nbase_url = \"http://127.0.0.1:8188\"\n";
+
+#[test]
+fn a_comfyui_backend_reads_its_workflows_and_runs_one_prompt_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{COMFYUI}model = \"sd_xl_base_1.0.safetensors\"\nimage_size = 768\npoll_ms = 500\n\
+         workflows = {{ imagine = \"flows/imagine.json\", variation = \"\" }}\n"
+    );
+    let path = write(&dir, &text);
+    let env = env(&[("EASEL__BACKENDS__0__WORKFLOWS__UPSCALE", "/etc/easel/1234.json")]);
+    let config = load_from(Some(&path), env).unwrap();
+    let b = &config.backends[0];
+    assert_eq!((b.kind, b.kind.as_str()), (BackendKind::ComfyUi, "comfyui"));
+    let w = b.workflows.clone().unwrap();
+    assert_eq!(w.imagine.as_deref(), Some("flows/imagine.json"));
+    assert_eq!(w.variation.as_deref(), Some(""), "an empty path turns V off");
+    assert_eq!(w.upscale.as_deref(), Some("/etc/easel/1234.json"), "set from the environment, kept as text");
+    assert_eq!((b.image_size, b.poll_ms, b.concurrency()), (Some(768), Some(500), 1));
+}
+
+#[test]
+fn comfyui_values_are_checked() {
+    let cases = [
+        ("image_size = 100\n", "image_size"),
+        ("poll_ms = 5\n", "poll_ms"),
+        ("model = \" \"\n", "model"),
+        ("workflows = { imagine = \"\" }\n", "workflows"),
+        ("workflows = { describe = \"d.json\" }\n", "workflows.describe"),
+        ("sampler = \"euler\"\n", "sampler"),
+    ];
+    for (line, key) in cases {
+        let err = error_for(&format!("{COMFYUI}{line}"));
+        assert_eq!(err.key, format!("backends[0].{key}"), "{line}: {err}");
+    }
+    let err = error_for(
+        "[[backends]]\nname = \"gpu\"\nkind = \"a1111\"\nbase_url = \"http://x\"\nworkflows = {}\n",
+    );
+    assert!(err.message.contains("kind `comfyui`"), "{err}");
+    assert_eq!(error_for("[[backends]]\nname = \"c\"\nkind = \"comfyui\"\n").key, "backends[0].base_url");
+}

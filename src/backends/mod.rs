@@ -4,6 +4,7 @@
 //! the engine's business, not the adapter's: an adapter only classifies its failures.
 
 pub mod a1111;
+pub mod comfyui;
 pub mod demo;
 mod demo_art;
 pub mod health;
@@ -268,6 +269,7 @@ impl Registry {
                 BackendKind::ImagineApi => Arc::new(imagineapi::ImagineApiBackend::from_config(cfg)?),
                 BackendKind::OpenJourney => Arc::new(openjourney::OpenJourneyBackend::from_config(cfg)?),
                 BackendKind::Opj => Arc::new(opj::OpjBackend::from_config(cfg)?),
+                BackendKind::ComfyUi => Arc::new(comfyui::ComfyUiBackend::from_config(cfg)?),
             };
             reg.insert(backend, cfg.concurrency());
             reg.aliases.insert(cfg.name.clone(), cfg.aliases.clone());

@@ -27,6 +27,9 @@ pub enum BackendKind {
     /// per imagine, followed through `/job/{id}`.
     #[serde(rename = "opj")]
     Opj,
+    /// A ComfyUI server, driven through workflow templates in its API format.
+    #[serde(rename = "comfyui")]
+    ComfyUi,
 }
 
 impl BackendKind {
@@ -39,15 +42,17 @@ impl BackendKind {
             BackendKind::ImagineApi => "imagineapi",
             BackendKind::OpenJourney => "openjourney",
             BackendKind::Opj => "opj",
+            BackendKind::ComfyUi => "comfyui",
         }
     }
 
     /// Jobs a backend of this kind runs at once when `concurrency` is not set. A1111 and Forge
-    /// run one job at a time behind a global lock, so a second job would only wait there,
-    /// holding an HTTP request open and hiding its place in Easel's own queue.
+    /// run one job at a time behind a global lock, and ComfyUI executes one prompt at a time
+    /// from its queue, so a second job would only wait there, hiding its place in Easel's own
+    /// queue.
     pub fn default_concurrency(&self) -> usize {
         match self {
-            BackendKind::A1111 => 1,
+            BackendKind::A1111 | BackendKind::ComfyUi => 1,
             BackendKind::Demo
             | BackendKind::Openai
             | BackendKind::MjProxy
@@ -88,6 +93,20 @@ pub enum OpenAiVariation {
     Variations,
     /// No variations: V buttons are not offered.
     None,
+}
+
+/// `workflows = { imagine = "…", variation = "…", upscale = "…" }` of a `comfyui` backend:
+/// paths to workflow templates in ComfyUI's API format. Unset: the built-in template
+/// (imagine, variation) or none (upscale); `""` turns an operation off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComfyWorkflows {
+    #[serde(default)]
+    pub imagine: Option<String>,
+    #[serde(default)]
+    pub variation: Option<String>,
+    #[serde(default)]
+    pub upscale: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -136,9 +155,10 @@ pub struct BackendConfig {
     #[serde(default)]
     pub describe_model: Option<String>,
 
-    // --- mj-proxy, imagineapi, openjourney, opj ---
+    // --- mj-proxy, imagineapi, openjourney, opj, comfyui ---
     /// Base interval of status polls in milliseconds; polls back off to five times this
-    /// while progress stands still.
+    /// while progress stands still (comfyui: how often `/history` is polled when its
+    /// WebSocket is not available).
     #[serde(default)]
     pub poll_ms: Option<u64>,
     /// The public base URL of Easel's HTTP server; the proxy then POSTs task updates to
@@ -172,7 +192,12 @@ pub struct BackendConfig {
     #[serde(default)]
     pub interrogate_model: Option<String>,
 
-    // --- demo and a1111 ---
+    // --- comfyui ---
+    /// Workflow templates per operation.
+    #[serde(default)]
+    pub workflows: Option<ComfyWorkflows>,
+
+    // --- demo, a1111 and comfyui ---
     /// Long side of each generated image, in pixels.
     #[serde(default)]
     pub image_size: Option<u32>,
@@ -215,6 +240,7 @@ impl BackendConfig {
             upscale_factor: None,
             variation_mode: None,
             interrogate_model: None,
+            workflows: None,
             image_size: None,
             step_ms: None,
         }
@@ -249,9 +275,10 @@ impl BackendConfig {
         note(self.upscale_factor.is_some(), "upscale_factor", &[A1111]);
         note(self.variation_mode.is_some(), "variation_mode", &[A1111]);
         note(self.interrogate_model.is_some(), "interrogate_model", &[A1111]);
-        note(self.image_size.is_some(), "image_size", &[Demo, A1111]);
+        note(self.workflows.is_some(), "workflows", &[ComfyUi]);
+        note(self.image_size.is_some(), "image_size", &[Demo, A1111, ComfyUi]);
         note(self.step_ms.is_some(), "step_ms", &[Demo]);
-        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy, ImagineApi, OpenJourney, Opj]);
+        note(self.poll_ms.is_some(), "poll_ms", &[MjProxy, ImagineApi, OpenJourney, Opj, ComfyUi]);
         note(self.notify_hook.is_some(), "notify_hook", &[MjProxy, OpenJourney]);
         keys
     }
@@ -324,6 +351,7 @@ impl BackendConfig {
                 }
             }
             BackendKind::A1111 => self.validate_a1111()?,
+            BackendKind::ComfyUi => self.validate_comfyui()?,
             BackendKind::MjProxy | BackendKind::ImagineApi | BackendKind::OpenJourney | BackendKind::Opj => {
                 check_url(&self.base_url).map_err(|m| ("base_url", m))?;
                 if let Some(ms) = self.poll_ms.filter(|ms| !(10..=60_000).contains(ms)) {
@@ -374,6 +402,36 @@ impl BackendConfig {
             if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
                 return Err((key, "is empty: name one the server lists, or remove the key".into()));
             }
+        }
+        Ok(())
+    }
+
+    /// What can be checked without reading the templates; `ComfyUiBackend::from_config`
+    /// reads and checks those.
+    fn validate_comfyui(&self) -> Result<(), (&'static str, String)> {
+        check_url(&self.base_url).map_err(|m| ("base_url", m))?;
+        if let Some(size) = self.image_size.filter(|s| !(256..=2048).contains(s) || s % 8 != 0) {
+            return Err((
+                "image_size",
+                format!("{size} is not usable: use a multiple of 8 from 256 to 2048"),
+            ));
+        }
+        if let Some(ms) = self.poll_ms.filter(|ms| !(10..=60_000).contains(ms)) {
+            return Err(("poll_ms", format!("{ms} is out of range: use 10 to 60000")));
+        }
+        if self.workflows.as_ref().and_then(|w| w.imagine.as_deref()).is_some_and(|p| p.trim().is_empty()) {
+            return Err((
+                "workflows",
+                "`imagine` is empty: every backend makes images; name a template file, or remove the key \
+                 to use the built-in one"
+                    .into(),
+            ));
+        }
+        if self.model.as_deref().is_some_and(|m| m.trim().is_empty()) {
+            return Err((
+                "model",
+                "is empty: name a checkpoint file the server has, or remove the key".into(),
+            ));
         }
         Ok(())
     }

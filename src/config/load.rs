@@ -124,16 +124,40 @@ fn apply_backend_env(fig: Figment, env: &[(String, String)], source: &str) -> Re
             ));
         };
         let parsed = parse_env_value(&key, &value);
-        entry.insert(key, parsed);
+        insert_nested(entry, &key, parsed);
     }
     Ok(fig.merge(Serialized::default("backends", backends)))
+}
+
+/// Sets `a__b` (from `EASEL__BACKENDS__<n>__A__B`) as key `b` of table `a`, so tables inside a
+/// backend entry (comfyui's `workflows`) can be set from the environment too.
+fn insert_nested(entry: &mut figment::value::Dict, key: &str, value: Value) {
+    match key.split_once("__") {
+        Some((table, rest)) => {
+            let slot = entry
+                .entry(table.to_string())
+                .or_insert_with(|| Value::Dict(figment::value::Tag::Default, Default::default()));
+            if !matches!(slot, Value::Dict(..)) {
+                *slot = Value::Dict(figment::value::Tag::Default, Default::default());
+            }
+            if let Value::Dict(_, table) = slot {
+                insert_nested(table, rest, value);
+            }
+        }
+        None => {
+            entry.insert(key.to_string(), value);
+        }
+    }
 }
 
 /// An environment value as TOML would read it (numbers, booleans, arrays), except for keys
 /// that are always strings: a token or key made only of digits must stay a string.
 fn parse_env_value(key: &str, value: &str) -> Value {
     let always_text = ["token", "api_key", "name", "model", "url", "base_url", "api_base", "dir", "level"];
-    if always_text.iter().any(|k| key == *k || key.ends_with(&format!(".{k}"))) {
+    // Workflow template paths (`workflows__imagine`) are file names, whatever they look like.
+    if always_text.iter().any(|k| key == *k || key.ends_with(&format!(".{k}")))
+        || key.starts_with("workflows__")
+    {
         return Value::from(value.to_string());
     }
     value.parse().unwrap_or_else(|_| Value::from(value.to_string()))

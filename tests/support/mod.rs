@@ -7,6 +7,8 @@ pub mod cdp;
 #[allow(dead_code)]
 pub mod fake_a1111;
 #[allow(dead_code)]
+pub mod fake_comfyui;
+#[allow(dead_code)]
 pub mod fake_imagineapi;
 #[allow(dead_code)]
 pub mod fake_mj_proxy;
