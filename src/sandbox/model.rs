@@ -129,12 +129,15 @@ pub enum OptionValue {
     User(u64),
     /// The id of an attachment made with `Sandbox::upload`.
     Attachment(u64),
+    /// A subcommand (`/easel ban user:…`): its own options inside.
+    Subcommand(Vec<CommandOption>),
 }
 
 impl OptionValue {
     /// Discord's application command option type number.
     pub fn kind(&self) -> u8 {
         match self {
+            OptionValue::Subcommand(_) => 1,
             OptionValue::String(_) => 3,
             OptionValue::Integer(_) => 4,
             OptionValue::Boolean(_) => 5,
@@ -164,6 +167,10 @@ impl CommandOption {
     pub fn attachment(name: &str, attachment: &Attachment) -> CommandOption {
         CommandOption { name: name.into(), value: OptionValue::Attachment(attachment.id) }
     }
+    /// Subcommand `name` of the command, with its options.
+    pub fn subcommand(name: &str, options: Vec<CommandOption>) -> CommandOption {
+        CommandOption { name: name.into(), value: OptionValue::Subcommand(options) }
+    }
 }
 
 /// What a test learns about one interaction it dispatched.
@@ -172,6 +179,8 @@ pub struct InteractionRecord {
     pub id: u64,
     pub token: String,
     pub user_id: u64,
+    /// Where it happened: the guild's text channel, or the user's DM channel with the bot.
+    pub channel_id: u64,
     pub kind: InteractionKind,
     pub dispatched_at: Duration,
     /// The first (and only accepted) callback.
