@@ -2,8 +2,11 @@
 //! engine. This is the one wiring function; the binary and the tests both call it, so what
 //! is tested is what runs.
 
+use crate::admin::moderation::WordFilter;
+use crate::admin::{Ask, Refusal};
 use crate::backends::Registry;
 use crate::backends::routing::{Request, Route, Want};
+use crate::clock::{Clock, DAY_MS};
 use crate::config::Config;
 use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
@@ -17,15 +20,24 @@ pub struct App {
     pub health: std::sync::Arc<crate::http::Health>,
     /// Fetches the images members hand to /blend and /describe.
     pub downloader: crate::imaging::Downloader,
+    /// Decides which day it is, for daily quotas (a manual clock in tests).
+    pub clock: Clock,
+    /// `[moderation]`, compiled.
+    pub words: WordFilter,
 }
 
 /// Who asked, and where the answer goes.
 #[derive(Debug, Clone, Default)]
 pub struct Requester {
     pub user_id: String,
+    /// `None` in a direct message with the bot.
     pub guild_id: Option<String>,
     pub channel_id: Option<String>,
     pub message: MessageRef,
+    /// The member's role ids in that guild (for quotas by role).
+    pub roles: Vec<u64>,
+    /// The member may use admin powers there (Manage Server or Administrator).
+    pub admin: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -34,18 +46,35 @@ pub enum ImagineError {
     Prompt(#[from] PromptError),
     #[error(transparent)]
     Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 impl App {
     /// Opens everything and settles tasks a previous run left unfinished. The engine is not
     /// started yet: call [`App::start`].
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        App::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`App::build`] with a given clock for day boundaries (tests move it past midnight).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<App> {
         crate::http::prometheus();
+        let words = WordFilter::new(&config.moderation.banned_words, &config.moderation.allowed_words)
+            .map_err(|(key, why)| anyhow::anyhow!("moderation.{key}: {why}"))?;
         let store = Store::open(&config.database.url).await?;
+        let paused = store.is_paused().await?;
         let storage = Storage::new(&config.storage.dir)?;
         let backends = Registry::from_config(&config.effective_backends(), &config.health)?;
-        let engine =
-            Engine::new(store, storage, backends, config.limits.clone(), config.imaging.grid_quality);
+        let engine = Engine::new(
+            store,
+            storage,
+            backends,
+            config.limits.clone(),
+            config.imaging.grid_quality,
+            clock.clone(),
+        );
+        engine.set_paused(paused);
         engine.recover().await?;
         let downloader = crate::imaging::Downloader::new(crate::imaging::DownloadOptions {
             max_bytes: config.limits.max_image_bytes,
@@ -57,7 +86,7 @@ impl App {
             },
             ..Default::default()
         })?;
-        Ok(App { config, engine, health: Default::default(), downloader })
+        Ok(App { config, engine, health: Default::default(), downloader, clock, words })
     }
 
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
@@ -82,15 +111,20 @@ impl App {
         self.engine.route(&Request { want: Some(want), model, spec, ..Request::default() }).await
     }
 
-    /// Checks a prompt, and that some backend can draw it, without queueing anything.
+    /// Lets `who` through the gate with this prompt (an audit row either way), checks the
+    /// prompt and that some backend can draw it, without queueing anything.
     pub async fn check_imagine(
         &self,
         raw: &str,
         model: Option<&str>,
         who: &Requester,
     ) -> Result<(), ImagineError> {
-        let specs = prompt::parse(raw, &self.prompt_limits())?;
-        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
+        let parsed = prompt::parse(raw, &self.prompt_limits());
+        // The gate first, so a barred member hears why before any prompt advice.
+        let tasks = parsed.as_ref().map_or(1, |specs| specs.len() as u32);
+        let admission = self.admit(who, Ask::create("imagine", raw, tasks)).await?;
+        let specs = parsed?;
+        self.engine.check_room(&who.user_id, specs.len() as u32, admission.quota.running_cap).await?;
         for spec in specs {
             self.route(Want::Imagine, model, Some(&spec)).await?;
         }
@@ -100,7 +134,8 @@ impl App {
     /// Parses a prompt (with its `{a, b}` permutations) and queues one imagine per prompt on
     /// the backend routing picks: `model` (a backend name or alias) when given, else by
     /// `--v`/`--niji`, capability, health and load. Nothing is queued unless every prompt is
-    /// valid and has a backend.
+    /// valid and has a backend. The gate is [`App::check_imagine`]'s (or the caller's) job;
+    /// each task carries the member's running cap.
     pub async fn imagine(
         &self,
         raw: &str,
@@ -108,8 +143,9 @@ impl App {
         who: &Requester,
     ) -> Result<Vec<Task>, ImagineError> {
         let specs = prompt::parse(raw, &self.prompt_limits())?;
+        let running_cap = self.quota_for(who).await.map_err(SubmitError::Internal)?.running_cap;
         // All of a permutation's prompts are queued, or none.
-        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
+        self.engine.check_room(&who.user_id, specs.len() as u32, running_cap).await?;
         let mut routed = Vec::with_capacity(specs.len());
         for spec in specs {
             let route = self.route(Want::Imagine, model, Some(&spec)).await?;
@@ -132,6 +168,7 @@ impl App {
                     seed,
                     message: who.message.clone(),
                     inputs: Vec::new(),
+                    running_cap: Some(running_cap),
                 })
                 .await?;
             tasks.push(task);
@@ -153,18 +190,33 @@ impl App {
             .collect()
     }
 
-    /// What /info shows `user`: their unfinished tasks, today's usage, limits, backends.
-    pub async fn info(&self, user: &str) -> anyhow::Result<crate::discord::panels::InfoView> {
+    /// What /info shows `who`: their unfinished tasks, today's usage under their quota,
+    /// limits, backends.
+    pub async fn info(&self, who: &Requester) -> anyhow::Result<crate::discord::panels::InfoView> {
         let store = self.engine.store();
-        let now = crate::tasks::now_ms();
+        let user = &who.user_id;
+        let quota = self.quota_for(who).await?;
+        let day = self.clock.day_start();
         Ok(crate::discord::panels::InfoView {
             user_id: user.to_string(),
             tasks: store.unfinished_of(user).await?,
-            today: store.created_since(user, now - now.rem_euclid(DAY_MS)).await?,
-            daily_limit: None,
-            running_cap: self.config.limits.per_user_running,
+            today: store.tasks_counted(user, day, day + DAY_MS).await?,
+            daily_limit: quota.daily_limit,
+            running_cap: quota.running_cap,
             queued_cap: self.config.limits.per_user_queued,
             backends: self.backend_views(),
+        })
+    }
+
+    /// What /easel status shows an admin.
+    pub async fn status(&self) -> anyhow::Result<crate::discord::panels::StatusView> {
+        let store = self.engine.store();
+        Ok(crate::discord::panels::StatusView {
+            paused: self.engine.is_paused(),
+            counts: store.counts_by_state().await?,
+            queues: self.queue_rows().await?,
+            backends: self.backend_views(),
+            bans: store.ban_count().await?,
         })
     }
 
@@ -189,5 +241,3 @@ impl App {
         Ok(rows)
     }
 }
-
-const DAY_MS: i64 = 86_400_000;

@@ -3,6 +3,7 @@
 pub mod blend;
 pub mod cancel;
 pub mod describe;
+pub mod easel;
 pub mod imagine;
 pub mod info;
 pub mod queue;
@@ -20,6 +21,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         info::info(),
         queue::queue(),
         cancel::cancel(),
+        easel::easel(),
     ]
 }
 
