@@ -2,9 +2,13 @@
 //! engine. This is the one wiring function; the binary and the tests both call it, so what
 //! is tested is what runs.
 
+use crate::admin::moderation::WordFilter;
+use crate::admin::{Ask, Refusal};
 use crate::backends::Registry;
 use crate::backends::routing::{Request, Route, Want};
+use crate::clock::{Clock, DAY_MS};
 use crate::config::Config;
+use crate::prefs::UserSettings;
 use crate::prefs::store::PrefsStore;
 use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
@@ -20,15 +24,24 @@ pub struct App {
     pub downloader: crate::imaging::Downloader,
     /// Members' /settings and /prefer choices.
     pub prefs: PrefsStore,
+    /// Decides which day it is, for daily quotas (a manual clock in tests).
+    pub clock: Clock,
+    /// `[moderation]`, compiled.
+    pub words: WordFilter,
 }
 
 /// Who asked, and where the answer goes.
 #[derive(Debug, Clone, Default)]
 pub struct Requester {
     pub user_id: String,
+    /// `None` in a direct message with the bot.
     pub guild_id: Option<String>,
     pub channel_id: Option<String>,
     pub message: MessageRef,
+    /// The member's role ids in that guild (for quotas by role).
+    pub roles: Vec<u64>,
+    /// The member may use admin powers there (Manage Server or Administrator).
+    pub admin: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -37,18 +50,35 @@ pub enum ImagineError {
     Prompt(#[from] PromptError),
     #[error(transparent)]
     Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
 }
 
 impl App {
     /// Opens everything and settles tasks a previous run left unfinished. The engine is not
     /// started yet: call [`App::start`].
     pub async fn build(config: Config) -> anyhow::Result<App> {
+        App::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`App::build`] with a given clock for day boundaries (tests move it past midnight).
+    pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<App> {
         crate::http::prometheus();
+        let words = WordFilter::new(&config.moderation.banned_words, &config.moderation.allowed_words)
+            .map_err(|(key, why)| anyhow::anyhow!("moderation.{key}: {why}"))?;
         let store = Store::open(&config.database.url).await?;
+        let paused = store.is_paused().await?;
         let storage = Storage::new(&config.storage.dir)?;
         let backends = Registry::from_config(&config.effective_backends(), &config.health)?;
-        let engine =
-            Engine::new(store, storage, backends, config.limits.clone(), config.imaging.grid_quality);
+        let engine = Engine::new(
+            store,
+            storage,
+            backends,
+            config.limits.clone(),
+            config.imaging.grid_quality,
+            clock.clone(),
+        );
+        engine.set_paused(paused);
         engine.recover().await?;
         let downloader = crate::imaging::Downloader::new(crate::imaging::DownloadOptions {
             max_bytes: config.limits.max_image_bytes,
@@ -61,7 +91,7 @@ impl App {
             ..Default::default()
         })?;
         let prefs = PrefsStore::new(engine.store().pool().clone());
-        Ok(App { config, engine, health: Default::default(), downloader, prefs })
+        Ok(App { config, engine, health: Default::default(), downloader, prefs, clock, words })
     }
 
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
@@ -86,51 +116,71 @@ impl App {
         self.engine.route(&Request { want: Some(want), model, spec, ..Request::default() }).await
     }
 
+    /// The member's preferences: /settings and /prefer options.
+    async fn preferences(
+        &self,
+        who: &Requester,
+    ) -> Result<(UserSettings, Vec<(String, String)>), ImagineError> {
+        let settings = self.prefs.settings(&who.user_id).await.map_err(SubmitError::Internal)?;
+        let options = self.prefs.options(&who.user_id).await.map_err(SubmitError::Internal)?;
+        Ok((settings, options))
+    }
+
     /// The member's prompt made ready to queue: their options expanded and suffix added,
     /// parsed (with `{a, b}` permutations), their defaults filled in, room in their queue
     /// checked, and a backend routed for each prompt — `model` (a backend name or alias) when
     /// given, else their default model, else by `--v`/`--niji`, capability, health and load.
     async fn prepare(
         &self,
-        raw: &str,
+        composed: &str,
         model: Option<&str>,
         who: &Requester,
+        settings: &UserSettings,
+        running_cap: u32,
     ) -> Result<Vec<(PromptSpec, Route)>, ImagineError> {
-        let settings = self.prefs.settings(&who.user_id).await.map_err(SubmitError::Internal)?;
-        let options = self.prefs.options(&who.user_id).await.map_err(SubmitError::Internal)?;
-        let composed = crate::prefs::compose(raw, &settings.suffix, &options);
-        let specs = prompt::parse(&composed, &self.prompt_limits())?;
+        let specs = prompt::parse(composed, &self.prompt_limits())?;
         // All of a permutation's prompts are queued, or none.
-        self.engine.check_room(&who.user_id, specs.len() as u32).await?;
+        self.engine.check_room(&who.user_id, specs.len() as u32, running_cap).await?;
         let model = model.or(settings.model.as_deref());
         let mut routed = Vec::with_capacity(specs.len());
         for mut spec in specs {
-            crate::prefs::apply_defaults(&mut spec, &settings);
+            crate::prefs::apply_defaults(&mut spec, settings);
             let route = self.route(Want::Imagine, model, Some(&spec)).await?;
             routed.push((spec, route));
         }
         Ok(routed)
     }
 
-    /// Checks a prompt, and that some backend can draw it, without queueing anything.
+    /// Lets `who` through the gate with this prompt (an audit row either way), checks the
+    /// prompt and that some backend can draw it, without queueing anything.
     pub async fn check_imagine(
         &self,
         raw: &str,
         model: Option<&str>,
         who: &Requester,
     ) -> Result<(), ImagineError> {
-        self.prepare(raw, model, who).await.map(|_| ())
+        let (settings, options) = self.preferences(who).await?;
+        let composed = crate::prefs::compose(raw, &settings.suffix, &options);
+        // The gate first, so a barred member hears why before any prompt advice.
+        let tasks = prompt::parse(&composed, &self.prompt_limits()).map_or(1, |specs| specs.len() as u32);
+        let admission = self.admit(who, Ask::create("imagine", &composed, tasks)).await?;
+        self.prepare(&composed, model, who, &settings, admission.quota.running_cap).await.map(|_| ())
     }
 
-    /// Queues one imagine per prompt of `raw` (see [`App::prepare`]). Nothing is queued
-    /// unless every prompt is valid and has a backend.
+    /// Queues one imagine per prompt of `raw` with the member's preferences applied (see
+    /// [`App::prepare`]). Nothing is queued unless every prompt is valid and has a backend.
+    /// The gate is [`App::check_imagine`]'s (or the caller's) job; each task carries the
+    /// member's running cap.
     pub async fn imagine(
         &self,
         raw: &str,
         model: Option<&str>,
         who: &Requester,
     ) -> Result<Vec<Task>, ImagineError> {
-        let routed = self.prepare(raw, model, who).await?;
+        let (settings, options) = self.preferences(who).await?;
+        let composed = crate::prefs::compose(raw, &settings.suffix, &options);
+        let running_cap = self.quota_for(who).await.map_err(SubmitError::Internal)?.running_cap;
+        let routed = self.prepare(&composed, model, who, &settings, running_cap).await?;
         let mut tasks = Vec::with_capacity(routed.len());
         for (spec, route) in routed {
             let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));
@@ -148,6 +198,7 @@ impl App {
                     seed,
                     message: who.message.clone(),
                     inputs: Vec::new(),
+                    running_cap: Some(running_cap),
                 })
                 .await?;
             tasks.push(task);
@@ -169,18 +220,33 @@ impl App {
             .collect()
     }
 
-    /// What /info shows `user`: their unfinished tasks, today's usage, limits, backends.
-    pub async fn info(&self, user: &str) -> anyhow::Result<crate::discord::panels::InfoView> {
+    /// What /info shows `who`: their unfinished tasks, today's usage under their quota,
+    /// limits, backends.
+    pub async fn info(&self, who: &Requester) -> anyhow::Result<crate::discord::panels::InfoView> {
         let store = self.engine.store();
-        let now = crate::tasks::now_ms();
+        let user = &who.user_id;
+        let quota = self.quota_for(who).await?;
+        let day = self.clock.day_start();
         Ok(crate::discord::panels::InfoView {
             user_id: user.to_string(),
             tasks: store.unfinished_of(user).await?,
-            today: store.created_since(user, now - now.rem_euclid(DAY_MS)).await?,
-            daily_limit: None,
-            running_cap: self.config.limits.per_user_running,
+            today: store.tasks_counted(user, day, day + DAY_MS).await?,
+            daily_limit: quota.daily_limit,
+            running_cap: quota.running_cap,
             queued_cap: self.config.limits.per_user_queued,
             backends: self.backend_views(),
+        })
+    }
+
+    /// What /easel status shows an admin.
+    pub async fn status(&self) -> anyhow::Result<crate::discord::panels::StatusView> {
+        let store = self.engine.store();
+        Ok(crate::discord::panels::StatusView {
+            paused: self.engine.is_paused(),
+            counts: store.counts_by_state().await?,
+            queues: self.queue_rows().await?,
+            backends: self.backend_views(),
+            bans: store.ban_count().await?,
         })
     }
 
@@ -205,5 +271,3 @@ impl App {
         Ok(rows)
     }
 }
-
-const DAY_MS: i64 = 86_400_000;

@@ -57,6 +57,9 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub health: HealthConfig,
+    /// Daily limits and running caps by Discord role (`[[quotas]]`).
+    pub quotas: Vec<QuotaConfig>,
+    pub moderation: ModerationConfig,
     /// Where the config was read from, for messages; not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -72,6 +75,12 @@ pub struct DiscordConfig {
     pub guild_ids: Vec<u64>,
     /// Only the member who asked may press a task's buttons.
     pub buttons_owner_only: bool,
+    /// Commands work in direct messages with the bot (otherwise a DM gets a polite refusal).
+    pub allow_dms: bool,
+    /// Guilds whose members may use Easel; empty = every guild the bot is in.
+    pub allowed_guilds: Vec<u64>,
+    /// Channels (or threads) where Easel may be used; empty = every channel.
+    pub allowed_channels: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -101,8 +110,12 @@ impl Default for StorageConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
+    /// Tasks one member may have running at once, unless a role in `[[quotas]]` says otherwise.
     pub per_user_running: u32,
     pub per_user_queued: u32,
+    /// Tasks one member may start per UTC day, unless a role in `[[quotas]]` says otherwise;
+    /// 0 = unlimited.
+    pub per_user_daily: u32,
     /// How many prompts one `{a, b}` permutation may expand to.
     pub max_prompts: usize,
     /// Characters in one prompt, parameters included.
@@ -122,6 +135,7 @@ impl Default for LimitsConfig {
         LimitsConfig {
             per_user_running: 3,
             per_user_queued: 10,
+            per_user_daily: 0,
             max_prompts: 4,
             max_prompt_length: 6000,
             max_aspect: 4.0,
@@ -130,6 +144,30 @@ impl Default for LimitsConfig {
             max_image_bytes: 10 << 20,
         }
     }
+}
+
+/// One `[[quotas]]` entry: what members with this role get. A member with several listed
+/// roles gets the most generous of each number; members with none get `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotaConfig {
+    pub role_id: u64,
+    /// Tasks per UTC day; 0 or absent = unlimited.
+    #[serde(default)]
+    pub daily_limit: u32,
+    /// Tasks running at once; absent = `limits.per_user_running`.
+    #[serde(default)]
+    pub running_cap: Option<u32>,
+}
+
+/// The prompt filter: regular expressions (case-insensitive) a prompt must not match, and
+/// exceptions for words the filter would otherwise catch by mistake.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ModerationConfig {
+    pub banned_words: Vec<String>,
+    /// A banned match that lies inside a match of one of these is let through.
+    pub allowed_words: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -242,9 +280,35 @@ impl Config {
         }
         let l = &self.limits;
         out += &format!(
-            "limits: {} running and {} queued per user, {} prompts per permutation, \
+            "limits: {} running and {} queued per user, {} per day, {} prompts per permutation, \
              task deadline {} s, {} attempts\n",
-            l.per_user_running, l.per_user_queued, l.max_prompts, l.task_deadline_secs, l.max_attempts
+            l.per_user_running,
+            l.per_user_queued,
+            if l.per_user_daily == 0 { "unlimited".to_string() } else { l.per_user_daily.to_string() },
+            l.max_prompts,
+            l.task_deadline_secs,
+            l.max_attempts
+        );
+        for q in &self.quotas {
+            out += &format!(
+                "quota for role {}: {} per day, {} running\n",
+                q.role_id,
+                if q.daily_limit == 0 { "unlimited".to_string() } else { q.daily_limit.to_string() },
+                q.running_cap.unwrap_or(l.per_user_running)
+            );
+        }
+        let d = &self.discord;
+        out += &format!(
+            "where: DMs {}, guilds {}, channels {}; {} banned word pattern(s), {} exception(s)\n",
+            if d.allow_dms { "allowed" } else { "refused" },
+            if d.allowed_guilds.is_empty() { "all".to_string() } else { format!("{:?}", d.allowed_guilds) },
+            if d.allowed_channels.is_empty() {
+                "all".to_string()
+            } else {
+                format!("{:?}", d.allowed_channels)
+            },
+            self.moderation.banned_words.len(),
+            self.moderation.allowed_words.len()
         );
         out
     }

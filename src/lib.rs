@@ -1,9 +1,11 @@
 //! Easel: a self-hosted, Midjourney-style image bot. The library holds everything; the
 //! `easel` binary only parses the command line and calls into [`cli`].
 
+pub mod admin;
 pub mod app;
 pub mod backends;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod discord;
 pub mod http;

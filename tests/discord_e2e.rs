@@ -244,14 +244,17 @@ async fn commands_register_in_the_listed_guilds_or_else_globally() {
     let guild = w.sandbox.guild_id().to_string();
     let commands = w.sandbox.registered_commands();
     let names: Vec<&str> = commands.iter().filter_map(|c| c["name"].as_str()).collect();
-    assert_eq!(names, ["imagine", "blend", "describe", "info", "queue", "cancel", "settings", "prefer"]);
+    assert_eq!(
+        names,
+        ["imagine", "blend", "describe", "info", "queue", "cancel", "settings", "prefer", "easel"]
+    );
     assert_eq!(commands[0]["guild_id"], guild.as_str());
     w.kill();
 
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| c.discord.guild_ids.clear()).await;
     w.start_in_process().await;
     let commands = w.sandbox.registered_commands();
-    assert_eq!(commands.len(), 8);
+    assert_eq!(commands.len(), 9);
     assert!(commands[0].get("guild_id").is_none_or(|g| g.is_null()), "{:?}", commands[0]);
     let options = commands[0]["options"].as_array().unwrap();
     assert_eq!(options[0]["name"], "prompt");

@@ -53,6 +53,7 @@ async fn child(app: &App, parent: &Task, kind: TaskKind, inputs: Vec<bytes::Byte
             seed: 99,
             message: Default::default(),
             inputs,
+            running_cap: None,
         })
         .await
         .unwrap();
@@ -189,6 +190,7 @@ async fn bad_requests_are_refused_before_anything_is_queued() {
             seed: 1,
             message: Default::default(),
             inputs: vec![],
+            running_cap: None,
         })
         .await;
     // The parent may or may not have finished yet; either it is refused as not ready, or accepted.
@@ -209,6 +211,7 @@ async fn bad_requests_are_refused_before_anything_is_queued() {
             seed: 1,
             message: Default::default(),
             inputs: vec![bytes::Bytes::from_static(b"GIF89a but not really")],
+            running_cap: None,
         })
         .await
         .unwrap_err();

@@ -52,6 +52,7 @@ fn on_cloud(text: &str, model: Option<&str>) -> NewTask {
         seed: 7,
         message: Default::default(),
         inputs: Vec::new(),
+        running_cap: None,
     }
 }
 

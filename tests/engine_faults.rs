@@ -136,6 +136,7 @@ async fn upscale_serves_the_stored_image_without_calling_the_service() {
             seed: 1,
             message: Default::default(),
             inputs: vec![],
+            running_cap: None,
         })
         .await
         .unwrap();

@@ -34,6 +34,7 @@ fn new_task(user: &str, text: &str) -> NewTask {
             original: true,
         },
         inputs: Vec::new(),
+        running_cap: None,
     }
 }
 

@@ -293,6 +293,29 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
             return Err(err(key, "must be at least 1".into()));
         }
     }
+    for (i, q) in config.quotas.iter().enumerate() {
+        if q.role_id == 0 {
+            return Err(err(
+                &format!("quotas[{i}].role_id"),
+                "must be a Discord role id (Server Settings → Roles → right-click → Copy Role ID)".into(),
+            ));
+        }
+        if q.running_cap == Some(0) {
+            return Err(err(
+                &format!("quotas[{i}].running_cap"),
+                "must be at least 1 (leave it out to use limits.per_user_running)".into(),
+            ));
+        }
+        if let Some(j) = config.quotas[..i].iter().position(|p| p.role_id == q.role_id) {
+            return Err(err(
+                &format!("quotas[{i}].role_id"),
+                format!("role {} already has a quota in quotas[{j}]: give each role one entry", q.role_id),
+            ));
+        }
+    }
+    let m = &config.moderation;
+    crate::admin::moderation::WordFilter::new(&m.banned_words, &m.allowed_words)
+        .map_err(|(key, why)| err(&format!("moderation.{key}"), why))?;
     // Past Discord's own per-file limit nothing larger could arrive as an attachment, and a
     // bigger link would only cost memory.
     if l.max_image_bytes > crate::imaging::DISCORD_FILE_LIMIT as u64 {

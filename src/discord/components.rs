@@ -11,6 +11,8 @@ use super::error::BotError;
 use super::render::{self, RenderContext};
 use super::rest::{Attachments, Outgoing};
 use super::{Data, sink};
+use crate::admin::Ask;
+use crate::app::Requester;
 use crate::backends::routing::{Request, Want};
 use crate::tasks::store::ImageRole;
 use crate::tasks::{MessageRef, NewTask, Strength, Task, TaskId, TaskKind, TaskState};
@@ -129,9 +131,10 @@ async fn press(
     ci: &serenity::ComponentInteraction,
     action: ButtonAction,
 ) -> Result<(), BotError> {
+    let who = super::presser(ci);
     if let ButtonAction::Cancel { task } = action {
-        let admin = super::is_admin(ci.member.as_ref());
-        data.app.engine.cancel(task, &ci.user.id.to_string(), admin).await?;
+        data.app.admit(&who, Ask::Use).await?;
+        data.app.engine.cancel(task, &who.user_id, who.admin).await?;
         // The message turns to "Canceled" through the task's own update.
         ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
         return Ok(());
@@ -140,10 +143,16 @@ async fn press(
     let parent = store.get(action.task()).await?.ok_or_else(|| {
         BotError::user("The images behind this button are no longer in Easel's records, so it can't be used.")
     })?;
+    // The gate before the checks on the parent, so a barred member hears why. A describe
+    // result's 1–4 is an /imagine of that prompt, gated (and audited) as one below.
+    let admission = match action {
+        ButtonAction::Prompt { .. } => None,
+        _ => Some(data.app.admit(&who, Ask::create("button", &parent.prompt.canonical(), 1)).await?),
+    };
     if parent.state != TaskState::Succeeded {
         return Err(BotError::user("That task did not finish, so its buttons can't be used."));
     }
-    let presser = ci.user.id.to_string();
+    let presser = who.user_id.clone();
     if data.app.config.discord.buttons_owner_only && presser != parent.user_id {
         return Err(BotError::user(format!(
             "Only <@{}> can use the buttons on these images.",
@@ -151,7 +160,9 @@ async fn press(
         )));
     }
     let (kind, inputs) = match action {
-        ButtonAction::Prompt { index, .. } => return imagine_described(ctx, data, ci, &parent, index).await,
+        ButtonAction::Prompt { index, .. } => {
+            return imagine_described(ctx, data, ci, &parent, index, who).await;
+        }
         ButtonAction::Upscale { index, .. } => (TaskKind::Upscale { index }, Vec::new()),
         ButtonAction::Vary { index, strength, .. } => {
             let settings = data.app.prefs.settings(&presser).await?;
@@ -172,8 +183,8 @@ async fn press(
         // Answered above, before the checks that only results need.
         ButtonAction::Cancel { .. } => return Ok(()),
     };
-    let place = Place { guild_id: ci.guild_id.map(|g| g.to_string()), channel_id: ci.channel_id.to_string() };
-    let task = queue_child(data, &presser, &place, &parent, kind, inputs, parent.prompt.clone()).await?;
+    let running_cap = admission.map(|a| a.quota.running_cap);
+    let task = queue_child(data, &who, &parent, kind, inputs, parent.prompt.clone(), running_cap).await?;
     ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     if let TaskKind::Upscale { .. } = kind {
         // Recolour the grid's buttons, keeping its image: the pressed U turns green.
@@ -190,23 +201,17 @@ async fn press(
     data.follow_up(&ci.token, &task).await
 }
 
-/// Where a button was pressed: the new task's message goes there.
-pub(super) struct Place {
-    pub guild_id: Option<String>,
-    pub channel_id: String,
-}
-
 /// Queues a task made from `parent` (U, V, 🔄, a remix) for `presser`, on the parent's backend
 /// while it is up and can serve (U and V on midjourney-proxy must stay there), otherwise on
 /// another that works from the image, within the member's chosen model.
 pub(super) async fn queue_child(
     data: &Data,
-    presser: &str,
-    place: &Place,
+    who: &Requester,
     parent: &Task,
     kind: TaskKind,
     inputs: Vec<bytes::Bytes>,
     prompt: crate::prompt::PromptSpec,
+    running_cap: Option<u32>,
 ) -> Result<Task, BotError> {
     let route = data
         .app
@@ -225,9 +230,9 @@ pub(super) async fn queue_child(
         .submit(NewTask {
             kind,
             parent_id: Some(parent.id),
-            user_id: presser.to_string(),
-            guild_id: place.guild_id.clone(),
-            channel_id: Some(place.channel_id.clone()),
+            user_id: who.user_id.clone(),
+            guild_id: who.guild_id.clone(),
+            channel_id: who.channel_id.clone(),
             prompt,
             backend: route.backend,
             model: route.model,
@@ -235,6 +240,7 @@ pub(super) async fn queue_child(
             // The message is created by the caller, as a follow-up on its interaction.
             message: MessageRef::default(),
             inputs,
+            running_cap,
         })
         .await?)
 }
@@ -262,6 +268,7 @@ async fn imagine_described(
     ci: &serenity::ComponentInteraction,
     parent: &Task,
     index: u8,
+    who: crate::app::Requester,
 ) -> Result<(), BotError> {
     let prompt = parent
         .output_prompts
@@ -269,13 +276,8 @@ async fn imagine_described(
         .ok_or_else(|| BotError::user(format!("That description has no prompt #{}.", index + 1)))?;
     let can_draw = data.app.engine.backends().get(&parent.backend).is_some_and(|b| b.capabilities().imagine);
     let backend = can_draw.then_some(parent.backend.as_str());
-    let who = crate::app::Requester {
-        user_id: ci.user.id.to_string(),
-        guild_id: ci.guild_id.map(|g| g.to_string()),
-        channel_id: Some(ci.channel_id.to_string()),
-        // Each message is created below, as a follow-up on this interaction.
-        message: MessageRef::default(),
-    };
+    // Each message is created below, as a follow-up on this interaction.
+    data.app.check_imagine(prompt, backend, &who).await?;
     let tasks = data.app.imagine(prompt, backend, &who).await?;
     ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     for task in &tasks {

@@ -4,6 +4,7 @@
 
 use tracing::error;
 
+use crate::admin::Refusal;
 use crate::app::ImagineError;
 use crate::tasks::engine::{CancelError, SubmitError};
 
@@ -43,6 +44,16 @@ impl From<ImagineError> for BotError {
         match e {
             ImagineError::Prompt(p) => BotError::User(p.to_string()),
             ImagineError::Submit(s) => s.into(),
+            ImagineError::Refused(r) => r.into(),
+        }
+    }
+}
+
+impl From<Refusal> for BotError {
+    fn from(e: Refusal) -> Self {
+        match e {
+            Refusal::Internal(source) => BotError::Internal { source },
+            other => BotError::User(other.to_string()),
         }
     }
 }

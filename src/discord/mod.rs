@@ -56,10 +56,11 @@ impl Data {
     }
 }
 
-/// Who is asking, and where the answer goes: the interaction's own response (`original`) or,
-/// later, a follow-up.
+/// Who is asking (with their roles and admin rights, for quotas and the gate), and where the
+/// answer goes: the interaction's own response (`original`) or, later, a follow-up.
 pub fn requester(ctx: SlashContext<'_>, original: bool) -> Requester {
     let interaction = ctx.interaction;
+    let member = interaction.member.as_deref();
     Requester {
         user_id: interaction.user.id.to_string(),
         guild_id: interaction.guild_id.map(|g| g.to_string()),
@@ -70,6 +71,46 @@ pub fn requester(ctx: SlashContext<'_>, original: bool) -> Requester {
             message_id: None,
             original,
         },
+        roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+        admin: is_admin(member),
+    }
+}
+
+/// Who pressed a button, and where; the new task's message is created later as a follow-up.
+pub fn presser(ci: &serenity::ComponentInteraction) -> Requester {
+    let member = ci.member.as_ref();
+    Requester {
+        user_id: ci.user.id.to_string(),
+        guild_id: ci.guild_id.map(|g| g.to_string()),
+        channel_id: Some(ci.channel_id.to_string()),
+        message: MessageRef::default(),
+        roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+        admin: is_admin(member),
+    }
+}
+
+/// Who submitted a form (remix), and where.
+pub fn modal_presser(mi: &serenity::ModalInteraction) -> Requester {
+    let member = mi.member.as_ref();
+    Requester {
+        user_id: mi.user.id.to_string(),
+        guild_id: mi.guild_id.map(|g| g.to_string()),
+        channel_id: Some(mi.channel_id.to_string()),
+        message: MessageRef::default(),
+        roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
+        admin: is_admin(member),
+    }
+}
+
+/// Lets a command that starts no work through the gate (where, who), or answers why not.
+/// `Ok(true)` = go on.
+pub async fn admit_use(ctx: SlashContext<'_>) -> Result<bool, BotError> {
+    match ctx.data().app.admit(&requester(ctx, false), crate::admin::Ask::Use).await {
+        Ok(_) => Ok(true),
+        Err(refusal) => {
+            reply_ephemeral(ctx, &BotError::from(refusal).for_member()).await?;
+            Ok(false)
+        }
     }
 }
 
@@ -91,6 +132,13 @@ async fn on_error(error: poise::FrameworkError<'_, Data, BotError>) {
             let text = error.for_member();
             if let Err(e) = ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await {
                 warn!(error = %e, "could not tell the member about an error");
+            }
+        }
+        // A failed check (/easel by a non-admin) explains itself privately.
+        poise::FrameworkError::CommandCheckFailed { error: Some(error), ctx, .. } => {
+            let text = error.for_member();
+            if let Err(e) = ctx.send(poise::CreateReply::default().content(text).ephemeral(true)).await {
+                warn!(error = %e, "could not tell the member why a command was refused");
             }
         }
         poise::FrameworkError::ArgumentParse { error, ctx, .. } => {

@@ -1,5 +1,5 @@
-//! The text of the informational replies — /info and /queue — as pure functions of what the
-//! engine reports, so their wording is unit-tested without Discord.
+//! The text of the informational replies — /info, /queue and /easel status — as pure
+//! functions of what the engine reports, so their wording is unit-tested without Discord.
 
 use std::fmt::Write as _;
 
@@ -19,6 +19,17 @@ pub struct InfoView {
     pub running_cap: u32,
     pub queued_cap: u32,
     pub backends: Vec<HealthView>,
+}
+
+/// Everything /easel status shows an admin.
+#[derive(Debug, Clone, Default)]
+pub struct StatusView {
+    pub paused: bool,
+    /// Tasks in each state, all time.
+    pub counts: Vec<(TaskState, i64)>,
+    pub queues: Vec<(BackendQueue, Option<std::time::Duration>)>,
+    pub backends: Vec<HealthView>,
+    pub bans: u32,
 }
 
 /// A task's one-line summary, linking to its message when we know where it is.
@@ -108,6 +119,33 @@ pub fn queue(rows: &[(BackendQueue, Option<std::time::Duration>)], backends: &[H
     out
 }
 
+/// /easel status: the pause switch, the queue, the backends and how many members are barred.
+pub fn status(v: &StatusView) -> String {
+    let mut out = String::from("**Easel status**\n");
+    out += if v.paused {
+        "⏸️ **Paused**: new tasks are refused, waiting ones wait; `/easel resume` to go on.\n"
+    } else {
+        "▶️ Taking new tasks.\n"
+    };
+    let count = |st: TaskState| v.counts.iter().find(|(s, _)| *s == st).map_or(0, |(_, n)| *n);
+    let running = count(TaskState::Submitted) + count(TaskState::Running);
+    let _ = writeln!(
+        out,
+        "**Tasks** {} waiting · {running} running · {} done · {} failed · {} canceled",
+        count(TaskState::Queued),
+        count(TaskState::Succeeded),
+        count(TaskState::Failed),
+        count(TaskState::Canceled)
+    );
+    for b in &v.backends {
+        let (queued, running) =
+            v.queues.iter().find(|(r, _)| r.backend == b.name).map_or((0, 0), |(r, _)| (r.queued, r.running));
+        let _ = writeln!(out, "{} — {running} running, {queued} waiting", backend_line(b));
+    }
+    let _ = write!(out, "**Barred members** {}", v.bans);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -141,6 +179,23 @@ mod tests {
             text.contains("**Usage** 7 of 25 today (resets at 00:00 UTC) · up to 3 running and 10 waiting")
         );
         assert!(text.contains("`gpu` 🟢 up · `cloud` ⛔ paused after repeated failures"), "{text}");
+    }
+
+    #[test]
+    fn status_shows_the_switch_the_counts_the_backends_and_bans() {
+        let v = StatusView {
+            paused: true,
+            counts: vec![(TaskState::Queued, 2), (TaskState::Running, 1), (TaskState::Succeeded, 7)],
+            queues: vec![(BackendQueue { backend: "gpu".into(), queued: 2, running: 1 }, None)],
+            backends: vec![view("gpu", "closed", Some(true))],
+            bans: 3,
+        };
+        let text = status(&v);
+        assert!(text.contains("⏸️ **Paused**"), "{text}");
+        assert!(text.contains("**Tasks** 2 waiting · 1 running · 7 done · 0 failed · 0 canceled"), "{text}");
+        assert!(text.contains("`gpu` 🟢 up — 1 running, 2 waiting"), "{text}");
+        assert!(text.ends_with("**Barred members** 3"), "{text}");
+        assert!(status(&StatusView::default()).contains("▶️ Taking new tasks."));
     }
 
     #[test]

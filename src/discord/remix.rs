@@ -5,8 +5,9 @@
 
 use poise::serenity_prelude as serenity;
 
-use super::components::{ButtonAction, Place, queue_child};
+use super::components::{ButtonAction, queue_child};
 use super::{BotError, Data};
+use crate::admin::Ask;
 use crate::tasks::{Strength, Task, TaskKind, TaskState};
 
 /// Prefix of a remix form's custom_id.
@@ -75,8 +76,9 @@ async fn queue_remix(
         .await?
         .filter(|p| p.state == TaskState::Succeeded)
         .ok_or_else(|| BotError::user("That task did not finish, so it can't be remixed."))?;
-    let presser = mi.user.id.to_string();
-    if data.app.config.discord.buttons_owner_only && presser != parent.user_id {
+    let who = super::modal_presser(mi);
+    let admission = data.app.admit(&who, Ask::create("remix", &text, 1)).await?;
+    if data.app.config.discord.buttons_owner_only && who.user_id != parent.user_id {
         return Err(BotError::user(format!(
             "Only <@{}> can use the buttons on these images.",
             parent.user_id
@@ -92,9 +94,9 @@ async fn queue_remix(
     if prompt.params.aspect.is_none() {
         prompt.params.aspect = parent.prompt.params.aspect;
     }
-    let place = Place { guild_id: mi.guild_id.map(|g| g.to_string()), channel_id: mi.channel_id.to_string() };
     let kind = TaskKind::Variation { index, strength };
-    let child = queue_child(data, &presser, &place, &parent, kind, Vec::new(), prompt).await?;
+    let cap = Some(admission.quota.running_cap);
+    let child = queue_child(data, &who, &parent, kind, Vec::new(), prompt, cap).await?;
     mi.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     data.follow_up(&mi.token, &child).await
 }

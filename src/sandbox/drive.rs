@@ -7,11 +7,12 @@ use anyhow::{Context, anyhow, bail, ensure};
 use bytes::Bytes;
 use serde_json::Value;
 
-use super::events::{self, SlashPayload};
+use super::events::{self, Place, SlashPayload};
 use super::limits::CALLBACK_DEADLINE;
 use super::model::{
     Attachment, CommandOption, InteractionKind, InteractionRecord, OptionValue, RouteKind, ViolationKind,
 };
+use super::render::{ALL_PERMISSIONS, MEMBER_PERMISSIONS};
 use super::state::{Inner, Interaction, User, World};
 
 impl Inner {
@@ -31,13 +32,29 @@ impl Inner {
         self.write(|w| self.store_blob(w, filename, ct, bytes, None))
     }
 
-    fn new_interaction(&self, w: &mut World, user_id: u64, kind: InteractionKind) -> (u64, String) {
+    /// The guild channel, or the DM channel `channel_id` is.
+    fn place_of(&self, channel_id: u64) -> Place {
+        if channel_id == self.config.channel_id { Place::Guild } else { Place::Dm { channel_id } }
+    }
+
+    fn new_interaction(
+        &self,
+        w: &mut World,
+        user_id: u64,
+        kind: InteractionKind,
+        place: Place,
+    ) -> (u64, String) {
+        let channel_id = match place {
+            Place::Guild => self.config.channel_id,
+            Place::Dm { channel_id } => channel_id,
+        };
         let id = self.clock.snowflake();
         let token = format!("aW50ZXJhY3Rpb24.{id:x}.{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let record = InteractionRecord {
             id,
             token: token.clone(),
             user_id,
+            channel_id,
             kind,
             dispatched_at: self.now(),
             callback: None,
@@ -63,14 +80,70 @@ impl Inner {
                 .find(|c| c.get("name").and_then(Value::as_str) == Some(command))
                 .cloned()
                 .with_context(|| format!("the bot has not registered a command named {command:?}"))?;
+            check_visible(w, &cmd, user)?;
             check_options(w, &cmd, &options)?;
             let kind = InteractionKind::Command { name: command.to_owned(), options: options.clone() };
-            let (id, token) = self.new_interaction(w, user, kind);
-            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options };
+            let (id, token) = self.new_interaction(w, user, kind, Place::Guild);
+            let payload = SlashPayload {
+                id,
+                token: &token,
+                user,
+                command: &cmd,
+                options: &options,
+                place: Place::Guild,
+            };
             let data = events::slash_interaction(self, w, &payload);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
         })
+    }
+
+    /// The user runs `command` in their DM with the bot. Discord offers only global commands
+    /// there, and only those whose `contexts` include BOT_DM (1) (none given = every context)
+    /// and that do not say `dm_permission: false`.
+    pub(crate) fn slash_dm(
+        &self,
+        user: u64,
+        command: &str,
+        options: Vec<CommandOption>,
+    ) -> anyhow::Result<u64> {
+        self.write(|w| {
+            ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
+            ensure!(w.users.contains_key(&user), "user {user} is not a member (use add_user)");
+            let cmd = w
+                .global_commands
+                .iter()
+                .find(|c| c.get("name").and_then(Value::as_str) == Some(command))
+                .cloned()
+                .with_context(|| {
+                    format!("the bot has no global command named {command:?}; guild commands are not offered in DMs")
+                })?;
+            let contexts = cmd.get("contexts").and_then(Value::as_array);
+            ensure!(
+                contexts.is_none_or(|c| c.iter().any(|x| x.as_u64() == Some(1))),
+                "/{command} is registered with contexts {contexts:?}, without BOT_DM (1): Discord does not offer it in DMs"
+            );
+            ensure!(
+                cmd.get("dm_permission").and_then(Value::as_bool) != Some(false),
+                "/{command} is registered with dm_permission false: Discord does not offer it in DMs"
+            );
+            check_options(w, &cmd, &options)?;
+            let next = self.clock.snowflake();
+            let channel_id = *w.dm_channels.entry(user).or_insert(next);
+            let place = Place::Dm { channel_id };
+            let kind = InteractionKind::Command { name: command.to_owned(), options: options.clone() };
+            let (id, token) = self.new_interaction(w, user, kind, place);
+            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options, place };
+            let data = events::slash_interaction(self, w, &payload);
+            w.dispatch("INTERACTION_CREATE", data);
+            Ok(id)
+        })
+    }
+
+    /// The server lets `user` use `command` whatever its default permissions, as an admin can
+    /// in Server Settings → Integrations.
+    pub(crate) fn grant_command(&self, command: &str, user: u64) {
+        self.write(|w| w.command_grants.push((command.to_owned(), user)));
     }
 
     /// The member types into option `focused` (its partial value is among `options`).
@@ -104,8 +177,15 @@ impl Inner {
             );
             let kind =
                 InteractionKind::Autocomplete { name: command.to_owned(), focused: focused.to_owned() };
-            let (id, token) = self.new_interaction(w, user, kind);
-            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options };
+            let (id, token) = self.new_interaction(w, user, kind, Place::Guild);
+            let payload = SlashPayload {
+                id,
+                token: &token,
+                user,
+                command: &cmd,
+                options: &options,
+                place: Place::Guild,
+            };
             let data = events::autocomplete_interaction(self, w, &payload, focused);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
@@ -126,9 +206,19 @@ impl Inner {
                 )
             })?;
             ensure!(!button.disabled, "button {custom_id:?} on message {message_id} is disabled");
+            // A message outside the guild channel is in someone's DM with the bot.
+            let place = if msg.channel_id == self.config.channel_id {
+                Place::Guild
+            } else {
+                ensure!(
+                    w.dm_channels.get(&user) == Some(&msg.channel_id),
+                    "message {message_id} is in another user's DM with the bot"
+                );
+                Place::Dm { channel_id: msg.channel_id }
+            };
             let kind = InteractionKind::Component { custom_id: custom_id.to_owned(), message_id };
-            let (id, token) = self.new_interaction(w, user, kind);
-            let data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg);
+            let (id, token) = self.new_interaction(w, user, kind, place);
+            let data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg, place);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
         })
@@ -169,9 +259,10 @@ impl Inner {
                 (min..=max).contains(&(values.len() as u64)),
                 "select {custom_id:?} takes {min} to {max} values"
             );
+            let place = self.place_of(msg.channel_id);
             let kind = InteractionKind::Component { custom_id: custom_id.to_owned(), message_id };
-            let (id, token) = self.new_interaction(w, user, kind);
-            let mut data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg);
+            let (id, token) = self.new_interaction(w, user, kind, place);
+            let mut data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg, place);
             data["data"] = serde_json::json!({"custom_id": custom_id, "component_type": 3, "values": values});
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
@@ -210,13 +301,15 @@ impl Inner {
                 _ => None,
             };
             let msg = message_id.and_then(|m| w.message(m).cloned());
+            let place = self.place_of(opened.channel_id);
             let kind = InteractionKind::Modal { custom_id: custom_id.clone(), message_id };
-            let (id, token) = self.new_interaction(w, user, kind);
+            let (id, token) = self.new_interaction(w, user, kind, place);
             let rows: Vec<Value> = fields
                 .iter()
                 .map(|(f, v)| serde_json::json!({"type": 1, "components": [{"type": 4, "custom_id": f, "value": v}]}))
                 .collect();
-            let data = events::modal_interaction(self, w, (id, &token, user), &custom_id, rows, msg.as_ref());
+            let data =
+                events::modal_interaction(self, w, (id, &token, user), &custom_id, rows, msg.as_ref(), place);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
         })
@@ -254,6 +347,30 @@ impl Inner {
             }
         });
     }
+}
+
+/// Discord's client offers a command registered with `default_member_permissions` only to
+/// members who have all of those permissions (Administrator counts as all; `"0"` means admins
+/// only), unless the server granted the command to them.
+fn check_visible(w: &World, cmd: &Value, user: u64) -> anyhow::Result<()> {
+    const ADMINISTRATOR: u64 = 1 << 3;
+    let Some(required) = cmd.get("default_member_permissions").and_then(Value::as_str) else {
+        return Ok(());
+    };
+    let required: u64 = required.parse().context("default_member_permissions is not a number")?;
+    let name = cmd.get("name").and_then(Value::as_str).unwrap_or_default();
+    if w.command_grants.iter().any(|(c, u)| c == name && *u == user) {
+        return Ok(());
+    }
+    let admin = w.user(user).is_some_and(|u| u.admin);
+    let has: u64 = if admin { ALL_PERMISSIONS } else { MEMBER_PERMISSIONS }.parse().unwrap_or(0);
+    let shown = has & ADMINISTRATOR != 0 || (required != 0 && has & required == required);
+    ensure!(
+        shown,
+        "/{name} is hidden from user {user}: it was registered with default_member_permissions \
+         {required} and the member lacks some of them (Discord's client would not offer it)"
+    );
+    Ok(())
 }
 
 /// Options must exist on the registered command with the same type, and required ones must be

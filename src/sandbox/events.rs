@@ -127,16 +127,60 @@ fn option_json(o: &CommandOption) -> Value {
     json!({"name": o.name, "type": o.value.kind(), "value": value})
 }
 
-/// Fields shared by every INTERACTION_CREATE the sandbox sends.
+/// Where an interaction happens: the guild's text channel, or a user's DM with the bot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Place {
+    Guild,
+    Dm { channel_id: u64 },
+}
+
+/// What Discord reports as the app's permissions in a DM with its bot user: ATTACH_FILES,
+/// EMBED_LINKS, MENTION_EVERYONE and USE_EXTERNAL_EMOJIS.
+const DM_APP_PERMISSIONS: u64 = (1 << 14) | (1 << 15) | (1 << 17) | (1 << 18);
+
+/// A DM channel (type 1) between the bot and `user`.
+pub(crate) fn dm_channel(world: &World, channel_id: u64, user_id: u64) -> Value {
+    json!({
+        "id": channel_id.to_string(),
+        "type": 1,
+        "last_message_id": null,
+        "recipients": [user(world, user_id)],
+        "flags": 0,
+    })
+}
+
+/// Fields shared by every INTERACTION_CREATE the sandbox sends. In a guild the member is
+/// `member` (with permissions); in a DM there is no guild and the invoker is `user`.
 fn interaction_base(
     inner: &Inner,
     world: &World,
-    id: u64,
-    token: &str,
-    kind: u8,
-    user: u64,
+    (id, token, kind, user_id): (u64, &str, u8, u64),
+    place: Place,
 ) -> Map<String, Value> {
     let c = &inner.config;
+    if let Place::Dm { channel_id } = place {
+        let v = json!({
+            "id": id.to_string(),
+            "application_id": c.application_id.to_string(),
+            "type": kind,
+            "token": token,
+            "version": 1,
+            "channel_id": channel_id.to_string(),
+            "channel": dm_channel(world, channel_id, user_id),
+            "user": user(world, user_id),
+            "locale": "en-US",
+            "app_permissions": DM_APP_PERMISSIONS.to_string(),
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": "0"},
+            "context": 1,
+            "attachment_size_limit": super::limits::MAX_FILE_BYTES,
+        });
+        return match v {
+            Value::Object(o) => o,
+            _ => Map::new(),
+        };
+    }
+    let user = user_id;
     let v = json!({
         "id": id.to_string(),
         "application_id": c.application_id.to_string(),
@@ -168,10 +212,22 @@ pub(crate) struct SlashPayload<'a> {
     pub user: u64,
     pub command: &'a Value,
     pub options: &'a [CommandOption],
+    pub place: Place,
+}
+
+/// Every option value, subcommands' included.
+fn leaf_options(options: &[CommandOption]) -> Vec<&CommandOption> {
+    options
+        .iter()
+        .flat_map(|o| match &o.value {
+            OptionValue::Subcommand(inner) | OptionValue::Group(inner) => leaf_options(inner),
+            _ => vec![o],
+        })
+        .collect()
 }
 
 pub(crate) fn slash_interaction(inner: &Inner, world: &World, p: &SlashPayload<'_>) -> Value {
-    let mut o = interaction_base(inner, world, p.id, p.token, 2, p.user);
+    let mut o = interaction_base(inner, world, (p.id, p.token, 2, p.user), p.place);
     let mut data = Map::new();
     data.insert("id".into(), p.command.get("id").cloned().unwrap_or(Value::Null));
     data.insert("name".into(), p.command.get("name").cloned().unwrap_or(Value::Null));
@@ -181,8 +237,8 @@ pub(crate) fn slash_interaction(inner: &Inner, world: &World, p: &SlashPayload<'
         data.insert("guild_id".into(), g.clone());
     }
     let mut resolved = Map::new();
-    let attachments: Map<String, Value> = p
-        .options
+    let leaves = leaf_options(p.options);
+    let attachments: Map<String, Value> = leaves
         .iter()
         .filter_map(|o| match o.value {
             OptionValue::Attachment(id) => Some(id),
@@ -193,8 +249,7 @@ pub(crate) fn slash_interaction(inner: &Inner, world: &World, p: &SlashPayload<'
     if !attachments.is_empty() {
         resolved.insert("attachments".into(), Value::Object(attachments));
     }
-    let users: Map<String, Value> = p
-        .options
+    let users: Map<String, Value> = leaves
         .iter()
         .filter_map(|o| match o.value {
             OptionValue::User(id) => Some((id.to_string(), user(world, id))),
@@ -237,8 +292,9 @@ pub(crate) fn modal_interaction(
     custom_id: &str,
     rows: Vec<Value>,
     msg: Option<&Message>,
+    place: Place,
 ) -> Value {
-    let mut o = interaction_base(inner, world, id, token, 5, user);
+    let mut o = interaction_base(inner, world, (id, token, 5, user), place);
     o.insert("data".into(), json!({"custom_id": custom_id, "components": rows}));
     if let Some(msg) = msg {
         o.insert("message".into(), message(inner, world, msg));
@@ -252,8 +308,9 @@ pub(crate) fn component_interaction(
     (id, token, user): (u64, &str, u64),
     custom_id: &str,
     msg: &Message,
+    place: Place,
 ) -> Value {
-    let mut o = interaction_base(inner, world, id, token, 3, user);
+    let mut o = interaction_base(inner, world, (id, token, 3, user), place);
     o.insert("data".into(), json!({"custom_id": custom_id, "component_type": 2}));
     o.insert("message".into(), message(inner, world, msg));
     Value::Object(o)

@@ -101,7 +101,9 @@ pub(crate) async fn callback(
         }
         let ephemeral = data.get("flags").and_then(Value::as_u64).is_some_and(|f| f & EPHEMERAL != 0);
         let user = i.record.user_id;
-        let origin = || Origin { interaction_id: Some(iid), ephemeral_for: ephemeral.then_some(user) };
+        let channel_id = Some(i.record.channel_id);
+        let origin =
+            || Origin { interaction_id: Some(iid), ephemeral_for: ephemeral.then_some(user), channel_id };
         let component_message = match i.record.kind {
             InteractionKind::Component { message_id, .. } => Some(message_id),
             InteractionKind::Modal { message_id, .. } => message_id,
@@ -216,6 +218,7 @@ pub(crate) async fn followup(
             .record;
         let ephemeral = draft.flags.is_some_and(|f| f & EPHEMERAL != 0);
         let user = record.user_id;
+        let channel_id = record.channel_id;
         let deferred = record.callback_type() == Some(5);
         let loading = record.original_message_id.filter(|id| w.message(*id).is_some_and(|m| m.loading));
         if let (true, Some(original)) = (deferred, loading) {
@@ -229,7 +232,11 @@ pub(crate) async fn followup(
             );
             return messages::json_of(&inner, w, original);
         }
-        let origin = Origin { interaction_id: Some(iid), ephemeral_for: ephemeral.then_some(user) };
+        let origin = Origin {
+            interaction_id: Some(iid),
+            ephemeral_for: ephemeral.then_some(user),
+            channel_id: Some(channel_id),
+        };
         let id = messages::create(&inner, w, draft, origin).map_err(|e| e.for_interaction(iid))?;
         if let Some(i) = w.interactions.get_mut(&iid) {
             i.record.followup_ids.push(id);

@@ -30,6 +30,8 @@ const SETTABLE_FLAGS: u64 = (1 << 2) | (1 << 12);
 pub(crate) struct Origin {
     pub interaction_id: Option<u64>,
     pub ephemeral_for: Option<u64>,
+    /// The channel of the interaction (a DM's, say); `None` = the guild's text channel.
+    pub channel_id: Option<u64>,
 }
 
 /// The message fields after a request, checked and with new files stored.
@@ -113,7 +115,7 @@ pub(crate) fn create(inner: &Inner, world: &mut World, draft: Draft, origin: Ori
     let id = inner.clock.snowflake();
     world.messages.push(Message {
         id,
-        channel_id: inner.config.channel_id,
+        channel_id: origin.channel_id.unwrap_or(inner.config.channel_id),
         author_id: inner.config.bot_user_id,
         content: applied.content,
         components: applied.components,
@@ -136,7 +138,7 @@ pub(crate) fn create_loading(inner: &Inner, world: &mut World, origin: Origin) -
     let id = inner.clock.snowflake();
     world.messages.push(Message {
         id,
-        channel_id: inner.config.channel_id,
+        channel_id: origin.channel_id.unwrap_or(inner.config.channel_id),
         author_id: inner.config.bot_user_id,
         content: String::new(),
         components: Vec::new(),

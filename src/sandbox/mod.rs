@@ -4,9 +4,11 @@
 //! [`Sandbox::start`] serves the REST routes serenity uses under `/api/v10`, the gateway
 //! WebSocket at `/gateway`, attachment downloads at `/attachments/…`, a control API under
 //! `/control` (see [`control`]), and at `/` a page that shows the channel the way Discord would,
-//! so Easel can be used from a browser (see `web`). One guild, one text channel, one bot; tests
-//! add users, dispatch slash commands and button clicks, and read back messages, interactions and
-//! every limit the bot broke ([`Violation`]). Waiting is done on a change counter
+//! so Easel can be used from a browser (see `web`). One guild, one text channel, one bot (and
+//! each user's DM with it, [`Sandbox::slash_dm`]); tests add users, dispatch slash commands and
+//! button clicks, and read back messages, interactions and every limit the bot broke
+//! ([`Violation`]). Like Discord's client, it will not dispatch a command a member could not
+//! see (`default_member_permissions`, DM contexts). Waiting is done on a change counter
 //! ([`Sandbox::wait_for`]), never by sleeping. What the server must send to satisfy serenity
 //! 0.12.5 is documented in `shared/research/discord-offline.md`; the limits are DESIGN.md §7 (see
 //! [`limits`]). Discord's rate limits are on by default ([`RateLimits`]): a bot that ignores
@@ -200,9 +202,34 @@ impl Sandbox {
     }
 
     /// Dispatches a slash command (INTERACTION_CREATE type 2) from `user` to the connected bot.
-    /// Refuses a command the bot has not registered, or options it did not declare.
+    /// Refuses a command the bot has not registered, options it did not declare, and a command
+    /// whose `default_member_permissions` the member lacks (Discord's client would not show it).
+    /// Subcommands are options made with [`CommandOption::subcommand`].
     pub async fn slash(&self, user: u64, command: &str, options: Vec<CommandOption>) -> anyhow::Result<u64> {
         self.inner.slash(user, command, options)
+    }
+
+    /// Dispatches a slash command from `user` in their DM with the bot: no guild, the user as
+    /// `user` instead of `member`, a DM channel (type 1), `context` 1. Refuses a command Discord
+    /// would not offer in DMs (a guild command, or `contexts` without BOT_DM).
+    pub async fn slash_dm(
+        &self,
+        user: u64,
+        command: &str,
+        options: Vec<CommandOption>,
+    ) -> anyhow::Result<u64> {
+        self.inner.slash_dm(user, command, options)
+    }
+
+    /// `user`'s DM channel with the bot, once they have used one.
+    pub fn dm_channel(&self, user: u64) -> Option<u64> {
+        self.inner.read(|w| w.dm_channels.get(&user).copied())
+    }
+
+    /// Lets `user` use `command` whatever its `default_member_permissions`, as a server admin
+    /// can grant it in Server Settings → Integrations; the bot must still check for itself.
+    pub fn grant_command(&self, command: &str, user: u64) {
+        self.inner.grant_command(command, user)
     }
 
     /// Dispatches an autocomplete request (type 4) for option `focused` of `command`, whose
@@ -250,7 +277,8 @@ impl Sandbox {
     }
 
     /// Dispatches a button click (type 3) on `message_id`; refuses if the message has no such
-    /// button, the button is disabled, or the message is ephemeral for someone else.
+    /// button, the button is disabled, or the message is ephemeral for someone else (or in
+    /// someone else's DM). A click on a message in a DM is a DM interaction.
     pub async fn click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {
         self.inner.click(user, message_id, custom_id)
     }

@@ -139,13 +139,13 @@ impl OptionValue {
     /// Discord's application command option type number.
     pub fn kind(&self) -> u8 {
         match self {
+            OptionValue::Subcommand(_) => 1,
             OptionValue::String(_) => 3,
             OptionValue::Integer(_) => 4,
             OptionValue::Boolean(_) => 5,
             OptionValue::User(_) => 6,
             OptionValue::Number(_) => 10,
             OptionValue::Attachment(_) => 11,
-            OptionValue::Subcommand(_) => 1,
             OptionValue::Group(_) => 2,
         }
     }
@@ -184,6 +184,8 @@ pub struct InteractionRecord {
     pub id: u64,
     pub token: String,
     pub user_id: u64,
+    /// Where it happened: the guild's text channel, or the user's DM channel with the bot.
+    pub channel_id: u64,
     pub kind: InteractionKind,
     pub dispatched_at: Duration,
     /// The first (and only accepted) callback.

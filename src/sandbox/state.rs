@@ -119,6 +119,11 @@ pub(crate) struct World {
     pub session: Option<Session>,
     /// A bot has completed IDENTIFY at least once.
     pub identified: bool,
+    /// Commands the server granted to a member whatever the command's default permissions
+    /// (Server Settings → Integrations), as (command name, user).
+    pub command_grants: Vec<(String, u64)>,
+    /// Each user's DM channel with the bot, made at their first DM.
+    pub dm_channels: BTreeMap<u64, u64>,
 }
 
 impl World {

@@ -156,7 +156,14 @@ fn interactions_are_accepted() {
         CommandOption::integer("count", 4),
         CommandOption::attachment("image", &image),
     ];
-    let p = SlashPayload { id: 5, token: "tok", user: alice, command: &command, options: &options };
+    let p = SlashPayload {
+        id: 5,
+        token: "tok",
+        user: alice,
+        command: &command,
+        options: &options,
+        place: events::Place::Guild,
+    };
     let v = inner.read(|w| events::slash_interaction(&inner, w, &p));
     match parse_event(&dispatch_frame("INTERACTION_CREATE", v)) {
         Event::InteractionCreate(e) => match e.interaction {
@@ -170,12 +177,48 @@ fn interactions_are_accepted() {
         other => panic!("{other:?}"),
     }
     let m = sample_message(&inner);
-    let v = inner.read(|w| events::component_interaction(&inner, w, (6, "tok2", alice), "u1", &m));
+    let v = inner.read(|w| {
+        events::component_interaction(&inner, w, (6, "tok2", alice), "u1", &m, events::Place::Guild)
+    });
     match parse_event(&dispatch_frame("INTERACTION_CREATE", v)) {
         Event::InteractionCreate(e) => match e.interaction {
             Interaction::Component(c) => {
                 assert_eq!(c.data.custom_id, "u1");
                 assert_eq!(c.message.id.get(), m.id);
+            }
+            other => panic!("{other:?}"),
+        },
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn dm_interactions_have_a_user_and_no_guild() {
+    let inner = inner();
+    let alice = inner.add_user("alice", false);
+    let command = json!({"id": "77", "name": "easel", "type": 1});
+    let options = vec![CommandOption::subcommand("ban", vec![CommandOption::user("user", alice)])];
+    let p = SlashPayload {
+        id: 5,
+        token: "tok",
+        user: alice,
+        command: &command,
+        options: &options,
+        place: events::Place::Dm { channel_id: 99 },
+    };
+    let v = inner.read(|w| events::slash_interaction(&inner, w, &p));
+    assert_eq!(v["context"], 1);
+    assert!(v.get("member").is_none() && v.get("guild_id").is_none());
+    match parse_event(&dispatch_frame("INTERACTION_CREATE", v)) {
+        Event::InteractionCreate(e) => match e.interaction {
+            Interaction::Command(c) => {
+                assert_eq!(c.user.id.get(), alice);
+                assert!(c.member.is_none() && c.guild_id.is_none());
+                assert_eq!(c.channel_id.get(), 99);
+                assert_eq!(c.channel.map(|ch| ch.kind), Some(serenity::model::channel::ChannelType::Private));
+                // The subcommand and its user option, resolved.
+                assert_eq!(c.data.options[0].name, "ban");
+                assert_eq!(c.data.resolved.users.len(), 1);
             }
             other => panic!("{other:?}"),
         },
@@ -194,6 +237,7 @@ fn interaction_responses_carry_the_interaction() {
             id: 42,
             token: "tok".into(),
             user_id: alice,
+            channel_id: inner.config.channel_id,
             kind,
             dispatched_at: Duration::ZERO,
             callback: None,

@@ -3,6 +3,7 @@
 //! retried, recovers what a restart interrupted, and tells the world through [`TaskEvent`]s.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -15,6 +16,7 @@ use super::store::{ImageRole, Store, StoredImage};
 use super::{FailureCode, NewTask, Task, TaskId, TaskState, failover, now_ms, runner};
 use crate::backends::Registry;
 use crate::backends::routing::{self, Route, RouteError};
+use crate::clock::Clock;
 use crate::config::LimitsConfig;
 use crate::imaging;
 use crate::storage::Storage;
@@ -78,6 +80,10 @@ pub(super) struct Inner {
     /// How to stop each running task's backend call, for /cancel.
     aborts: Mutex<HashMap<TaskId, oneshot::Sender<()>>>,
     stopping: watch::Sender<bool>,
+    /// An admin paused Easel: nothing new starts; running tasks finish.
+    paused: AtomicBool,
+    /// Stamps each task's `created_at`, which daily quotas count by.
+    clock: Clock,
 }
 
 impl Inner {
@@ -118,6 +124,7 @@ impl Engine {
         backends: Registry,
         limits: LimitsConfig,
         grid_quality: u8,
+        clock: Clock,
     ) -> Engine {
         let (events, _) = broadcast::channel(1024);
         Engine {
@@ -132,6 +139,8 @@ impl Engine {
                 active: Mutex::new(HashMap::new()),
                 aborts: Mutex::new(HashMap::new()),
                 stopping: watch::channel(false).0,
+                paused: AtomicBool::new(false),
+                clock,
             }),
         }
     }
@@ -156,6 +165,16 @@ impl Engine {
         self.inner.events.subscribe()
     }
 
+    /// Holds the queue (`true`): no waiting task starts until resumed; running ones finish.
+    pub fn set_paused(&self, paused: bool) {
+        self.inner.paused.store(paused, Ordering::SeqCst);
+        self.inner.wake.notify_one();
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.inner.paused.load(Ordering::SeqCst)
+    }
+
     /// Checks and queues a task. Child tasks (U, V) must name a finished parent that has the
     /// chosen image; input images are checked, then stored with the task.
     pub async fn submit(&self, new: NewTask) -> Result<Task, SubmitError> {
@@ -164,7 +183,8 @@ impl Engine {
             .backends
             .get(&new.backend)
             .ok_or_else(|| SubmitError::UnknownBackend(new.backend.clone()))?;
-        self.check_room(&new.user_id, 1).await?;
+        let running_cap = new.running_cap.unwrap_or(inner.limits.per_user_running);
+        self.check_room(&new.user_id, 1, running_cap).await?;
         let caps = backend.capabilities();
         let supported = match new.kind {
             super::TaskKind::Imagine | super::TaskKind::Reroll => caps.imagine,
@@ -217,7 +237,7 @@ impl Engine {
             });
         }
         let deadline = Duration::from_secs(inner.limits.task_deadline_secs);
-        let task = inner.store.insert(&new, &inputs, deadline).await?;
+        let task = inner.store.insert_at(&new, &inputs, deadline, inner.clock.now_ms()).await?;
         info!(task_id = task.id, user_id = %task.user_id, backend = %task.backend, kind = ?task.kind, "task queued");
         inner.emit(task.id, EventKind::Queued);
         inner.store.release(task.id).await?;
@@ -262,16 +282,12 @@ impl Engine {
     }
 
     /// Refuses, naming the numbers, when `more` new tasks would take `user` past the
-    /// per-member waiting cap.
-    pub async fn check_room(&self, user: &str, more: u32) -> Result<(), SubmitError> {
+    /// per-member waiting cap; `running_cap` is theirs, for the message.
+    pub async fn check_room(&self, user: &str, more: u32, running_cap: u32) -> Result<(), SubmitError> {
         let limits = &self.inner.limits;
         let queued = self.inner.store.queued_count(user).await?;
         if queued + more > limits.per_user_queued {
-            return Err(SubmitError::QueueFull {
-                queued,
-                running: limits.per_user_running,
-                cap: limits.per_user_queued,
-            });
+            return Err(SubmitError::QueueFull { queued, running: running_cap, cap: limits.per_user_queued });
         }
         Ok(())
     }
@@ -336,6 +352,14 @@ impl Engine {
         loop {
             if *stopping.borrow() {
                 return;
+            }
+            if self.is_paused() {
+                // Held: wait for /easel resume (which wakes us) or shutdown.
+                tokio::select! {
+                    _ = inner.wake.notified() => {}
+                    _ = stopping.changed() => {}
+                }
+                continue;
             }
             let mut wake_at: Option<i64> = None;
             for name in inner.backends.names().map(str::to_string).collect::<Vec<_>>() {

@@ -215,6 +215,9 @@ pub struct NewTask {
     pub message: MessageRef,
     /// Input images (blend, describe): encoded files, stored with the task on submit.
     pub inputs: Vec<bytes::Bytes>,
+    /// How many tasks the member may have running at once (their quota); `None` =
+    /// `limits.per_user_running`.
+    pub running_cap: Option<u32>,
 }
 
 /// A task as stored.

@@ -84,16 +84,6 @@ impl Store {
         rows.iter().map(task_from_row).collect()
     }
 
-    /// Tasks `user` asked for since `since` (unix ms): what a daily quota counts.
-    pub async fn created_since(&self, user: &str, since: i64) -> anyhow::Result<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE user_id = ? AND created_at >= ?")
-            .bind(user)
-            .bind(since)
-            .fetch_one(self.pool())
-            .await?;
-        Ok(n as u32)
-    }
-
     /// The waiting line of `backend` as (task, member) in id order; held tasks excluded.
     pub async fn line(&self, backend: &str) -> anyhow::Result<Vec<(TaskId, String)>> {
         Ok(sqlx::query_as(

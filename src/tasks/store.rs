@@ -109,13 +109,25 @@ impl Store {
         inputs: &[StoredImage],
         deadline: Duration,
     ) -> anyhow::Result<Task> {
+        self.insert_at(new, inputs, deadline, now_ms()).await
+    }
+
+    /// [`Store::insert`] with `created_at` from the caller's clock (the one daily quotas count
+    /// by); the deadline still runs from the real time now.
+    pub async fn insert_at(
+        &self,
+        new: &NewTask,
+        inputs: &[StoredImage],
+        deadline: Duration,
+        created_at: i64,
+    ) -> anyhow::Result<Task> {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO tasks (kind, state, parent_id, user_id, guild_id, channel_id, prompt, backend,
                  model, seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
-                 message_id, message_original, created_at, updated_at)
-             VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                 message_id, message_original, running_cap, created_at, updated_at)
+             VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(serde_json::to_string(&new.kind)?)
         .bind(new.parent_id)
@@ -133,7 +145,8 @@ impl Store {
         .bind(new.message.token_expires_at)
         .bind(&new.message.message_id)
         .bind(new.message.original)
-        .bind(now)
+        .bind(new.running_cap.map(i64::from))
+        .bind(created_at)
         .bind(now)
         .fetch_one(&mut *tx)
         .await?;
@@ -178,6 +191,8 @@ impl Store {
     ///
     /// Fair across members: among users under their running cap, the one whose last task
     /// started longest ago (or never) goes first, so one member's batch cannot starve others.
+    /// A member's cap is the one stored with the task at submit (from their roles or an
+    /// admin's override); `per_user_running` stands in for tasks that have none.
     pub async fn claim_next(&self, backend: &str, per_user_running: u32) -> anyhow::Result<Option<Task>> {
         let now = now_ms();
         let sql = format!(
@@ -186,7 +201,8 @@ impl Store {
              WHERE state = 'queued' AND id = (
                  SELECT t.id FROM tasks t
                  WHERE t.state = 'queued' AND t.backend = ?2 AND t.next_attempt_at <= ?1
-                   AND (SELECT COUNT(*) FROM tasks a WHERE a.user_id = t.user_id AND a.state IN {ACTIVE}) < ?3
+                   AND (SELECT COUNT(*) FROM tasks a WHERE a.user_id = t.user_id AND a.state IN {ACTIVE})
+                       < COALESCE(t.running_cap, ?3)
                  ORDER BY (SELECT MAX(a.started_at) FROM tasks a WHERE a.user_id = t.user_id) IS NOT NULL,
                           (SELECT MAX(a.started_at) FROM tasks a WHERE a.user_id = t.user_id),
                           t.id

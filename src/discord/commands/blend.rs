@@ -5,6 +5,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::{fetch_attachment, refuse_after_defer};
+use crate::admin::Ask;
 use crate::backends::routing::{RouteError, Want};
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::prompt::{Aspect, PromptSpec};
@@ -45,6 +46,12 @@ pub async fn blend(
     #[description = "Shape of the result (default: square)"] dimensions: Option<Dimensions>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
+    let who = requester(ctx, true);
+    // The gate (and an audit row with an empty prompt) before anything else.
+    let admission = match data.app.admit(&who, Ask::create("blend", "", 1)).await {
+        Ok(admission) => admission,
+        Err(refusal) => return reply_ephemeral(ctx, &BotError::from(refusal).for_member()).await,
+    };
     let prompt = blend_prompt(dimensions);
     let route = match data.app.route(Want::Blend, None, Some(&prompt)).await {
         Ok(route) => route,
@@ -67,7 +74,6 @@ pub async fn blend(
             Err(e) => return refuse_after_defer(ctx, &format!("Image {}: {e}", i + 1)).await,
         }
     }
-    let who = requester(ctx, true);
     let submitted = data
         .app
         .engine
@@ -82,6 +88,7 @@ pub async fn blend(
             model: route.model,
             seed: fastrand::u32(..),
             message: who.message,
+            running_cap: Some(admission.quota.running_cap),
             inputs,
         })
         .await;

@@ -3,7 +3,7 @@
 
 use poise::serenity_prelude as serenity;
 
-use crate::discord::{BotError, SlashContext, is_admin, reply_ephemeral};
+use crate::discord::{BotError, SlashContext, admit_use, is_admin, reply_ephemeral};
 
 /// Cancel one of your waiting or running tasks (default: your newest)
 #[poise::command(slash_command)]
@@ -14,6 +14,9 @@ pub async fn cancel(
     #[min = 1]
     task: Option<i64>,
 ) -> Result<(), BotError> {
+    if !admit_use(ctx).await? {
+        return Ok(());
+    }
     let app = &ctx.data().app;
     let user = ctx.interaction.user.id.to_string();
     let id = match task {

@@ -5,6 +5,7 @@
 use poise::serenity_prelude as serenity;
 
 use super::{fetch_attachment, refuse_after_defer};
+use crate::admin::Ask;
 use crate::backends::routing::{RouteError, Want};
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::prompt::PromptSpec;
@@ -21,6 +22,12 @@ pub async fn describe(
     link: Option<String>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
+    let who = requester(ctx, true);
+    // The gate (and an audit row with an empty prompt) before anything else.
+    let admission = match data.app.admit(&who, Ask::create("describe", "", 1)).await {
+        Ok(admission) => admission,
+        Err(refusal) => return reply_ephemeral(ctx, &BotError::from(refusal).for_member()).await,
+    };
     let source = match (image, link) {
         (Some(a), None) => Ok(a),
         (None, Some(l)) => Err(l),
@@ -57,7 +64,6 @@ pub async fn describe(
         Ok(image) => image,
         Err(e) => return refuse_after_defer(ctx, &e.to_string()).await,
     };
-    let who = requester(ctx, true);
     let submitted = data
         .app
         .engine
@@ -72,6 +78,7 @@ pub async fn describe(
             model: route.model,
             seed: fastrand::u32(..),
             message: who.message,
+            running_cap: Some(admission.quota.running_cap),
             inputs: vec![image.bytes],
         })
         .await;

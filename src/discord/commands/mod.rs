@@ -3,6 +3,7 @@
 pub mod blend;
 pub mod cancel;
 pub mod describe;
+pub mod easel;
 pub mod imagine;
 pub mod info;
 pub mod prefer;
@@ -24,6 +25,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         cancel::cancel(),
         settings::settings(),
         prefer::prefer(),
+        easel::easel(),
     ]
 }
 

@@ -1,0 +1,196 @@
+//! The admin tables in SQLite (migration 0005): the pause switch, bans, per-member quota
+//! overrides, the prompt audit, and the count a daily quota is checked against. All SQL of
+//! the admin side lives here; commands only call these.
+
+use sqlx::Row;
+
+use super::quota::QuotaOverride;
+use crate::tasks::store::Store;
+
+/// A member an admin barred from Easel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ban {
+    pub user_id: String,
+    pub banned_by: String,
+    pub reason: Option<String>,
+    pub created_at: i64,
+}
+
+/// One row of the prompt audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub user_id: String,
+    pub guild_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub command: String,
+    pub prompt: String,
+    /// `accepted` or `refused`.
+    pub verdict: String,
+    pub reason: Option<String>,
+}
+
+const PAUSED: &str = "paused";
+
+impl Store {
+    pub async fn is_paused(&self) -> anyhow::Result<bool> {
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM admin_settings WHERE key = ?")
+            .bind(PAUSED)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(value.as_deref() == Some("1"))
+    }
+
+    /// Records the pause switch; returns whether it changed.
+    pub async fn set_paused(&self, paused: bool, by: &str, now: i64) -> anyhow::Result<bool> {
+        let was = self.is_paused().await?;
+        sqlx::query(
+            "INSERT INTO admin_settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by,
+                 updated_at = excluded.updated_at",
+        )
+        .bind(PAUSED)
+        .bind(if paused { "1" } else { "0" })
+        .bind(by)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(was != paused)
+    }
+
+    /// Bars `user`; false when they already were (the first ban's record is kept).
+    pub async fn ban(&self, user: &str, by: &str, reason: Option<&str>, now: i64) -> anyhow::Result<bool> {
+        let done = sqlx::query(
+            "INSERT INTO bans (user_id, banned_by, reason, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT (user_id) DO NOTHING",
+        )
+        .bind(user)
+        .bind(by)
+        .bind(reason)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Lifts a ban; false when there was none.
+    pub async fn unban(&self, user: &str) -> anyhow::Result<bool> {
+        let done = sqlx::query("DELETE FROM bans WHERE user_id = ?").bind(user).execute(self.pool()).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub async fn ban_of(&self, user: &str) -> anyhow::Result<Option<Ban>> {
+        let row = sqlx::query("SELECT * FROM bans WHERE user_id = ?")
+            .bind(user)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(|r| Ban {
+            user_id: r.get("user_id"),
+            banned_by: r.get("banned_by"),
+            reason: r.get("reason"),
+            created_at: r.get("created_at"),
+        }))
+    }
+
+    pub async fn ban_count(&self) -> anyhow::Result<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bans").fetch_one(self.pool()).await?;
+        Ok(n as u32)
+    }
+
+    pub async fn quota_override(&self, user: &str) -> anyhow::Result<Option<QuotaOverride>> {
+        let row: Option<(Option<i64>, Option<i64>)> =
+            sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = ?")
+                .bind(user)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(daily, running)| QuotaOverride {
+            daily_limit: daily.map(|n| n as u32),
+            running_cap: running.map(|n| n as u32),
+        }))
+    }
+
+    /// Sets (or, when it overrides nothing, removes) `user`'s override.
+    pub async fn set_quota_override(
+        &self,
+        user: &str,
+        o: QuotaOverride,
+        by: &str,
+        now: i64,
+    ) -> anyhow::Result<()> {
+        if o == QuotaOverride::default() {
+            sqlx::query("DELETE FROM quota_overrides WHERE user_id = ?")
+                .bind(user)
+                .execute(self.pool())
+                .await?;
+            return Ok(());
+        }
+        sqlx::query(
+            "INSERT INTO quota_overrides (user_id, daily_limit, running_cap, set_by, set_at) VALUES (?, ?, ?, ?, ?)
+             ON CONFLICT (user_id) DO UPDATE SET daily_limit = excluded.daily_limit,
+                 running_cap = excluded.running_cap, set_by = excluded.set_by, set_at = excluded.set_at",
+        )
+        .bind(user)
+        .bind(o.daily_limit.map(i64::from))
+        .bind(o.running_cap.map(i64::from))
+        .bind(by)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Tasks of `user` created in `[from, to)` (unix ms) that count against a daily quota:
+    /// all but those that failed (the service's fault, not the member's use) and those
+    /// canceled before they started (nothing was spent on them).
+    pub async fn tasks_counted(&self, user: &str, from: i64, to: i64) -> anyhow::Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND created_at < ?
+               AND state != 'failed' AND NOT (state = 'canceled' AND started_at IS NULL)",
+        )
+        .bind(user)
+        .bind(from)
+        .bind(to)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n as u32)
+    }
+
+    pub async fn record_audit(&self, e: &AuditEntry) -> anyhow::Result<()> {
+        sqlx::query(
+            "INSERT INTO prompt_audit (at, user_id, guild_id, channel_id, command, prompt, verdict, reason)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.at)
+        .bind(&e.user_id)
+        .bind(&e.guild_id)
+        .bind(&e.channel_id)
+        .bind(&e.command)
+        .bind(&e.prompt)
+        .bind(&e.verdict)
+        .bind(&e.reason)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest `limit` audit rows, newest first.
+    pub async fn audit_recent(&self, limit: u32) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows = sqlx::query("SELECT * FROM prompt_audit ORDER BY id DESC LIMIT ?")
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| AuditEntry {
+                at: r.get("at"),
+                user_id: r.get("user_id"),
+                guild_id: r.get("guild_id"),
+                channel_id: r.get("channel_id"),
+                command: r.get("command"),
+                prompt: r.get("prompt"),
+                verdict: r.get("verdict"),
+                reason: r.get("reason"),
+            })
+            .collect())
+    }
+}
