@@ -119,3 +119,43 @@ async fn remix_mode_lets_the_member_edit_the_prompt_before_variations() {
     assert_eq!(vary.buttons().count(), 9);
     w.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_mode_delivers_results_and_their_buttons_in_direct_messages() {
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |_| {}).await;
+    w.start_in_process().await;
+    let alice = w.sandbox.add_user("alice");
+    w.sandbox.slash(alice, "settings", vec![]).await.unwrap();
+    let panel = panel_with(&w, alice, "**Your settings**").await;
+    w.sandbox.click(alice, panel.id, "e1s:private").await.unwrap();
+    panel_with(&w, alice, "Private mode (/imagine results by DM): on").await;
+
+    w.imagine(alice, "a secret garden").await;
+    ephemeral_with(&w, alice, "🔒 Private mode: your images will arrive in your DMs.").await;
+    let dm = w.sandbox.wait_for(WAIT, |v| v.dm_channel(alice)).await.unwrap();
+    let in_dm = |needle: &'static str| {
+        let w = &w;
+        async move {
+            w.sandbox
+                .wait_for(WAIT, |v| {
+                    v.messages()
+                        .iter()
+                        .find(|m| {
+                            m.channel_id == dm && m.content.contains(needle) && support::world::is_final(m)
+                        })
+                        .cloned()
+                })
+                .await
+                .unwrap_or_else(|_| panic!("no {needle:?} in the DM:\n{}", w.sandbox.summary()))
+        }
+    };
+    let grid = in_dm("**a secret garden** - <@").await;
+    assert_eq!(grid.buttons().count(), 9);
+    w.sandbox.click(alice, grid.id, &click_id(&grid, "U1")).await.unwrap();
+    let up = in_dm("- Image #1").await;
+    assert_eq!(up.attachments.len(), 1);
+    let public: Vec<_> =
+        w.sandbox.messages().into_iter().filter(|m| m.channel_id != dm && !m.is_ephemeral()).collect();
+    assert!(public.is_empty(), "nothing public in the server: {public:#?}");
+    w.assert_no_violations();
+}

@@ -40,7 +40,7 @@ impl App {
     async fn gate(&self, who: &Requester, ask: &Ask<'_>) -> Result<Admission, Refusal> {
         let discord = &self.config.discord;
         match who.guild_id.as_deref() {
-            None if !discord.allow_dms => return Err(Refusal::DirectMessages),
+            None if !discord.allow_dms && !who.private_results => return Err(Refusal::DirectMessages),
             None => {}
             Some(guild) => {
                 if !discord.allowed_guilds.is_empty() && !listed(&discord.allowed_guilds, guild) {

@@ -131,7 +131,12 @@ async fn press(
     ci: &serenity::ComponentInteraction,
     action: ButtonAction,
 ) -> Result<(), BotError> {
-    let who = super::presser(ci);
+    let mut who = super::presser(ci);
+    if who.guild_id.is_none() {
+        // A button under private-mode results in the member's DMs: the task began in a server.
+        let task = data.app.engine.store().get(action.task()).await?;
+        who.private_results = task.is_some_and(|t| t.guild_id.is_some() && t.user_id == who.user_id);
+    }
     if let ButtonAction::Cancel { task } = action {
         data.app.admit(&who, Ask::Use).await?;
         data.app.engine.cancel(task, &who.user_id, who.admin).await?;

@@ -73,6 +73,7 @@ pub fn requester(ctx: SlashContext<'_>, original: bool) -> Requester {
         },
         roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
         admin: is_admin(member),
+        private_results: false,
     }
 }
 
@@ -86,6 +87,7 @@ pub fn presser(ci: &serenity::ComponentInteraction) -> Requester {
         message: MessageRef::default(),
         roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
         admin: is_admin(member),
+        private_results: false,
     }
 }
 
@@ -99,6 +101,7 @@ pub fn modal_presser(mi: &serenity::ModalInteraction) -> Requester {
         message: MessageRef::default(),
         roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
         admin: is_admin(member),
+        private_results: false,
     }
 }
 

@@ -158,6 +158,27 @@ impl DiscordRest {
         if resp.status().is_success() { Ok(()) } else { Err(api_error(resp).await.0) }
     }
 
+    /// The bot's DM channel with `user` (`POST /users/@me/channels`), for private mode.
+    pub async fn open_dm(&self, user: &str) -> Result<String, RestError> {
+        #[derive(serde::Deserialize)]
+        struct Channel {
+            id: String,
+        }
+        let url = format!("{}/users/@me/channels", self.base);
+        let resp = self
+            .client
+            .post(url)
+            .header("Authorization", format!("Bot {}", self.bot_token))
+            .json(&serde_json::json!({ "recipient_id": user }))
+            .send()
+            .await?;
+        if resp.status().is_success() {
+            Ok(resp.json::<Channel>().await?.id)
+        } else {
+            Err(api_error(resp).await.0)
+        }
+    }
+
     pub async fn create_followup(&self, token: &str, msg: &Outgoing) -> Result<SentMessage, RestError> {
         let path = format!("/webhooks/{}/{token}", self.application_id);
         self.send(Method::POST, &path, token, msg, false).await

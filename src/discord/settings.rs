@@ -32,8 +32,10 @@ pub fn summary(s: &UserSettings) -> String {
     let on = |b: bool| if b { "on" } else { "off" };
     format!(
         "**Your settings**\nAspect ratio: {aspect}\nModel: {model}\nStylize: {stylize}\n\
-         V buttons: {strength} variations\nRemix (edit the prompt before V): {}",
-        on(s.remix)
+         V buttons: {strength} variations\nRemix (edit the prompt before V): {}\n\
+         Private mode (/imagine results by DM): {}",
+        on(s.remix),
+        on(s.private)
     )
 }
 
@@ -78,6 +80,7 @@ pub fn components(s: &UserSettings, models: &[String]) -> Vec<serenity::CreateAc
         serenity::CreateActionRow::Buttons(vec![
             toggle("strength", strength.into(), s.strength == Strength::Subtle),
             toggle("remix", format!("Remix: {}", if s.remix { "On" } else { "Off" }), s.remix),
+            toggle("private", format!("Private: {}", if s.private { "On" } else { "Off" }), s.private),
             serenity::CreateButton::new(format!("{PREFIX}reset"))
                 .label("Reset")
                 .style(serenity::ButtonStyle::Danger),
@@ -130,6 +133,7 @@ async fn change(data: &Data, ci: &serenity::ComponentInteraction) -> Result<User
             }
         }
         "remix" => s.remix = !s.remix,
+        "private" => s.private = !s.private,
         "reset" => s = UserSettings { suffix: s.suffix, ..UserSettings::default() },
         other => {
             return Err(BotError::user(format!("This panel has no setting `{other}`: run /settings again.")));
@@ -155,7 +159,8 @@ mod tests {
         assert_eq!(
             summary(&s),
             "**Your settings**\nAspect ratio: 16:9\nModel: automatic (least busy)\nStylize: high (--s 250)\n\
-             V buttons: subtle variations\nRemix (edit the prompt before V): on"
+             V buttons: subtle variations\nRemix (edit the prompt before V): on\n\
+             Private mode (/imagine results by DM): off"
         );
     }
 }

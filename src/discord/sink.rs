@@ -14,6 +14,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
 use tracing::{Instrument, debug, info, warn};
 
+use super::BotError;
 use super::render::{self, Attach, MessageView, RenderContext};
 use super::rest::{Attachments, DiscordRest, FilePart, Outgoing, RestError};
 use crate::tasks::engine::Engine;
@@ -215,6 +216,22 @@ impl Sink {
             Err(e) if e.token_expired() => self.via_channel(t, msg).await,
             Err(e) => Err(e),
         }
+    }
+
+    /// Private mode: the task's message lives in the member's DMs, as a plain channel message
+    /// that every later update edits. Posted here, at once, showing the task's current state.
+    pub async fn post_to_channel(&self, task: TaskId, channel: &str) -> Result<(), BotError> {
+        let store = self.inner.engine.store();
+        let t = store.get(task).await?.ok_or_else(|| anyhow::anyhow!("task {task} vanished"))?;
+        let cx = self.render_context(&t, false).await;
+        let view = render::render(&t, &cx);
+        let file = self.file_for(&t, &view, None).await;
+        let sent = self.inner.rest.create_channel_message(channel, &outgoing(&t, &view, file)).await?;
+        let message = MessageRef { message_id: Some(sent.id), ..MessageRef::default() };
+        store.set_message(task, &message).await?;
+        // The task may have moved on while the message was being posted.
+        self.touch(task, None);
+        Ok(())
     }
 
     /// After the interaction token is gone only a new channel message can show the result;

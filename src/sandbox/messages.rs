@@ -189,11 +189,15 @@ pub(crate) fn json_of(inner: &Inner, world: &World, id: u64) -> ApiResult<Respon
     Ok(axum::Json(render::message(inner, world, m)).into_response())
 }
 
-fn channel(inner: &Inner, id: &str) -> ApiResult<()> {
-    if id.parse::<u64>().ok() == Some(inner.config.channel_id) {
-        Ok(())
-    } else {
-        Err(ApiError::unknown_channel(id))
+/// The guild's text channel or a DM channel the bot has with a member; `None` = the guild's.
+fn channel(inner: &Inner, id: &str) -> ApiResult<Option<u64>> {
+    let parsed = id.parse::<u64>().ok();
+    if parsed == Some(inner.config.channel_id) {
+        return Ok(None);
+    }
+    match parsed.filter(|c| inner.read(|w| w.dm_channels.values().any(|dm| dm == c))) {
+        Some(dm) => Ok(Some(dm)),
+        None => Err(ApiError::unknown_channel(id)),
     }
 }
 
@@ -209,11 +213,11 @@ pub(crate) async fn create_route(
     Path(channel_id): Path<String>,
     req: Request,
 ) -> ApiResult {
-    channel(&inner, &channel_id)?;
+    let dm = channel(&inner, &channel_id)?;
     let body = read_body(req).await?;
     let draft = Draft::parse(&body.json, body.files)?;
     inner.write(|w| {
-        let id = create(&inner, w, draft, Origin::default())?;
+        let id = create(&inner, w, draft, Origin { channel_id: dm, ..Origin::default() })?;
         json_of(&inner, w, id)
     })
 }

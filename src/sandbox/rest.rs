@@ -33,6 +33,7 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .route("/oauth2/applications/@me", get(application))
         .route("/applications/@me", get(application))
         .route("/users/@me", get(current_user))
+        .route("/users/@me/channels", post(open_dm))
         .route("/applications/{app}/commands", put(register_global).get(list_global))
         .route("/applications/{app}/guilds/{guild}/commands", put(register_guild).get(list_guild))
         .route("/interactions/{id}/{token}/callback", post(interactions::callback))
@@ -244,6 +245,33 @@ async fn gateway_bot(State(inner): State<Arc<Inner>>) -> Response {
 
 async fn application(State(inner): State<Arc<Inner>>) -> Response {
     axum::Json(inner.read(|w| render::application(&inner, w))).into_response()
+}
+
+/// `POST /users/@me/channels {"recipient_id"}`: the bot's DM channel with a member, made on
+/// first use (the same one a DM interaction from that member uses).
+async fn open_dm(State(inner): State<Arc<Inner>>, body: axum::body::Bytes) -> ApiResult {
+    let json: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|_| ApiError::bad_form(&["recipient_id"], "This field is required"))?;
+    let user = json["recipient_id"]
+        .as_str()
+        .and_then(|s| s.parse::<u64>().ok())
+        .or_else(|| json["recipient_id"].as_u64())
+        .ok_or_else(|| ApiError::bad_form(&["recipient_id"], "Value \"\" is not snowflake."))?;
+    let known = inner.read(|w| w.users.contains_key(&user));
+    if !known {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            50007,
+            "Cannot send messages to this user",
+            super::model::ViolationKind::UnknownChannel,
+            format!("no member {user} to open a DM with"),
+        ));
+    }
+    let next = inner.clock.snowflake();
+    Ok(inner.write(|w| {
+        let channel = *w.dm_channels.entry(user).or_insert(next);
+        axum::Json(super::events::dm_channel(w, channel, user)).into_response()
+    }))
 }
 
 async fn current_user(State(inner): State<Arc<Inner>>) -> Response {

@@ -286,6 +286,10 @@ pub struct SandboxView<'a> {
 }
 
 impl<'a> SandboxView<'a> {
+    /// The bot's DM channel with `user`, once there is one.
+    pub fn dm_channel(&self, user: u64) -> Option<u64> {
+        self.world.dm_channels.get(&user).copied()
+    }
     /// Channel messages in order, ephemeral ones included.
     pub fn messages(&self) -> &'a [Message] {
         &self.world.messages

@@ -3,7 +3,9 @@
 
 use poise::serenity_prelude as serenity;
 
+use crate::app::Requester;
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
+use crate::tasks::MessageRef;
 
 /// Create images from a prompt (Midjourney syntax: --ar 3:2, --seed 42, --no text, {a, b}…)
 #[poise::command(slash_command)]
@@ -23,6 +25,9 @@ pub async fn imagine(
     if let Err(e) = data.app.check_imagine(&prompt, model.as_deref(), &who).await {
         return reply_ephemeral(ctx, &BotError::from(e).for_member()).await;
     }
+    if data.app.prefs.settings(&who.user_id).await?.private {
+        return private(ctx, &prompt, model.as_deref(), who).await;
+    }
     let started = std::time::Instant::now();
     poise::Context::Application(ctx).defer().await?;
     metrics::histogram!("easel_initial_response_seconds").record(started.elapsed().as_secs_f64());
@@ -40,6 +45,39 @@ pub async fn imagine(
     data.sink.deliver_now(tasks[0].id).await?;
     for task in &tasks[1..] {
         data.follow_up(&ctx.interaction.token, task).await?;
+    }
+    Ok(())
+}
+
+/// Private mode: a private acknowledgement here, and the task's messages in the member's DMs.
+async fn private(
+    ctx: SlashContext<'_>,
+    prompt: &str,
+    model: Option<&str>,
+    mut who: Requester,
+) -> Result<(), BotError> {
+    let data = ctx.data();
+    let dm = match data.sink.rest().open_dm(&who.user_id).await {
+        Ok(dm) => dm,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not open a DM for private mode");
+            return reply_ephemeral(
+                ctx,
+                "Private mode is on, but I can't send you direct messages. Allow DMs from this \
+                 server's members, or turn private mode off in /settings.",
+            )
+            .await;
+        }
+    };
+    reply_ephemeral(ctx, "🔒 Private mode: your images will arrive in your DMs.").await?;
+    who.channel_id = Some(dm.clone());
+    who.message = MessageRef::default();
+    let tasks = match data.app.imagine(prompt, model, &who).await {
+        Ok(tasks) => tasks,
+        Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
+    };
+    for task in &tasks {
+        data.sink.post_to_channel(task.id, &dm).await?;
     }
     Ok(())
 }

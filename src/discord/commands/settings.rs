@@ -3,7 +3,7 @@
 
 use crate::discord::{BotError, SlashContext, settings};
 
-/// Your defaults: aspect ratio, model, stylize, variation strength, remix
+/// Your defaults: aspect ratio, model, stylize, variation strength, remix, private mode
 #[poise::command(slash_command)]
 pub async fn settings(ctx: SlashContext<'_>) -> Result<(), BotError> {
     let app = &ctx.data().app;
