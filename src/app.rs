@@ -47,6 +47,13 @@ pub struct Requester {
     pub private_results: bool,
 }
 
+/// An /imagine that passed every check: its prompts, each with the backend to run on.
+#[derive(Debug)]
+pub struct Prepared {
+    pub routed: Vec<(PromptSpec, Route)>,
+    pub running_cap: u32,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ImagineError {
     #[error(transparent)]
@@ -155,25 +162,27 @@ impl App {
     }
 
     /// Lets `who` through the gate with this prompt (an audit row either way), checks the
-    /// prompt and that some backend can draw it, without queueing anything.
+    /// prompt and that some backend can draw it, without queueing anything: what
+    /// [`App::queue_imagine`] then queues.
     pub async fn check_imagine(
         &self,
         raw: &str,
         model: Option<&str>,
         who: &Requester,
-    ) -> Result<(), ImagineError> {
+    ) -> Result<Prepared, ImagineError> {
         let (settings, options) = self.preferences(who).await?;
         let composed = crate::prefs::compose(raw, &settings.suffix, &options);
         // The gate first, so a barred member hears why before any prompt advice.
         let tasks = prompt::parse(&composed, &self.prompt_limits()).map_or(1, |specs| specs.len() as u32);
         let admission = self.admit(who, Ask::create("imagine", &composed, tasks)).await?;
-        self.prepare(&composed, model, who, &settings, admission.quota.running_cap).await.map(|_| ())
+        let running_cap = admission.quota.running_cap;
+        let routed = self.prepare(&composed, model, who, &settings, running_cap).await?;
+        Ok(Prepared { routed, running_cap })
     }
 
     /// Queues one imagine per prompt of `raw` with the member's preferences applied (see
-    /// [`App::prepare`]). Nothing is queued unless every prompt is valid and has a backend.
-    /// The gate is [`App::check_imagine`]'s (or the caller's) job; each task carries the
-    /// member's running cap.
+    /// [`App::prepare`]), without the gate (the CLI, tests). Nothing is queued unless every
+    /// prompt is valid and has a backend.
     pub async fn imagine(
         &self,
         raw: &str,
@@ -184,8 +193,18 @@ impl App {
         let composed = crate::prefs::compose(raw, &settings.suffix, &options);
         let running_cap = self.quota_for(who).await.map_err(SubmitError::Internal)?.running_cap;
         let routed = self.prepare(&composed, model, who, &settings, running_cap).await?;
-        let mut tasks = Vec::with_capacity(routed.len());
-        for (spec, route) in routed {
+        self.queue_imagine(Prepared { routed, running_cap }, who).await
+    }
+
+    /// Queues what [`App::check_imagine`] prepared; each task carries the member's running
+    /// cap. The per-member waiting cap is checked again as each task is queued.
+    pub async fn queue_imagine(
+        &self,
+        prepared: Prepared,
+        who: &Requester,
+    ) -> Result<Vec<Task>, ImagineError> {
+        let mut tasks = Vec::with_capacity(prepared.routed.len());
+        for (spec, route) in prepared.routed {
             let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));
             let task = self
                 .engine
@@ -201,7 +220,7 @@ impl App {
                     seed,
                     message: who.message.clone(),
                     inputs: Vec::new(),
-                    running_cap: Some(running_cap),
+                    running_cap: Some(prepared.running_cap),
                 })
                 .await?;
             tasks.push(task);

@@ -42,8 +42,8 @@ fn member(id: &str, roles: &[u64]) -> Requester {
 
 /// What /imagine does before it defers, then queues: the gate and the prompt, then the tasks.
 async fn imagine(app: &App, who: &Requester, prompt: &str) -> Result<Vec<i64>, ImagineError> {
-    app.check_imagine(prompt, None, who).await?;
-    Ok(app.imagine(prompt, None, who).await?.iter().map(|t| t.id).collect())
+    let prepared = app.check_imagine(prompt, None, who).await?;
+    Ok(app.queue_imagine(prepared, who).await?.iter().map(|t| t.id).collect())
 }
 
 fn refusal(e: ImagineError) -> Refusal {

@@ -282,8 +282,8 @@ async fn imagine_described(
     let can_draw = data.app.engine.backends().get(&parent.backend).is_some_and(|b| b.capabilities().imagine);
     let backend = can_draw.then_some(parent.backend.as_str());
     // Each message is created below, as a follow-up on this interaction.
-    data.app.check_imagine(prompt, backend, &who).await?;
-    let tasks = data.app.imagine(prompt, backend, &who).await?;
+    let prepared = data.app.check_imagine(prompt, backend, &who).await?;
+    let tasks = data.app.queue_imagine(prepared, &who).await?;
     ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     for task in &tasks {
         data.follow_up(&ci.token, task).await?;

@@ -3,7 +3,7 @@
 
 use poise::serenity_prelude as serenity;
 
-use crate::app::Requester;
+use crate::app::{Prepared, Requester};
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::tasks::MessageRef;
 
@@ -22,16 +22,17 @@ pub async fn imagine(
     let data = ctx.data();
     // A bad prompt is answered privately, before anything public happens.
     let who = requester(ctx, true);
-    if let Err(e) = data.app.check_imagine(&prompt, model.as_deref(), &who).await {
-        return reply_ephemeral(ctx, &BotError::from(e).for_member()).await;
-    }
+    let prepared = match data.app.check_imagine(&prompt, model.as_deref(), &who).await {
+        Ok(prepared) => prepared,
+        Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
+    };
     if data.app.prefs.settings(&who.user_id).await?.private {
-        return private(ctx, &prompt, model.as_deref(), who).await;
+        return private(ctx, prepared, who).await;
     }
     let started = std::time::Instant::now();
     poise::Context::Application(ctx).defer().await?;
     metrics::histogram!("easel_initial_response_seconds").record(started.elapsed().as_secs_f64());
-    let tasks = match data.app.imagine(&prompt, model.as_deref(), &who).await {
+    let tasks = match data.app.queue_imagine(prepared, &who).await {
         Ok(tasks) => tasks,
         Err(e) => {
             // Nothing was queued: take the public "thinking…" message away and explain privately.
@@ -50,12 +51,7 @@ pub async fn imagine(
 }
 
 /// Private mode: a private acknowledgement here, and the task's messages in the member's DMs.
-async fn private(
-    ctx: SlashContext<'_>,
-    prompt: &str,
-    model: Option<&str>,
-    mut who: Requester,
-) -> Result<(), BotError> {
+async fn private(ctx: SlashContext<'_>, prepared: Prepared, mut who: Requester) -> Result<(), BotError> {
     let data = ctx.data();
     let dm = match data.sink.rest().open_dm(&who.user_id).await {
         Ok(dm) => dm,
@@ -72,7 +68,7 @@ async fn private(
     reply_ephemeral(ctx, "🔒 Private mode: your images will arrive in your DMs.").await?;
     who.channel_id = Some(dm.clone());
     who.message = MessageRef::default();
-    let tasks = match data.app.imagine(prompt, model, &who).await {
+    let tasks = match data.app.queue_imagine(prepared, &who).await {
         Ok(tasks) => tasks,
         Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };
