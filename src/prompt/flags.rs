@@ -94,6 +94,18 @@ pub(crate) fn apply(
             if params.no.is_empty() {
                 return Err(missing(flag, param));
             }
+            // `a,--tile` is one token, so `--tile` reached the list; `canonical()` writes it
+            // as `a, --tile`, which would read back as the flag. Refuse what is ambiguous.
+            if let Some(item) = params.no.iter().find(|item| flag_name(item).is_some()) {
+                return Err(PromptError::NotAllowed {
+                    flag: flag.to_string(),
+                    value: quote(v),
+                    allowed: format!(
+                        "words separated by commas; put a space before `{}` if it is a parameter",
+                        quote(item)
+                    ),
+                });
+            }
         }
         Param::Chaos => params.chaos = Some(whole(flag, v, 0, 100)?),
         Param::Stylize => params.stylize = Some(whole(flag, v, 0, 1000)?),

@@ -173,6 +173,27 @@ fn no_list() {
     assert!(matches!(err("cat --no --tile"), PromptError::MissingValue { .. }));
 }
 
+/// Found by the `prompt_parse` fuzz target: `a cat --no :te,--no ` (minimised by libFuzzer
+/// to `c --no ,--n`) put `--no` / `--n` in the list, from the tokens `:te,--no`
+/// and `,--n`; `canonical()` then wrote `a cat --no :te, --no`, which read back as a duplicate
+/// `--no`. A flag glued to the list by a comma is now refused.
+#[test]
+fn no_list_item_that_is_a_flag_is_refused() {
+    assert_eq!(
+        err("a cat --no :te,--no "),
+        PromptError::NotAllowed {
+            flag: "--no".to_string(),
+            value: ":te,--no".to_string(),
+            allowed: "words separated by commas; put a space before `--no` if it is a parameter".to_string(),
+        }
+    );
+    assert!(matches!(err("c --no ,--n"), PromptError::NotAllowed { .. }));
+    assert!(matches!(err("cat --no a,--tile"), PromptError::NotAllowed { .. }));
+    assert!(matches!(err("cat --no a, b,—ar 2:3"), PromptError::NotAllowed { .. }));
+    // A dash that starts no flag is still a word to avoid.
+    assert_eq!(one("cat --no a,—, -ish").params.no, ["a", "—", "-ish"]);
+}
+
 #[test]
 fn dashes_from_phones() {
     for dash in ["—", "–", "---", "—-", "-—"] {
