@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use easel::config::{A1111Variation, BackendKind, ConfigError, load_from};
+use easel::config::{A1111Variation, BackendConfig, BackendKind, Config, ConfigError, load_from};
 
 fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     let path = dir.path().join("easel.toml");
@@ -238,4 +238,19 @@ fn a1111_keys_on_other_kinds_and_theirs_on_a1111_are_refused() {
         "[[backends]]\nname = \"o\"\nkind = \"openai\"\nbase_url = \"https://x/v1\"\nimage_size = 512\n",
     );
     assert!(err.message.contains("kind `demo` or `a1111`"), "{err}");
+}
+
+#[test]
+fn check_config_notes_a_request_timeout_that_leaves_no_room_for_a_retry() {
+    let mut config = Config::default();
+    let mut slow = BackendConfig::demo("slow");
+    slow.kind = BackendKind::Openai;
+    slow.timeout_secs = 600;
+    config.backends = vec![slow.clone()];
+    let summary = config.summary();
+    assert!(summary.contains("note: backend `slow` waits up to 600 s per request"), "{summary}");
+    // The defaults (180 s per request, 900 s per task) leave room for retries.
+    slow.timeout_secs = 180;
+    config.backends = vec![slow];
+    assert!(config.timing_notes().is_empty());
 }

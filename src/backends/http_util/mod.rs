@@ -1,6 +1,13 @@
 //! HTTP plumbing every backend adapter shares: reading a body with a size cap, the delay a
-//! service asks for (`Retry-After`), scrubbing secrets out of errors, and one-line excerpts of
-//! bodies and error chains for the log.
+//! service asks for (`Retry-After`), scrubbing secrets out of errors, one-line excerpts of
+//! bodies and error chains for the log, and (in [`unusable`]) naming precisely what is wrong
+//! with an answer Easel cannot use.
+
+mod unusable;
+
+pub use unusable::{
+    BodyKind, check_image, image_error, image_too_large, not_an_image, parse_json, unusable_json,
+};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -195,8 +202,9 @@ pub fn image_host_error(
     }
 }
 
-/// Reads the answer to an image download: a failed status, a body over `cap` bytes or bytes
-/// that are not a PNG, JPEG, WebP or GIF each become the matching error.
+/// Reads the answer to an image download: a failed status, a body over `cap` bytes, bytes
+/// that are not a PNG, JPEG, WebP or GIF, or a broken or oversized header each become the
+/// matching error.
 pub async fn read_image(
     service: &str,
     response: Response,
@@ -210,24 +218,17 @@ pub async fn read_image(
         let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
         return Err(image_host_error(service, what, status, &headers, &body));
     }
+    let declared = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = match read_capped(response, cap, false).await {
         Ok(bytes) => bytes,
         Err(ReadError::Transport(e)) => return Err(transport_error(service, &e, what, timeout)),
-        Err(ReadError::TooLarge) => {
-            return Err(bad_response(
-                service,
-                format!("an image larger than {} MiB", cap >> 20),
-                format!("{what}: body over {cap} bytes"),
-            ));
-        }
+        Err(ReadError::TooLarge) => return Err(image_too_large(service, what, None, cap)),
     };
-    if crate::imaging::sniff(&bytes).is_err() {
-        return Err(bad_response(
-            service,
-            "a link to something that is not a PNG, JPEG, WebP or GIF image",
-            format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-        ));
-    }
+    check_image(service, what, &bytes, cap, declared.as_deref())?;
     Ok(bytes)
 }
 
