@@ -17,13 +17,44 @@ use reqwest::header::HeaderMap;
 
 use super::BackendError;
 
-/// Removes every occurrence of each secret from what the error says.
+/// Removes every occurrence of each secret from what the error says, and every run of at
+/// least [`FRAGMENT`] characters of one: relays echo keys cut, re-prefixed or half-masked
+/// (`…4f9d2c1b0a3e7f65`), and a long piece of a key is as good as the key to a guesser.
 pub fn redact<S: AsRef<str>>(mut err: BackendError, secrets: &[S]) -> BackendError {
     for secret in secrets.iter().map(|s| s.as_ref().trim()).filter(|s| !s.is_empty()) {
-        err.detail = err.detail.replace(secret, "[redacted]");
-        err.user_message = err.user_message.replace(secret, "[redacted]");
+        err.detail = scrub(&err.detail, secret);
+        err.user_message = scrub(&err.user_message, secret);
     }
     err
+}
+
+/// The shortest piece of a secret that [`redact`] removes on its own.
+pub const FRAGMENT: usize = 12;
+
+fn scrub(text: &str, secret: &str) -> String {
+    let text = text.replace(secret, "[redacted]");
+    // Keys and tokens are ASCII; matching bytes of an ASCII secret are whole characters.
+    if secret.len() <= FRAGMENT || !secret.is_ascii() {
+        return text;
+    }
+    let (t, s) = (text.as_bytes(), secret.as_bytes());
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut kept) = (0, 0);
+    while i < t.len() {
+        let longest =
+            (0..s.len()).map(|j| t[i..].iter().zip(&s[j..]).take_while(|(a, b)| a == b).count()).max();
+        match longest {
+            Some(n) if n >= FRAGMENT => {
+                out.push_str(&text[kept..i]);
+                out.push_str("[redacted]");
+                i += n;
+                kept = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&text[kept..]);
+    out
 }
 
 /// The delay the service asked for: `retry-after-ms` (OpenAI's), then `retry-after` in
@@ -235,6 +266,22 @@ pub async fn read_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_pieces_of_a_secret_are_scrubbed_too() {
+        let key = "sk-proj-4f9d2c1b0a3e7f6512ab";
+        let said = format!("key {key}, or …{} or {}… or sk-p***12ab", &key[9..], &key[..16]);
+        let e =
+            redact(BackendError::fatal(crate::tasks::FailureCode::BackendError, said.clone(), said), &[key]);
+        assert_eq!(e.detail, "key [redacted], or …[redacted] or [redacted]… or sk-p***12ab");
+        assert_eq!(e.user_message, e.detail);
+        // Short secrets (an A1111 password) are only removed whole; ordinary text survives.
+        let e = redact(
+            BackendError::fatal(crate::tasks::FailureCode::BackendError, "", "hunter2 hunt"),
+            &["hunter2"],
+        );
+        assert_eq!(e.detail, "[redacted] hunt");
+    }
 
     #[test]
     fn messages_name_the_service_at_the_start_of_a_sentence() {
