@@ -139,6 +139,15 @@ impl World {
         }
     }
 
+    /// Asks the `easel` process to stop as `docker stop` and systemd do (SIGTERM) and waits
+    /// for it to exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let Some(Bot::Process(mut child)) = self.bot.take() else { panic!("no easel process to stop") };
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM failed");
+        child.wait().expect("easel exits").success()
+    }
+
     pub fn app(&self) -> Option<Arc<App>> {
         match &self.bot {
             Some(Bot::InProcess { app, .. }) => Some(app.clone()),
@@ -210,6 +219,10 @@ fn toml_for(c: &Config) -> String {
             b.timeout_secs
         ),
         other => panic!("the test world writes demo and openai configs only, not {other:?}"),
+    };
+    let backend = match b.concurrency {
+        Some(n) => format!("{backend}concurrency = {n}\n"),
+        None => backend,
     };
     format!(
         "[discord]\ntoken = \"{}\"\napi_base = \"{}\"\nguild_ids = {:?}\nbuttons_owner_only = {}\n\n\
