@@ -319,6 +319,14 @@ mod tests {
     }
 
     #[test]
+    fn every_code_is_explained_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for code in FailureCode::ALL {
+            assert!(readme.contains(&format!("| `{code}` |")), "README's failure table lacks `{code}`");
+        }
+    }
+
+    #[test]
     fn task_kinds_serialise_with_their_index() {
         let k = TaskKind::Variation { index: 2, strength: Strength::Strong };
         let json = serde_json::to_string(&k).unwrap();
