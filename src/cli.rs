@@ -24,6 +24,8 @@ pub fn init_logging(config: &Config, default_level: &str) {
 
 /// How long running tasks get to finish when the bot is asked to stop.
 const STOP_GRACE: Duration = Duration::from_secs(30);
+/// How long, after that, the results of tasks that finished get to reach Discord.
+const DELIVERY_GRACE: Duration = Duration::from_secs(10);
 
 pub async fn run(path: Option<&Path>) -> ExitCode {
     let config = match config::load(path).and_then(|c| c.check_runnable().map(|_| c)) {
@@ -54,12 +56,41 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
         }
     };
     app.engine.shutdown(STOP_GRACE).await;
+    flush_deliveries(&app, DELIVERY_GRACE).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = %format!("{e:#}"), "Easel stopped");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Waits (up to `grace`) until every task that reached a final state has it shown on
+/// Discord: a task that finished during the stop grace would otherwise keep showing its last
+/// progress until the next start. Message delivery runs on its own tasks and marks each
+/// message delivered in the database, so this only has to watch that mark.
+async fn flush_deliveries(app: &App, grace: Duration) {
+    let deadline = tokio::time::Instant::now() + grace;
+    loop {
+        let pending = match app.engine.store().undelivered().await {
+            Ok(tasks) => tasks.iter().filter(|t| t.state.is_final()).count(),
+            Err(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "could not check for undelivered results");
+                return;
+            }
+        };
+        if pending == 0 {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            tracing::warn!(
+                pending,
+                "stopping before every result reached Discord; they are sent at the next start"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -138,6 +169,7 @@ pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
         _ = stop_signal() => Ok(()),
     };
     app.engine.shutdown(STOP_GRACE).await;
+    flush_deliveries(&app, DELIVERY_GRACE).await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

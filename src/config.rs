@@ -310,6 +310,28 @@ impl Config {
             self.moderation.banned_words.len(),
             self.moderation.allowed_words.len()
         );
+        for note in self.timing_notes() {
+            out += &format!("note: {note}\n");
+        }
         out
+    }
+
+    /// Backends whose per-request timeout leaves no room for a retry within the task
+    /// deadline: a service that hangs would end every such task as `deadline-exceeded`
+    /// after one try. Legal (a slow local GPU may need it), so a note rather than an error.
+    pub fn timing_notes(&self) -> Vec<String> {
+        let deadline = self.limits.task_deadline_secs;
+        self.effective_backends()
+            .iter()
+            .filter(|b| b.kind != BackendKind::Demo && b.timeout_secs.saturating_mul(2) > deadline)
+            .map(|b| {
+                format!(
+                    "backend `{}` waits up to {} s per request but a task may take {} s in all \
+                     (limits.task_deadline_secs), so a request that hangs is never retried; \
+                     lower timeout_secs or raise the deadline",
+                    b.name, b.timeout_secs, deadline
+                )
+            })
+            .collect()
     }
 }

@@ -639,15 +639,22 @@ async fn timeouts_and_refused_connections_are_retryable() {
 }
 
 #[tokio::test]
-async fn unusable_answers_are_bad_responses() {
+async fn unusable_answers_are_classified_by_what_is_wrong() {
     let fake = fake(|_| {}).await;
     let b = backend(&config(&fake, |_| {}));
-    for fault in [Fault::MalformedJson, Fault::BadBase64, Fault::NotAnImage] {
+    for (fault, code) in [
+        // Cut off mid-JSON: worth another try.
+        (Fault::MalformedJson, (FailureCode::BackendMalformed, true)),
+        // Well-formed JSON whose image field is not base64: another dialect, final.
+        (Fault::BadBase64, (FailureCode::BackendBadResponse, false)),
+        // An HTML page where an image belongs.
+        (Fault::NotAnImage, (FailureCode::WrongContentType, true)),
+    ] {
         fake.set(|k| k.fault = Some(fault.clone()));
         let err = failure(&b, imagine("x")).await;
-        assert_eq!((err.code, err.retryable), (FailureCode::BackendBadResponse, false), "{fault:?}: {err:?}");
+        assert_eq!((err.code, err.retryable), code, "{fault:?}: {err:?}");
     }
     fake.set(|k| k.fault = Some(Fault::MalformedJson));
     let err = failure(&b, describe_job()).await;
-    assert_eq!(err.code, FailureCode::BackendBadResponse);
+    assert_eq!(err.code, FailureCode::BackendMalformed);
 }

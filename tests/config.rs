@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use easel::config::{A1111Variation, BackendKind, ConfigError, load_from};
+use easel::config::{A1111Variation, BackendConfig, BackendKind, Config, ConfigError, load_from};
 
 fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     let path = dir.path().join("easel.toml");
@@ -283,4 +283,19 @@ fn comfyui_values_are_checked() {
     );
     assert!(err.message.contains("kind `comfyui`"), "{err}");
     assert_eq!(error_for("[[backends]]\nname = \"c\"\nkind = \"comfyui\"\n").key, "backends[0].base_url");
+}
+
+#[test]
+fn check_config_notes_a_request_timeout_that_leaves_no_room_for_a_retry() {
+    let mut config = Config::default();
+    let mut slow = BackendConfig::demo("slow");
+    slow.kind = BackendKind::Openai;
+    slow.timeout_secs = 600;
+    config.backends = vec![slow.clone()];
+    let summary = config.summary();
+    assert!(summary.contains("note: backend `slow` waits up to 600 s per request"), "{summary}");
+    // The defaults (180 s per request, 900 s per task) leave room for retries.
+    slow.timeout_secs = 180;
+    config.backends = vec![slow];
+    assert!(config.timing_notes().is_empty());
 }

@@ -238,6 +238,18 @@ async fn discord_rate_limits_are_waited_out() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_server_errors_on_edits_are_retried_until_the_result_shows() {
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |_| {}).await;
+    w.start_in_process().await;
+    w.sandbox.fail_next(RouteKind::EditOriginal, 3, 503).unwrap();
+    let alice = w.sandbox.add_user("alice");
+    let grid = w.final_original(w.imagine(alice, "through the storm").await).await;
+    assert_eq!((grid.buttons().count(), grid.attachments.len()), (9, 1));
+    assert_eq!(w.sandbox.stats().injected_failures_total, 3);
+    w.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_register_in_the_listed_guilds_or_else_globally() {
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |_| {}).await;
     w.start_in_process().await;

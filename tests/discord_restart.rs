@@ -1,6 +1,7 @@
 //! The real `easel` binary, killed with SIGKILL in the middle of a task and started again on
 //! the same database: the message still ends with the result, and buttons from before the
-//! restart still work.
+//! restart still work. Stopped with SIGTERM instead, it lets the running task finish and shows
+//! its result before it exits, and leaves the queued ones for the next start.
 
 mod support;
 
@@ -40,4 +41,39 @@ async fn a_task_interrupted_by_kill_9_completes_after_a_restart_and_old_buttons_
     let log =
         std::fs::read_to_string(w.log_path(2)).unwrap() + &std::fs::read_to_string(w.log_path(1)).unwrap();
     assert!(!log.contains(w.sandbox.bot_token()), "the bot token never reaches the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_running_task_finish_and_keeps_the_queue_for_the_next_start() {
+    let mut w = World::new(Backend::Demo { step_ms: 700 }, |c| c.backends[0].concurrency = Some(1)).await;
+    w.start_process(1).await;
+    let alice = w.sandbox.add_user("alice");
+    let running = w.imagine(alice, "a mill by the river").await;
+    w.sandbox
+        .wait_for(WAIT, |v| v.original_message(running).filter(|m| m.content.ends_with("%)")).map(|_| ()))
+        .await
+        .expect("the first task is mid-way");
+    let waiting = w.imagine(alice, "a bridge in snow").await;
+    w.sandbox
+        .wait_for(WAIT, |v| {
+            v.original_message(waiting).filter(|m| m.content.contains("(Waiting to")).map(|_| ())
+        })
+        .await
+        .expect("the second task waits behind it");
+    assert!(w.terminate(), "easel exits cleanly on SIGTERM");
+    let done =
+        w.sandbox.message(w.sandbox.interaction(running).unwrap().original_message_id.unwrap()).unwrap();
+    assert!(
+        is_final(&done) && done.attachments.len() == 1,
+        "the running task's result was shown before exit: {}",
+        done.content
+    );
+    let queued =
+        w.sandbox.message(w.sandbox.interaction(waiting).unwrap().original_message_id.unwrap()).unwrap();
+    assert!(!is_final(&queued), "the queued task was not started during the grace period");
+
+    w.start_process(2).await;
+    let later = w.final_original(waiting).await;
+    assert_eq!(later.attachments.len(), 1, "the queued task ran after the restart");
+    w.assert_no_violations();
 }

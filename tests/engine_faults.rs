@@ -1,6 +1,7 @@
 //! The engine against a misbehaving OpenAI-compatible service over real HTTP: retries that
-//! honour Retry-After, failures that are final, upscales that need no call, and a restart
-//! that must not submit a paid job twice.
+//! honour Retry-After, failures that are final, a hung connection, a deadline that bounds it,
+//! answers cut off or of the wrong type, images cut off or too large (each with its own code),
+//! upscales that need no call, and a restart that must not submit a paid job twice.
 
 mod support;
 
@@ -34,9 +35,15 @@ fn config(dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Config {
 }
 
 async fn setup() -> (tempfile::TempDir, FakeOpenAi, App) {
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(tweak: impl FnOnce(&mut Config)) -> (tempfile::TempDir, FakeOpenAi, App) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeOpenAi::start(Knobs { api_key: Some(KEY.into()), ..Knobs::default() }).await;
-    let app = App::build(config(&dir, &fake)).await.unwrap();
+    let mut config = config(&dir, &fake);
+    tweak(&mut config);
+    let app = App::build(config).await.unwrap();
     app.start();
     (dir, fake, app)
 }
@@ -168,4 +175,104 @@ async fn a_restart_never_submits_a_paid_job_twice() {
     assert_eq!(code, FailureCode::Interrupted);
     assert!(message.contains("run it again"), "{message}");
     assert!(fake.api_requests().is_empty(), "nothing was sent again");
+}
+
+/// Runs one imagine against a service that always answers with `fault`, with two attempts
+/// allowed and a 1 s per-request timeout, and checks the code, what the member reads, and
+/// that the task was retried exactly when the failure is worth retrying.
+async fn fails_with(fault: Fault, code: FailureCode, retried: bool, says: &str) -> Task {
+    let (_dir, fake, app) = setup_with(|c| {
+        c.backends[0].timeout_secs = 1;
+        c.limits.max_attempts = 2;
+    })
+    .await;
+    fake.set(|k| k.fault = Some(fault.clone()));
+    let task = imagine(&app, "a lighthouse").await;
+    assert_eq!(task.state, TaskState::Failed);
+    let (got, message) = task.failure.clone().unwrap();
+    assert_eq!(got, code, "{fault:?}: {message}");
+    assert!(message.contains(says), "{fault:?}: {message}");
+    let attempts = if retried { 2 } else { 1 };
+    assert_eq!(task.attempts, attempts, "{fault:?}");
+    let generations = fake.api_requests().iter().filter(|r| r.path.ends_with("/generations")).count();
+    assert_eq!(generations, attempts as usize, "one request per attempt");
+    task
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_connection_times_out_per_request() {
+    fails_with(Fault::Hang, FailureCode::BackendTimeout, true, "did not answer within 1 s").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hung_connection_is_retried_and_the_task_still_succeeds() {
+    let (_dir, fake, app) = setup_with(|c| c.backends[0].timeout_secs = 1).await;
+    fake.set(|k| {
+        k.fault = Some(Fault::Hang);
+        k.fault_calls = Some(1);
+    });
+    let mut events = app.engine.subscribe();
+    let task = imagine(&app, "a lighthouse").await;
+    assert_eq!(task.state, TaskState::Succeeded, "{:?}", task.failure);
+    assert_eq!((task.attempts, fake.api_requests().len()), (2, 2));
+    let reason = std::iter::from_fn(|| events.try_recv().ok())
+        .find_map(|ev| match ev.kind {
+            EventKind::Retrying { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .expect("a retry was announced");
+    assert!(reason.contains("did not answer within 1 s"), "{reason}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_task_deadline_bounds_a_request_whose_timeout_is_longer() {
+    // A per-request timeout longer than the whole task may take: the deadline wins, so a
+    // hung service never holds a task (or its slot) past `task_deadline_secs`.
+    let (_dir, fake, app) = setup_with(|c| {
+        c.backends[0].timeout_secs = 600;
+        c.limits.task_deadline_secs = 2;
+    })
+    .await;
+    fake.set(|k| k.fault = Some(Fault::Hang));
+    let task = imagine(&app, "a lighthouse").await;
+    let (code, message) = task.failure.unwrap();
+    assert_eq!(code, FailureCode::DeadlineExceeded);
+    assert!(message.contains("took too long"), "{message}");
+    assert_eq!((task.attempts, fake.api_requests().len()), (1, 1), "no retry past the deadline");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_cut_off_midway_is_malformed_and_retried() {
+    fails_with(Fault::MalformedJson, FailureCode::BackendMalformed, true, "cut off or garbled").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_where_json_belongs_is_the_wrong_content_type() {
+    fails_with(Fault::HtmlPage, FailureCode::WrongContentType, true, "a web page (HTML)").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_web_page_where_an_image_belongs_is_the_wrong_content_type() {
+    fails_with(Fault::NotAnImage, FailureCode::WrongContentType, true, "where Easel expected a PNG").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_cut_off_midway_is_truncated_and_retried() {
+    fails_with(Fault::TruncatedImage, FailureCode::ImageTruncated, true, "cut off or damaged").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_over_the_byte_cap_is_too_large_and_final() {
+    fails_with(
+        Fault::OversizedImage,
+        FailureCode::ImageTooLarge,
+        false,
+        "larger than Easel accepts (50 MiB)",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_image_over_the_pixel_limit_is_too_large_and_final() {
+    fails_with(Fault::HugeDimensions, FailureCode::ImageTooLarge, false, "9000×9000").await;
 }

@@ -196,11 +196,12 @@ async fn passing_poll_failures_are_absorbed() {
 }
 
 #[tokio::test]
-async fn answers_that_do_not_match_are_bad_responses() {
+async fn answers_that_do_not_match_are_named_for_what_they_are() {
+    // A web page where JSON belongs is named as such (and worth another try).
     let garbage = fake(|k| k.garbage_post = true).await;
     let e = run(&backend(&garbage), imagine("a cat")).await.result.unwrap_err();
-    assert_eq!(e.code, FailureCode::BackendBadResponse);
-    assert!(e.user_message.contains("not an image item"), "{}", e.user_message);
+    assert_eq!((e.code, e.retryable), (FailureCode::WrongContentType, true));
+    assert!(e.user_message.contains("a web page (HTML)"), "{}", e.user_message);
 
     let empty = fake(|k| k.script = vec![Step::CompletedEmpty]).await;
     let e = run(&backend(&empty), imagine("a cat")).await.result.unwrap_err();

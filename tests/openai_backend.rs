@@ -701,17 +701,26 @@ async fn an_error_body_with_status_200_is_still_an_error() {
     assert!(err.user_message.contains("no available channel"), "{}", err.user_message);
 }
 
-async fn bad_response(fault: Fault, tweak: impl FnOnce(&mut BackendConfig)) -> BackendError {
+async fn unusable(
+    fault: Fault,
+    tweak: impl FnOnce(&mut BackendConfig),
+    expected: (FailureCode, bool),
+) -> BackendError {
     let fake = fake().await;
     fake.set(|k| k.fault = Some(fault));
     let err = failure(&backend(&config(&fake, tweak)), imagine("x")).await;
-    assert_eq!((err.code, err.retryable), (FailureCode::BackendBadResponse, false), "{err:?}");
+    assert_eq!((err.code, err.retryable), expected, "{err:?}");
     err
 }
 
+async fn bad_response(fault: Fault, tweak: impl FnOnce(&mut BackendConfig)) -> BackendError {
+    unusable(fault, tweak, (FailureCode::BackendBadResponse, false)).await
+}
+
 #[tokio::test]
-async fn malformed_json_is_a_bad_response() {
-    bad_response(Fault::MalformedJson, |_| {}).await;
+async fn json_cut_off_midway_is_malformed_and_retryable() {
+    let err = unusable(Fault::MalformedJson, |_| {}, (FailureCode::BackendMalformed, true)).await;
+    assert!(err.user_message.contains("cut off or garbled"), "{}", err.user_message);
 }
 
 #[tokio::test]
@@ -726,11 +735,18 @@ async fn undecodable_base64_is_a_bad_response() {
 }
 
 #[tokio::test]
-async fn bytes_that_are_not_an_image_are_a_bad_response() {
-    bad_response(Fault::NotAnImage, |_| {}).await;
-    bad_response(Fault::NotAnImage, |c| {
-        c.model = Some("dall-e-2".into());
-        c.response_format = Some(OpenAiResponseFormat::Url);
-    })
+async fn bytes_that_are_not_an_image_are_the_wrong_content_type() {
+    let wrong = (FailureCode::WrongContentType, true);
+    let err = unusable(Fault::NotAnImage, |_| {}, wrong).await;
+    assert!(err.user_message.contains("a web page (HTML)"), "{}", err.user_message);
+    let err = unusable(
+        Fault::NotAnImage,
+        |c| {
+            c.model = Some("dall-e-2".into());
+            c.response_format = Some(OpenAiResponseFormat::Url);
+        },
+        wrong,
+    )
     .await;
+    assert!(err.detail.contains("declared `image/png`"), "the link's claimed type is logged: {}", err.detail);
 }

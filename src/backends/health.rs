@@ -98,6 +98,9 @@ pub fn counts_against_backend(code: FailureCode) -> bool {
             | FailureCode::BackendUnavailable
             | FailureCode::BackendError
             | FailureCode::BackendBadResponse
+            | FailureCode::BackendMalformed
+            | FailureCode::WrongContentType
+            | FailureCode::ImageTruncated
             | FailureCode::CredentialsRejected
     )
 }

@@ -339,3 +339,28 @@ async fn api_error(resp: reqwest::Response) -> (RestError, Option<Duration>) {
     };
     (RestError::Api { status, code, message }, retry)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api(status: u16, code: u64) -> RestError {
+        RestError::Api {
+            status: StatusCode::from_u16(status).unwrap(),
+            code: Some(code),
+            message: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_deleted_message_ends_delivery_quietly_and_a_dead_token_moves_to_the_channel() {
+        for gone in [codes::UNKNOWN_MESSAGE, codes::UNKNOWN_CHANNEL] {
+            assert!(api(404, gone).target_gone() && !api(404, gone).token_expired(), "{gone}");
+        }
+        for dead in [codes::UNKNOWN_WEBHOOK, codes::INVALID_WEBHOOK_TOKEN, codes::UNKNOWN_INTERACTION] {
+            assert!(api(404, dead).token_expired() && !api(404, dead).target_gone(), "{dead}");
+        }
+        let busy = api(503, 0);
+        assert!(!busy.target_gone() && !busy.token_expired(), "a 5xx is retried, not given up");
+    }
+}

@@ -115,31 +115,57 @@ impl FromStr for TaskState {
     }
 }
 
-/// Why a task failed, as a stable code stored with the task and shown to members.
+/// Why a task failed, as a stable code stored with the task and shown to members under the
+/// message (`-# backend-timeout · task 12`). README's "What survives a crash" lists them all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum FailureCode {
+    /// The service accepted the connection but did not answer within `timeout_secs`.
     BackendTimeout,
+    /// The service could not be reached, or the connection broke off.
     BackendUnavailable,
+    /// The service refused this request (a 4xx other than credentials and content).
     BackendRejected,
+    /// The service failed on its side (5xx, or its own job failure).
     BackendError,
+    /// Well-formed data of the wrong shape: the service speaks another dialect.
     BackendBadResponse,
+    /// The answer was cut off or is not valid JSON.
+    BackendMalformed,
+    /// A web page, plain text or some other content where JSON or an image was expected.
+    WrongContentType,
+    /// An image whose data stops early or is damaged.
+    ImageTruncated,
+    /// An image over Easel's byte cap or its 8192×8192 pixel limit.
+    ImageTooLarge,
+    /// The service rejected Easel's API key: a message for the admin.
     CredentialsRejected,
+    /// The provider's content policy refused the prompt or image.
     ContentBlocked,
+    /// The service kept rate limiting (or the account is out of quota).
     RateLimited,
+    /// The chosen backend cannot do this operation.
     Unsupported,
+    /// An input image (an upload or a parent's image) could not be used.
     BadImage,
+    /// Easel restarted mid-task and the service cannot be asked for the job again.
     Interrupted,
+    /// The task's overall deadline (`limits.task_deadline_secs`) passed.
     DeadlineExceeded,
+    /// A bug or resource problem inside Easel; the log has the details.
     Internal,
 }
 
 impl FailureCode {
-    pub const ALL: [FailureCode; 13] = [
+    pub const ALL: [FailureCode; 17] = [
         FailureCode::BackendTimeout,
         FailureCode::BackendUnavailable,
         FailureCode::BackendRejected,
         FailureCode::BackendError,
         FailureCode::BackendBadResponse,
+        FailureCode::BackendMalformed,
+        FailureCode::WrongContentType,
+        FailureCode::ImageTruncated,
+        FailureCode::ImageTooLarge,
         FailureCode::CredentialsRejected,
         FailureCode::ContentBlocked,
         FailureCode::RateLimited,
@@ -157,6 +183,10 @@ impl FailureCode {
             FailureCode::BackendRejected => "backend-rejected",
             FailureCode::BackendError => "backend-error",
             FailureCode::BackendBadResponse => "backend-bad-response",
+            FailureCode::BackendMalformed => "backend-malformed",
+            FailureCode::WrongContentType => "wrong-content-type",
+            FailureCode::ImageTruncated => "image-truncated",
+            FailureCode::ImageTooLarge => "image-too-large",
             FailureCode::CredentialsRejected => "credentials-rejected",
             FailureCode::ContentBlocked => "content-blocked",
             FailureCode::RateLimited => "rate-limited",
@@ -289,6 +319,14 @@ mod tests {
             assert_eq!(code.as_str().parse::<FailureCode>().unwrap(), code);
         }
         assert!("exploded".parse::<TaskState>().is_err());
+    }
+
+    #[test]
+    fn every_code_is_explained_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        for code in FailureCode::ALL {
+            assert!(readme.contains(&format!("| `{code}` |")), "README's failure table lacks `{code}`");
+        }
     }
 
     #[test]

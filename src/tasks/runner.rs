@@ -16,7 +16,7 @@ use super::store::{ImageRole, Outcome, StoredImage};
 use super::{FailureCode, Task, TaskKind, TaskState, now_ms};
 use crate::backends::{
     BackendError, Capabilities, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate,
-    SourceImage,
+    SourceImage, http_util,
 };
 use crate::imaging;
 use crate::prompt::Param;
@@ -335,7 +335,7 @@ async fn finish(
     let processed = tokio::task::spawn_blocking(move || process_images(images, grid_task, quality))
         .await
         .map_err(|e| internal(task, anyhow::anyhow!("image processing panicked: {e}")))?
-        .map_err(|e| bad(e.to_string()))?;
+        .map_err(|e| unusable_output(e, &bad))?;
     for (role, index, bytes, format, width, height, seed) in processed {
         let path = inner
             .storage
@@ -354,6 +354,16 @@ async fn finish(
         });
     }
     Ok(outcome)
+}
+
+/// Why the images a backend returned could not be made into a result: a decoder error says
+/// precisely (cut off, too large, not an image, whatever the adapter), anything else is a bad
+/// response.
+fn unusable_output(err: anyhow::Error, bad: &dyn Fn(String) -> BackendError) -> BackendError {
+    match err.downcast_ref::<imaging::ImageError>() {
+        Some(image) => http_util::image_error("the image service", "decoding its images", image),
+        None => bad(format!("{err:#}")),
+    }
 }
 
 type Processed = (ImageRole, u8, Vec<u8>, imaging::Format, u32, u32, Option<u32>);

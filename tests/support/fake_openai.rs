@@ -6,9 +6,9 @@
 
 use std::collections::HashMap;
 use std::io::Cursor;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
@@ -18,6 +18,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
+use futures::StreamExt;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
@@ -45,6 +46,15 @@ pub struct Knobs {
     /// Faults spare `GET /v1/models`: the health probe passes while generation fails, as when
     /// a provider's image cluster is down but its API front is up.
     pub faults_spare_models: bool,
+    /// Without a standing `fault`: every `every`-th work call (not `/v1/models`) gets the next
+    /// fault of `faults` in turn, for soak runs with a steady trickle of mixed faults.
+    pub fault_cycle: Option<FaultCycle>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultCycle {
+    pub every: u64,
+    pub faults: Vec<Fault>,
 }
 
 impl Default for Knobs {
@@ -65,6 +75,7 @@ impl Default for Knobs {
             .to_string(),
             url_origin: None,
             faults_spare_models: false,
+            fault_cycle: None,
         }
     }
 }
@@ -83,6 +94,17 @@ pub enum Fault {
     NotAnImage,
     /// A 200 carrying an error body, as some relays answer.
     ErrorWithOk { message: String, code: String },
+    /// Read the request, then never answer: the connection stays open until the client
+    /// gives up (a hung worker behind a load balancer).
+    Hang,
+    /// A 200 `text/html` page where JSON belongs (a CDN's challenge page, a login wall).
+    HtmlPage,
+    /// Real PNGs cut off halfway through their pixel data.
+    TruncatedImage,
+    /// Links to images whose declared size (64 MiB) is over every cap.
+    OversizedImage,
+    /// A valid-looking PNG header claiming 9000×9000 pixels.
+    HugeDimensions,
 }
 
 impl Fault {
@@ -124,6 +146,8 @@ pub struct Recorded {
     /// The text fields of multipart endpoints.
     pub fields: Vec<(String, String)>,
     pub files: Vec<FilePart>,
+    /// When it arrived.
+    pub at: Option<Instant>,
 }
 
 impl Recorded {
@@ -139,6 +163,8 @@ struct Shared {
     files: Mutex<HashMap<String, Bytes>>,
     /// Numbers every image made, so no two are alike.
     images_made: AtomicU32,
+    /// Work calls so far, for `fault_cycle`.
+    work_calls: AtomicU64,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -169,6 +195,7 @@ impl FakeOpenAi {
             requests: Mutex::new(Vec::new()),
             files: Mutex::new(HashMap::new()),
             images_made: AtomicU32::new(0),
+            work_calls: AtomicU64::new(0),
         });
         let app = Router::new()
             .route("/v1/images/generations", post(generations))
@@ -208,9 +235,10 @@ type St = State<Arc<Shared>>;
 async fn generations(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
     let json = serde_json::from_slice::<Value>(&body).ok();
     let rec = Recorded { json: json.clone(), ..record("POST", "/v1/images/generations", &headers) };
-    if let Some(early) = admit(&s, rec).await {
-        return early;
-    }
+    let fault = match admit(&s, rec).await {
+        Ok(fault) => fault,
+        Err(early) => return early,
+    };
     let Some(Value::Object(body)) = json else {
         return invalid("We could not parse the JSON body of your request.", None);
     };
@@ -233,7 +261,7 @@ async fn generations(State(s): St, headers: HeaderMap, body: Bytes) -> Response 
     };
     let size = get("size").and_then(|v| v.as_str().map(String::from));
     let format = get("response_format").and_then(|v| v.as_str().map(String::from));
-    answer_images(&s, &model, n, size.as_deref(), format.as_deref())
+    answer_images(&s, fault, &model, n, size.as_deref(), format.as_deref())
 }
 
 async fn edits(State(s): St, req: Request) -> Response {
@@ -252,9 +280,10 @@ async fn multipart_images(s: Arc<Shared>, req: Request, path: &str) -> Response 
     };
     let (fields, files) = parsed.clone().unwrap_or_default();
     let rec = Recorded { fields: fields.clone(), files: files.clone(), ..record("POST", path, &headers) };
-    if let Some(early) = admit(&s, rec).await {
-        return early;
-    }
+    let fault = match admit(&s, rec).await {
+        Ok(fault) => fault,
+        Err(early) => return early,
+    };
     if let Err(e) = parsed {
         return invalid(&format!("Invalid multipart body: {e}"), None);
     }
@@ -309,7 +338,7 @@ async fn multipart_images(s: Arc<Shared>, req: Request, path: &str) -> Response 
         Some(Ok(n)) => n,
         Some(Err(_)) => return invalid("Invalid type for 'n': expected an integer.", Some("n")),
     };
-    answer_images(&s, &model, n, get("size").as_deref(), get("response_format").as_deref())
+    answer_images(&s, fault, &model, n, get("size").as_deref(), get("response_format").as_deref())
 }
 
 async fn read_form(form: &mut Multipart) -> Result<(Vec<(String, String)>, Vec<FilePart>), String> {
@@ -339,7 +368,7 @@ async fn models(State(s): St, headers: HeaderMap) -> Response {
     };
     if spared {
         lock(&s.requests).push(rec);
-    } else if let Some(early) = admit(&s, rec).await {
+    } else if let Err(early) = admit(&s, rec).await {
         return early;
     }
     let data: Vec<Value> = ["gpt-image-1", "dall-e-3", "dall-e-2"]
@@ -352,7 +381,7 @@ async fn models(State(s): St, headers: HeaderMap) -> Response {
 async fn chat(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
     let json = serde_json::from_slice::<Value>(&body).ok();
     let rec = Recorded { json: json.clone(), ..record("POST", "/v1/chat/completions", &headers) };
-    if let Some(early) = admit(&s, rec).await {
+    if let Err(early) = admit(&s, rec).await {
         return early;
     }
     let Some(body) = json else {
@@ -390,6 +419,15 @@ async fn chat(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
 
 async fn file(State(s): St, headers: HeaderMap, Path(name): Path<String>) -> Response {
     lock(&s.requests).push(record("GET", &format!("/files/{name}"), &headers));
+    if name.starts_with("huge-") {
+        // Declares far more than any cap and sends only the start: a client that trusts the
+        // length refuses at once, one that reads on waits for bytes that never come.
+        let start =
+            futures::stream::once(async { Ok::<_, std::io::Error>(Bytes::from_static(PNG_SIGNATURE)) });
+        let body = axum::body::Body::from_stream(start.chain(futures::stream::pending()));
+        return ([(header::CONTENT_TYPE, "image/png"), (header::CONTENT_LENGTH, "67108864")], body)
+            .into_response();
+    }
     match lock(&s.files).get(&name) {
         Some(bytes) => ([(header::CONTENT_TYPE, "image/png")], bytes.clone()).into_response(),
         None => error(404, "File not found.", "invalid_request_error", None, None),
@@ -403,18 +441,22 @@ fn record(method: &str, path: &str, headers: &HeaderMap) -> Recorded {
         method: method.into(),
         path: path.into(),
         authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from),
+        at: Some(Instant::now()),
         ..Recorded::default()
     }
 }
 
-/// Records the request, waits out the delay, checks the key and applies a status fault.
-async fn admit(s: &Shared, rec: Recorded) -> Option<Response> {
+/// Records the request, waits out the delay, checks the key and applies a fault that
+/// replaces the answer (`Err`: answer with this). `Ok` carries the fault, if any, that shapes
+/// the answer itself.
+async fn admit(s: &Shared, rec: Recorded) -> Result<Option<Fault>, Response> {
     let presented = rec.authorization.clone();
+    let work = rec.path != "/v1/models";
     lock(&s.requests).push(rec);
     let knobs = {
         let mut live = lock(&s.knobs);
-        let snapshot = live.clone();
-        if matches!(live.fault, Some(Fault::Status { .. })) {
+        let mut snapshot = live.clone();
+        if live.fault.is_some() {
             match live.fault_calls {
                 Some(n) if n <= 1 => {
                     live.fault = None;
@@ -422,6 +464,12 @@ async fn admit(s: &Shared, rec: Recorded) -> Option<Response> {
                 }
                 Some(n) => live.fault_calls = Some(n - 1),
                 None => {}
+            }
+        } else if let Some(cycle) = live.fault_cycle.as_ref().filter(|c| work && c.every > 0) {
+            let n = s.work_calls.fetch_add(1, Ordering::SeqCst) + 1;
+            if n.is_multiple_of(cycle.every) && !cycle.faults.is_empty() {
+                snapshot.fault =
+                    Some(cycle.faults[((n / cycle.every - 1) as usize) % cycle.faults.len()].clone());
             }
         }
         snapshot
@@ -433,7 +481,7 @@ async fn admit(s: &Shared, rec: Recorded) -> Option<Response> {
         let key = presented.as_deref().and_then(|v| v.strip_prefix("Bearer "));
         match key {
             None => {
-                return Some(error(
+                return Err(error(
                     401,
                     "You didn't provide an API key. You need to provide your API key in an Authorization header \
                      using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
@@ -444,7 +492,7 @@ async fn admit(s: &Shared, rec: Recorded) -> Option<Response> {
             }
             Some(key) if key != expected => {
                 let shown = if knobs.echo_key_in_errors { key.to_string() } else { mask(key) };
-                return Some(error(
+                return Err(error(
                     401,
                     &format!(
                         "Incorrect API key provided: {shown}. You can find your API key at the dashboard."
@@ -465,18 +513,26 @@ async fn admit(s: &Shared, rec: Recorded) -> Option<Response> {
             for (k, v) in headers {
                 response = response.header(k, v);
             }
-            Some(
-                response
-                    .body(body.into())
-                    .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()),
-            )
+            Err(response
+                .body(body.into())
+                .unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response()))
         }
         Some(Fault::ErrorWithOk { message, code }) => {
             let body =
                 json!({"error": {"message": message, "type": "new_api_error", "param": "", "code": code}});
-            Some((StatusCode::OK, Json(body)).into_response())
+            Err((StatusCode::OK, Json(body)).into_response())
         }
-        _ => None,
+        Some(Fault::Hang) => {
+            std::future::pending::<()>().await;
+            unreachable!("a pending future never completes")
+        }
+        Some(Fault::HtmlPage) => Err((
+            [(header::CONTENT_TYPE, "text/html; charset=UTF-8")],
+            "<!DOCTYPE html><html><head><title>Just a moment...</title></head><body>Checking your browser \
+             before accessing the site.</body></html>",
+        )
+            .into_response()),
+        other => Ok(other),
     }
 }
 
@@ -529,7 +585,14 @@ fn check_unknown<'a>(model: &str, keys: impl Iterator<Item = &'a str>, known: &[
     None
 }
 
-fn answer_images(s: &Shared, model: &str, n: u64, size: Option<&str>, format: Option<&str>) -> Response {
+fn answer_images(
+    s: &Shared,
+    fault: Option<Fault>,
+    model: &str,
+    n: u64,
+    size: Option<&str>,
+    format: Option<&str>,
+) -> Response {
     let max_n = lock(&s.knobs).max_n as u64;
     if !(1..=10).contains(&n) {
         return invalid(&format!("{n} is not between 1 and 10 - 'n'"), Some("n"));
@@ -566,10 +629,7 @@ fn answer_images(s: &Shared, model: &str, n: u64, size: Option<&str>, format: Op
         None if family(model) == Family::GptImage => "b64_json",
         None => "url",
     };
-    let (fault, url_origin) = {
-        let knobs = lock(&s.knobs);
-        (knobs.fault.clone(), knobs.url_origin.clone().unwrap_or_else(|| s.origin.clone()))
-    };
+    let url_origin = lock(&s.knobs).url_origin.clone().unwrap_or_else(|| s.origin.clone());
     if matches!(fault, Some(Fault::MalformedJson)) {
         return (
             [(header::CONTENT_TYPE, "application/json")],
@@ -581,13 +641,19 @@ fn answer_images(s: &Shared, model: &str, n: u64, size: Option<&str>, format: Op
     let mut data = Vec::new();
     for _ in 0..count {
         let number = s.images_made.fetch_add(1, Ordering::SeqCst);
-        let bytes = if matches!(fault, Some(Fault::NotAnImage)) {
-            Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>")
-        } else {
-            png(w, h, number)
+        let bytes = match fault {
+            Some(Fault::NotAnImage) => Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>"),
+            Some(Fault::TruncatedImage) => {
+                let whole = noisy_png(64, 64, number);
+                whole.slice(..whole.len() / 2)
+            }
+            Some(Fault::HugeDimensions) => png_header(9000, 9000),
+            _ => png(w, h, number),
         };
         let mut item = json!({});
-        if format == "url" {
+        if matches!(fault, Some(Fault::OversizedImage)) {
+            item["url"] = json!(format!("{url_origin}/files/huge-{number}.png"));
+        } else if format == "url" {
             let name = format!("img-{number}.png");
             lock(&s.files).insert(name.clone(), bytes);
             item["url"] = json!(format!("{url_origin}/files/{name}"));
@@ -602,6 +668,47 @@ fn answer_images(s: &Shared, model: &str, n: u64, size: Option<&str>, format: Op
         data.push(item);
     }
     Json(json!({"created": 1_700_000_000, "data": data})).into_response()
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// A `w`×`h` PNG of noise (so it does not compress to almost nothing), seeded by `number`.
+fn noisy_png(w: u32, h: u32, number: u32) -> Bytes {
+    let mut rng = fastrand::Rng::with_seed(number as u64);
+    let img = image::RgbImage::from_fn(w, h, |_, _| image::Rgb([rng.u8(..), rng.u8(..), rng.u8(..)]));
+    let mut out = Cursor::new(Vec::new());
+    image::DynamicImage::ImageRgb8(img).write_to(&mut out, image::ImageFormat::Png).expect("encode a PNG");
+    Bytes::from(out.into_inner())
+}
+
+/// A PNG that claims to be `w`×`h` 8-bit RGB: signature, IHDR, and the start of an IDAT (a
+/// decoder reads up to the first pixel data before it reports a size), then nothing more.
+fn png_header(w: u32, h: u32) -> Bytes {
+    let mut ihdr = Vec::new();
+    ihdr.extend_from_slice(&w.to_be_bytes());
+    ihdr.extend_from_slice(&h.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 2, 0, 0, 0]);
+    let mut out = PNG_SIGNATURE.to_vec();
+    for (kind, data) in [(b"IHDR", ihdr.as_slice()), (b"IDAT", &[0x78, 0x9c, 0x01, 0x00, 0x00][..])] {
+        let mut chunk = kind.to_vec();
+        chunk.extend_from_slice(data);
+        out.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&chunk);
+        out.extend_from_slice(&crc32(&chunk).to_be_bytes());
+    }
+    Bytes::from(out)
+}
+
+/// The CRC-32 PNG chunks carry (IEEE, reflected), bit by bit: a few bytes, no table needed.
+fn crc32(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in data {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
 }
 
 fn parse_size(s: &str) -> Option<(u32, u32)> {

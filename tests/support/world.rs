@@ -23,6 +23,8 @@ pub struct World {
     pub config: Config,
     /// Where `/healthz` and `/metrics` are served, when `http.listen` is set.
     pub http: Option<std::net::SocketAddr>,
+    /// `RUST_LOG` for the `easel` process.
+    pub log_filter: String,
     bot: Option<Bot>,
 }
 
@@ -41,7 +43,16 @@ pub enum Backend {
 
 impl World {
     pub async fn new(backend: Backend, tweak: impl FnOnce(&mut Config)) -> World {
-        let sandbox = Sandbox::start(SandboxOptions::default()).await.expect("sandbox starts");
+        World::with_sandbox(SandboxOptions::default(), backend, tweak).await
+    }
+
+    /// A world whose sandbox is started with `options` (a realistic token, say).
+    pub async fn with_sandbox(
+        options: SandboxOptions,
+        backend: Backend,
+        tweak: impl FnOnce(&mut Config),
+    ) -> World {
+        let sandbox = Sandbox::start(options).await.expect("sandbox starts");
         let fake = FakeOpenAi::start(Knobs { api_key: Some(API_KEY.into()), ..Knobs::default() }).await;
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config::default();
@@ -68,7 +79,7 @@ impl World {
             }
         }];
         tweak(&mut config);
-        World { sandbox, fake, dir, config, http: None, bot: None }
+        World { sandbox, fake, dir, config, http: None, log_filter: "easel=debug,info".into(), bot: None }
     }
 
     /// Runs Easel in this process.
@@ -99,7 +110,7 @@ impl World {
             .args(["run", "--config"])
             .arg(&config_path)
             .env_remove("DISCORD_TOKEN")
-            .env("RUST_LOG", "easel=debug,info")
+            .env("RUST_LOG", &self.log_filter)
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .spawn()
@@ -126,6 +137,15 @@ impl World {
             Some(Bot::InProcess { tasks, .. }) => tasks.iter().for_each(|t| t.abort()),
             None => {}
         }
+    }
+
+    /// Asks the `easel` process to stop as `docker stop` and systemd do (SIGTERM) and waits
+    /// for it to exit; returns whether it exited cleanly.
+    pub fn terminate(&mut self) -> bool {
+        let Some(Bot::Process(mut child)) = self.bot.take() else { panic!("no easel process to stop") };
+        let sent = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -TERM failed");
+        child.wait().expect("easel exits").success()
     }
 
     pub fn app(&self) -> Option<Arc<App>> {
@@ -191,21 +211,30 @@ fn toml_for(c: &Config) -> String {
             b.step_ms.unwrap_or(0)
         ),
         BackendKind::Openai => format!(
-            "name = \"{}\"\nkind = \"openai\"\nbase_url = \"{}\"\napi_key = \"{}\"\nmodel = \"gpt-image-1\"\n",
+            "name = \"{}\"\nkind = \"openai\"\nbase_url = \"{}\"\napi_key = \"{}\"\nmodel = \"gpt-image-1\"\n\
+             timeout_secs = {}\n",
             b.name,
             b.base_url,
-            b.api_key.expose()
+            b.api_key.expose(),
+            b.timeout_secs
         ),
         other => panic!("the test world writes demo and openai configs only, not {other:?}"),
     };
+    let backend = match b.concurrency {
+        Some(n) => format!("{backend}concurrency = {n}\n"),
+        None => backend,
+    };
     format!(
         "[discord]\ntoken = \"{}\"\napi_base = \"{}\"\nguild_ids = {:?}\nbuttons_owner_only = {}\n\n\
-         [database]\nurl = \"{}\"\n\n[storage]\ndir = \"{}\"\n\n[[backends]]\n{backend}",
+         [database]\nurl = \"{}\"\n\n[storage]\ndir = \"{}\"\n\n\
+         [limits]\nmax_attempts = {}\ntask_deadline_secs = {}\n\n[[backends]]\n{backend}",
         c.discord.token.expose(),
         c.discord.api_base,
         c.discord.guild_ids,
         c.discord.buttons_owner_only,
         c.database.url,
         c.storage.dir.display(),
+        c.limits.max_attempts,
+        c.limits.task_deadline_secs,
     )
 }

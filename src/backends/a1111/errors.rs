@@ -23,7 +23,7 @@ const EXCERPT_CHARS: usize = 500;
 /// How much of the server's message a member is shown.
 const REASON_CHARS: usize = 300;
 /// How member-facing messages name this service.
-const SERVICE: &str = "the image server";
+pub(super) const SERVICE: &str = "the image server";
 /// A1111's postprocessing says this when `upscaler_1` names no installed upscaler.
 pub(super) const UNKNOWN_UPSCALER: &str = "could not find upscaler named";
 
@@ -138,6 +138,16 @@ fn is_unknown_checkpoint(haystack: &str) -> bool {
 /// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
     http_util::transport_error(SERVICE, err, what, timeout)
+}
+
+/// Parses a JSON answer, or says precisely why it could not be used (cut off, a web page,
+/// the wrong shape: `expecting`).
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    body: &[u8],
+    expecting: impl Display,
+) -> Result<T, BackendError> {
+    http_util::parse_json(SERVICE, what, body, expecting)
 }
 
 /// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".

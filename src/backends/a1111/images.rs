@@ -1,16 +1,15 @@
 //! Turning a successful answer into image bytes: base64 (with or without a `data:` prefix),
-//! a check of the magic bytes so that an HTML page or a truncated string never reaches the
-//! grid as an "image", and picking the batch out of txt2img/img2img's `images`, which may
+//! a check of each image (size cap, magic bytes, header) so that an HTML page or a truncated
+//! string never reaches the grid as an "image", and picking the batch out of txt2img/img2img's `images`, which may
 //! start with the server's own grid and end with extras that scripts append.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 
-use super::errors::{bad_response, excerpt};
+use super::errors::{SERVICE, bad_response, parse_json};
 use super::wire::{GenerateResponse, Info};
-use crate::backends::BackendError;
-use crate::imaging;
+use crate::backends::{BackendError, http_util};
 
 /// Cap on one decoded image (a 4× upscale of a 2048² image is about 60 MiB as PNG).
 const MAX_IMAGE_BYTES: usize = 96 << 20;
@@ -24,12 +23,7 @@ pub(super) struct Batch {
 
 /// Parses a generation answer and returns its first `count` batch images.
 pub(super) fn batch(body: &[u8], what: &str, count: usize) -> Result<Batch, BackendError> {
-    let response: GenerateResponse = serde_json::from_slice(body).map_err(|e| {
-        bad_response(
-            "an answer that is not an image list",
-            format!("{what}: {e}; body: {}", excerpt(body, 300)),
-        )
-    })?;
+    let response: GenerateResponse = parse_json(what, body, "an answer that is not an image list")?;
     let images = response.images.unwrap_or_default();
     let info = Info::parse(response.info.as_ref());
     // With batch_size > 1 and `return_grid`, images[0] is the server's grid of the batch and
@@ -54,18 +48,7 @@ pub(super) fn batch(body: &[u8], what: &str, count: usize) -> Result<Batch, Back
 pub(super) fn decode(text: &str, what: &str) -> Result<Bytes, BackendError> {
     let bytes = decode_base64(text)
         .map_err(|e| bad_response("an image that is not valid base64", format!("{what}: {e}")))?;
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(bad_response(
-            format!("an image larger than {} MiB", MAX_IMAGE_BYTES >> 20),
-            format!("{what}: {} bytes", bytes.len()),
-        ));
-    }
-    if imaging::sniff(&bytes).is_err() {
-        return Err(bad_response(
-            "data that is not a PNG, JPEG, WebP or GIF image",
-            format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-        ));
-    }
+    http_util::check_image(SERVICE, what, &bytes, MAX_IMAGE_BYTES, None)?;
     Ok(bytes)
 }
 

@@ -166,9 +166,8 @@ impl A1111Backend {
             other => other?,
         };
         let what = self.what(Endpoint::Upscale);
-        let reply: UpscaleResponse = serde_json::from_slice(&answer).map_err(|e| {
-            errors::bad_response("an answer that is not an upscale result", format!("{what}: {e}"))
-        })?;
+        let reply: UpscaleResponse =
+            errors::parse_json(&what, &answer, "an answer that is not an upscale result")?;
         let Some(image) = reply.image.filter(|i| !i.trim().is_empty()) else {
             return Err(errors::bad_response("an upscale result with no image", format!("{what}: no image")));
         };
@@ -187,8 +186,8 @@ impl A1111Backend {
         let body = InterrogateRequest { image: images::encode(&image.bytes), model };
         let answer = self.queued(Endpoint::Interrogate, &body).await?;
         let what = self.what(Endpoint::Interrogate);
-        let reply: InterrogateResponse = serde_json::from_slice(&answer)
-            .map_err(|e| errors::bad_response("an answer that is not a caption", format!("{what}: {e}")))?;
+        let reply: InterrogateResponse =
+            errors::parse_json(&what, &answer, "an answer that is not a caption")?;
         let caption = reply.caption.unwrap_or_default();
         // A1111's CLIP interrogator answers 200 with "<error>" appended when it fails midway.
         let failed = caption.contains("<error>");

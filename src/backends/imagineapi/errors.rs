@@ -120,6 +120,16 @@ pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration
     http_util::transport_error(SERVICE, err, what, timeout)
 }
 
+/// Parses a JSON answer, or says precisely why it could not be used (cut off, a web page,
+/// the wrong shape: `expecting`).
+pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    body: &[u8],
+    expecting: impl Display,
+) -> Result<T, BackendError> {
+    http_util::parse_json(SERVICE, what, body, expecting)
+}
+
 /// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
 pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
     http_util::bad_response(SERVICE, reason, detail)

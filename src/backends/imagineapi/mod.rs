@@ -215,12 +215,8 @@ impl ImagineApiBackend {
 
 /// Reads `{"data": item}`; `None` when `data` is null.
 fn parse(what: &str, body: &[u8]) -> Result<Option<Image>, BackendError> {
-    let envelope: Envelope = serde_json::from_slice(body).map_err(|e| {
-        errors::bad_response(
-            "an answer that is not an image item (`{\"data\": {…}}`)",
-            format!("{what}: {e}; body: {}", errors::excerpt(body, 300)),
-        )
-    })?;
+    let envelope: Envelope =
+        errors::parse_json(what, body, "an answer that is not an image item (`{\"data\": {…}}`)")?;
     Ok(envelope.data)
 }
 

@@ -130,12 +130,8 @@ impl Follow<'_> {
         if reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let task: Option<Task> = serde_json::from_slice(&reply.body).map_err(|e| {
-            errors::bad_response(
-                "a task that is not JSON",
-                format!("{}: {e}; body: {}", reply.what, errors::excerpt(&reply.body, 300)),
-            )
-        })?;
+        let task: Option<Task> =
+            errors::parse_json(&reply.what, &reply.body, "an answer that is not a task")?;
         // A task without status is a placeholder some forks answer for unknown ids.
         Ok(task.filter(|t| t.status.is_some()))
     }

@@ -44,7 +44,7 @@ use self::wire::{
 };
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
-    SourceImage,
+    SourceImage, http_util,
 };
 use crate::config::{BackendConfig, Secret};
 use crate::prompt::Param;
@@ -277,9 +277,11 @@ impl MjProxyBackend {
             return Ok(None);
         }
         Err(if reply.status.is_success() {
-            errors::bad_response(
+            http_util::unusable_json(
+                errors::SERVICE,
+                &reply.what,
+                &reply.body,
                 "an answer that is not a submit result",
-                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
             )
         } else {
             errors::from_status(&self.name, &reply.what, reply.status, &reply.headers, &reply.body)

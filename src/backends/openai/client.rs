@@ -2,7 +2,7 @@
 //! per-request timeout, reading bodies under a size cap, and downloading the images a service
 //! returns as URLs. Every failure leaves here already classified.
 
-use crate::backends::http_util::{ReadError, read_capped};
+use crate::backends::http_util::{self, ReadError, read_capped};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -134,14 +134,7 @@ impl Api {
                 format!("{what} → HTTP {}", status.as_u16()),
             ));
         }
-        match read_capped(response, MAX_IMAGE_BYTES, false).await {
-            Ok(body) => Ok(body),
-            Err(ReadError::Transport(e)) => Err(errors::from_transport(&e, &what, self.timeout)),
-            Err(ReadError::TooLarge) => Err(errors::bad_response(
-                format!("an image larger than {} MiB", MAX_IMAGE_BYTES >> 20),
-                format!("{what}: body over {MAX_IMAGE_BYTES} bytes"),
-            )),
-        }
+        http_util::read_image(errors::SERVICE, response, &what, MAX_IMAGE_BYTES, self.timeout).await
     }
 }
 

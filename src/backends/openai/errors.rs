@@ -25,7 +25,7 @@ const BLOCK_CODES: &[&str] = &["content_policy_violation", "moderation_blocked",
 /// Phrases providers use for a refusal when they set no code, or a code of their own.
 const BLOCK_PHRASES: &[&str] = &["safety", "content policy", "content_policy", "content filter"];
 /// How member-facing messages name this service.
-const SERVICE: &str = "the image service";
+pub(super) const SERVICE: &str = "the image service";
 
 /// Classifies a non-success HTTP answer. `what` names the request (method and URL).
 pub(super) fn from_status(
@@ -116,6 +116,11 @@ fn is_blocked(codes: &[String], message: Option<&str>) -> bool {
 /// Classifies a request that got no HTTP answer at all.
 pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
     http_util::transport_error(SERVICE, err, what, timeout)
+}
+
+/// A JSON answer that could not be read as `expecting`: cut off, a web page, or the wrong shape.
+pub(super) fn unusable_json(what: &str, body: &[u8], expecting: impl Display) -> BackendError {
+    http_util::unusable_json(SERVICE, what, body, expecting)
 }
 
 /// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".

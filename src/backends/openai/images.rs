@@ -1,6 +1,6 @@
 //! Turning a successful Images API answer into image bytes: the JSON envelope, the count,
-//! base64 or a download per image, and a check of the magic bytes so that a service's HTML
-//! error page never reaches the grid as an "image".
+//! base64 or a download per image, and a check of each image (size cap, magic bytes, header)
+//! so that a service's HTML error page never reaches the grid as an "image".
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -9,10 +9,9 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
 use super::client::{Api, MAX_IMAGE_BYTES};
-use super::errors::{self, bad_response, excerpt};
+use super::errors::{self, bad_response};
 use super::wire::{ErrorBody, ImageDatum, ImagesResponse};
-use crate::backends::BackendError;
-use crate::imaging;
+use crate::backends::{BackendError, http_util};
 
 /// One image as the service returned it.
 pub(super) struct Returned {
@@ -41,10 +40,9 @@ pub(super) async fn collect(
                     body,
                 ));
             }
-            return Err(bad_response(
-                "an answer that is not an image list",
-                format!("{what}: {e}; body: {}", excerpt(body, 300)),
-            ));
+            let mut err = errors::unusable_json(what, body, "an answer that is not an image list");
+            err.detail = format!("{}; {e}", err.detail);
+            return Err(err);
         }
     };
     if response.data.len() != expected {
@@ -59,9 +57,18 @@ pub(super) async fn collect(
 
 async fn fetch(api: &Api, what: &str, index: usize, datum: ImageDatum) -> Result<Returned, BackendError> {
     let bytes = match (datum.b64_json.as_deref(), datum.url.as_deref()) {
-        (Some(b64), _) if !b64.trim().is_empty() => decode_base64(b64).map_err(|e| {
-            bad_response("an image that is not valid base64", format!("{what}: data[{index}].b64_json: {e}"))
-        })?,
+        (Some(b64), _) if !b64.trim().is_empty() => {
+            let bytes = decode_base64(b64).map_err(|e| {
+                bad_response(
+                    "an image that is not valid base64",
+                    format!("{what}: data[{index}].b64_json: {e}"),
+                )
+            })?;
+            let at = format!("{what}: data[{index}]");
+            http_util::check_image(errors::SERVICE, &at, &bytes, MAX_IMAGE_BYTES, None)?;
+            bytes
+        }
+        // A download is checked as it is read.
         (_, Some(url)) if !url.trim().is_empty() => api.download(url).await?,
         _ => {
             return Err(bad_response(
@@ -70,18 +77,6 @@ async fn fetch(api: &Api, what: &str, index: usize, datum: ImageDatum) -> Result
             ));
         }
     };
-    if bytes.len() > MAX_IMAGE_BYTES {
-        return Err(bad_response(
-            format!("an image larger than {} MiB", MAX_IMAGE_BYTES >> 20),
-            format!("{what}: data[{index}] is {} bytes", bytes.len()),
-        ));
-    }
-    if imaging::sniff(&bytes).is_err() {
-        return Err(bad_response(
-            "data that is not a PNG, JPEG, WebP or GIF image",
-            format!("{what}: data[{index}] starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-        ));
-    }
     Ok(Returned { bytes, revised_prompt: datum.revised_prompt.filter(|p| !p.trim().is_empty()) })
 }
 

@@ -22,6 +22,7 @@ use self::settings::{Settings, Size};
 use self::wire::{ChatResponse, ImageRequest};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
+    http_util,
 };
 use crate::config::{BackendConfig, OpenAiVariation};
 use crate::tasks::{FailureCode, Strength};
@@ -201,9 +202,8 @@ impl OpenAiBackend {
         };
         let body = self.api.post_json("chat/completions", &describe::request(model, image)).await?;
         let what = format!("POST {}", self.api.url("chat/completions"));
-        let reply: ChatResponse = serde_json::from_slice(&body).map_err(|e| {
-            errors::bad_response("an answer that is not a chat completion", format!("{what}: {e}"))
-        })?;
+        let reply: ChatResponse =
+            http_util::parse_json(errors::SERVICE, &what, &body, "an answer that is not a chat completion")?;
         let Some(message) = reply.choices.into_iter().next().map(|c| c.message) else {
             return Err(errors::bad_response("an empty chat answer", format!("{what}: no choices")));
         };

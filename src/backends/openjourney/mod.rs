@@ -263,12 +263,7 @@ impl OpenJourneyBackend {
 }
 
 fn parse(reply: &Reply) -> Result<Batch, BackendError> {
-    serde_json::from_slice(&reply.body).map_err(|e| {
-        errors::bad_response(
-            "an answer that is not a batch",
-            format!("{}: {e}; body: {}", reply.what, errors::excerpt(&reply.body, 300)),
-        )
-    })
+    errors::parse_json(&reply.what, &reply.body, "an answer that is not a batch")
 }
 
 /// The API's ratio nearest to `ratio` (width / height), compared on a log scale.

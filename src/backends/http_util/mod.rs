@@ -1,6 +1,13 @@
 //! HTTP plumbing every backend adapter shares: reading a body with a size cap, the delay a
-//! service asks for (`Retry-After`), scrubbing secrets out of errors, and one-line excerpts of
-//! bodies and error chains for the log.
+//! service asks for (`Retry-After`), scrubbing secrets out of errors, one-line excerpts of
+//! bodies and error chains for the log, and (in [`unusable`]) naming precisely what is wrong
+//! with an answer Easel cannot use.
+
+mod unusable;
+
+pub use unusable::{
+    BodyKind, check_image, image_error, image_too_large, not_an_image, parse_json, unusable_json,
+};
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -10,13 +17,44 @@ use reqwest::header::HeaderMap;
 
 use super::BackendError;
 
-/// Removes every occurrence of each secret from what the error says.
+/// Removes every occurrence of each secret from what the error says, and every run of at
+/// least [`FRAGMENT`] characters of one: relays echo keys cut, re-prefixed or half-masked
+/// (`…4f9d2c1b0a3e7f65`), and a long piece of a key is as good as the key to a guesser.
 pub fn redact<S: AsRef<str>>(mut err: BackendError, secrets: &[S]) -> BackendError {
     for secret in secrets.iter().map(|s| s.as_ref().trim()).filter(|s| !s.is_empty()) {
-        err.detail = err.detail.replace(secret, "[redacted]");
-        err.user_message = err.user_message.replace(secret, "[redacted]");
+        err.detail = scrub(&err.detail, secret);
+        err.user_message = scrub(&err.user_message, secret);
     }
     err
+}
+
+/// The shortest piece of a secret that [`redact`] removes on its own.
+pub const FRAGMENT: usize = 12;
+
+fn scrub(text: &str, secret: &str) -> String {
+    let text = text.replace(secret, "[redacted]");
+    // Keys and tokens are ASCII; matching bytes of an ASCII secret are whole characters.
+    if secret.len() <= FRAGMENT || !secret.is_ascii() {
+        return text;
+    }
+    let (t, s) = (text.as_bytes(), secret.as_bytes());
+    let mut out = String::with_capacity(text.len());
+    let (mut i, mut kept) = (0, 0);
+    while i < t.len() {
+        let longest =
+            (0..s.len()).map(|j| t[i..].iter().zip(&s[j..]).take_while(|(a, b)| a == b).count()).max();
+        match longest {
+            Some(n) if n >= FRAGMENT => {
+                out.push_str(&text[kept..i]);
+                out.push_str("[redacted]");
+                i += n;
+                kept = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&text[kept..]);
+    out
 }
 
 /// The delay the service asked for: `retry-after-ms` (OpenAI's), then `retry-after` in
@@ -195,8 +233,9 @@ pub fn image_host_error(
     }
 }
 
-/// Reads the answer to an image download: a failed status, a body over `cap` bytes or bytes
-/// that are not a PNG, JPEG, WebP or GIF each become the matching error.
+/// Reads the answer to an image download: a failed status, a body over `cap` bytes, bytes
+/// that are not a PNG, JPEG, WebP or GIF, or a broken or oversized header each become the
+/// matching error.
 pub async fn read_image(
     service: &str,
     response: Response,
@@ -210,30 +249,39 @@ pub async fn read_image(
         let body = read_capped(response, 16 << 10, true).await.unwrap_or_default();
         return Err(image_host_error(service, what, status, &headers, &body));
     }
+    let declared = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let bytes = match read_capped(response, cap, false).await {
         Ok(bytes) => bytes,
         Err(ReadError::Transport(e)) => return Err(transport_error(service, &e, what, timeout)),
-        Err(ReadError::TooLarge) => {
-            return Err(bad_response(
-                service,
-                format!("an image larger than {} MiB", cap >> 20),
-                format!("{what}: body over {cap} bytes"),
-            ));
-        }
+        Err(ReadError::TooLarge) => return Err(image_too_large(service, what, None, cap)),
     };
-    if crate::imaging::sniff(&bytes).is_err() {
-        return Err(bad_response(
-            service,
-            "a link to something that is not a PNG, JPEG, WebP or GIF image",
-            format!("{what}: starts with {}", excerpt(&bytes[..bytes.len().min(32)], 32)),
-        ));
-    }
+    check_image(service, what, &bytes, cap, declared.as_deref())?;
     Ok(bytes)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_pieces_of_a_secret_are_scrubbed_too() {
+        let key = "sk-proj-4f9d2c1b0a3e7f6512ab";
+        let said = format!("key {key}, or …{} or {}… or sk-p***12ab", &key[9..], &key[..16]);
+        let e =
+            redact(BackendError::fatal(crate::tasks::FailureCode::BackendError, said.clone(), said), &[key]);
+        assert_eq!(e.detail, "key [redacted], or …[redacted] or [redacted]… or sk-p***12ab");
+        assert_eq!(e.user_message, e.detail);
+        // Short secrets (an A1111 password) are only removed whole; ordinary text survives.
+        let e = redact(
+            BackendError::fatal(crate::tasks::FailureCode::BackendError, "", "hunter2 hunt"),
+            &["hunter2"],
+        );
+        assert_eq!(e.detail, "[redacted] hunt");
+    }
 
     #[test]
     fn messages_name_the_service_at_the_start_of_a_sentence() {
