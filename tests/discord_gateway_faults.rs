@@ -43,7 +43,7 @@ impl Fault {
 
 async fn wait_back(w: &World, fault: Fault, before: &Stats) {
     w.sandbox
-        .wait_for(WAIT, |v| (v.bot_connected() && fault.recovered(before, &v.stats())).then_some(()))
+        .wait_for(WAIT, |v| (v.bot_connected() && fault.recovered(before, v.stats())).then_some(()))
         .await
         .unwrap_or_else(|e| panic!("the bot did not come back after {fault:?}: {e:#}"));
 }
