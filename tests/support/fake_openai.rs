@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::io::Cursor;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
@@ -146,8 +146,6 @@ pub struct Recorded {
     /// The text fields of multipart endpoints.
     pub fields: Vec<(String, String)>,
     pub files: Vec<FilePart>,
-    /// When it arrived.
-    pub at: Option<Instant>,
 }
 
 impl Recorded {
@@ -441,7 +439,6 @@ fn record(method: &str, path: &str, headers: &HeaderMap) -> Recorded {
         method: method.into(),
         path: path.into(),
         authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(String::from),
-        at: Some(Instant::now()),
         ..Recorded::default()
     }
 }
