@@ -291,11 +291,6 @@ impl Registry {
         self.by_name.get(name).cloned()
     }
 
-    /// The backend used when a task names none: the first configured.
-    pub fn default_name(&self) -> Option<&str> {
-        self.order.first().map(String::as_str)
-    }
-
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.order.iter().map(String::as_str)
     }

@@ -121,11 +121,9 @@ pub fn flag_model(spec: &PromptSpec) -> Option<(Param, String)> {
 
 pub fn choose(candidates: &[Candidate], req: &Request) -> Result<Route, RouteError> {
     let want = req.want.unwrap_or(Want::Imagine);
+    // Names and aliases are unique across backends (the config refuses a repeat).
     let known = || -> Vec<String> {
-        let mut names: Vec<String> =
-            candidates.iter().flat_map(|c| std::iter::once(&c.name).chain(&c.aliases)).cloned().collect();
-        names.dedup();
-        names
+        candidates.iter().flat_map(|c| std::iter::once(&c.name).chain(&c.aliases)).cloned().collect()
     };
     let mut pool: Vec<&Candidate> = candidates.iter().filter(|c| !req.exclude.contains(&c.name)).collect();
     if pool.is_empty() {
