@@ -15,7 +15,7 @@
 //! `cargo bench --bench soak -- [--tasks 500] [--users 25] [--window 40] [--fault-every 10] [--wait-secs 900]`
 
 #[allow(dead_code)]
-#[path = "../tests/support/fake_openai.rs"]
+#[path = "../tests/suite/support/fake_openai.rs"]
 mod fake_openai;
 
 use std::collections::{HashMap, HashSet};
@@ -23,9 +23,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
+use easel::base::{FailureCode, TaskState};
 use easel::sandbox::{CommandOption, Message, Sandbox, SandboxOptions, SandboxView};
 use easel::tasks::store::Store;
-use easel::tasks::{FailureCode, TaskState};
 use fake_openai::{FakeOpenAi, Fault, FaultCycle, Knobs};
 
 const KEY: &str = "sk-soak-3d1f0c9e8b7a6d5c4b3a";

@@ -6,7 +6,8 @@ use crate::admin::moderation::WordFilter;
 use crate::admin::{Ask, Refusal};
 use crate::backends::Registry;
 use crate::backends::routing::{Request, Route, Want};
-use crate::clock::{Clock, DAY_MS};
+use crate::base::{Clock, DAY_MS};
+use crate::base::{MessageRef, TaskKind};
 use crate::config::Config;
 use crate::prefs::UserSettings;
 use crate::prefs::store::PrefsStore;
@@ -14,7 +15,7 @@ use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
 use crate::tasks::engine::{Engine, SubmitError};
 use crate::tasks::store::Store;
-use crate::tasks::{MessageRef, NewTask, Task, TaskKind};
+use crate::tasks::{NewTask, Task};
 
 pub struct App {
     pub config: Config,

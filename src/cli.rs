@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use crate::app::{App, ImagineError, Requester};
+use crate::base::ImageRole;
+use crate::base::{TaskId, TaskState};
 use crate::config::{self, Config, LogFormat};
 use crate::tasks::events::EventKind;
-use crate::tasks::store::ImageRole;
-use crate::tasks::{TaskId, TaskState};
 
 /// Installs the log subscriber: `RUST_LOG` wins, else `default_level`.
 pub fn init_logging(config: &Config, default_level: &str) {
@@ -290,10 +290,8 @@ async fn report(app: &App, id: TaskId, out: &Path) -> anyhow::Result<bool> {
     let store = app.engine.store();
     let task = store.get(id).await?.ok_or_else(|| anyhow::anyhow!("task {id} vanished"))?;
     if task.state != TaskState::Succeeded {
-        let (code, message) = task
-            .failure
-            .clone()
-            .unwrap_or((crate::tasks::FailureCode::Internal, "no reason recorded".into()));
+        let (code, message) =
+            task.failure.clone().unwrap_or((crate::base::FailureCode::Internal, "no reason recorded".into()));
         println!("task {id} {}: {message} [{code}]", task.state);
         return Ok(false);
     }

@@ -18,7 +18,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
 use crate::app::App;
-use crate::tasks::TaskState;
+use crate::base::TaskState;
 
 /// How long `/healthz` waits for one backend's probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -4,8 +4,8 @@
 pub mod admin;
 pub mod app;
 pub mod backends;
+pub mod base;
 pub mod cli;
-pub mod clock;
 pub mod config;
 pub mod discord;
 pub mod http;

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use crate::tasks::TaskId;
-use crate::tasks::store::ImageRole;
+use crate::base::ImageRole;
+use crate::base::TaskId;
 
 #[derive(Debug, Clone)]
 pub struct Storage {
@@ -48,7 +48,7 @@ impl Storage {
     pub async fn write_incoming(&self, index: u8, extension: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
         let dir = self.root.join("incoming");
         tokio::fs::create_dir_all(&dir).await.with_context(|| format!("creating {}", dir.display()))?;
-        let stamp = crate::tasks::now_ms();
+        let stamp = crate::base::now_ms();
         let path = dir.join(format!("{stamp}-{:08x}-{index}.{extension}", fastrand::u32(..)));
         let tmp = path.with_extension("tmp");
         tokio::fs::write(&tmp, bytes).await.with_context(|| format!("writing {}", tmp.display()))?;

@@ -7,7 +7,7 @@ use super::quota::{self, Quota, QuotaOverride};
 use super::store::AuditEntry;
 use super::{Admission, Ask, Refusal};
 use crate::app::{App, Requester};
-use crate::clock::DAY_MS;
+use crate::base::DAY_MS;
 
 impl App {
     /// Lets `who` through for `ask`, or says why not. Checks, in order: direct messages and

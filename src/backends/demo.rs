@@ -14,10 +14,10 @@ use super::demo_art::{Recipe, rgb_to_hsv};
 use super::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
+use crate::base::{FailureCode, Strength};
 use crate::config::BackendConfig;
 use crate::imaging;
 use crate::prompt::{Param, PromptSpec};
-use crate::tasks::{FailureCode, Strength};
 
 const DEFAULT_IMAGE_SIZE: u32 = 512;
 const DEFAULT_STEP: Duration = Duration::from_millis(250);

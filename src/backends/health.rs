@@ -10,8 +10,8 @@ use std::time::{Duration, SystemTime};
 
 use tokio::time::Instant;
 
+use crate::base::FailureCode;
 use crate::config::HealthConfig;
-use crate::tasks::FailureCode;
 
 /// A circuit breaker: closed (work flows), open (no work until `until`), half-open (one
 /// probe task in flight decides whether it closes or opens again).

@@ -25,9 +25,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::base::{FailureCode, Strength, TaskId};
 use crate::config::{BackendConfig, BackendKind, HealthConfig};
 use crate::prompt::{Param, PromptSpec};
-use crate::tasks::{FailureCode, Strength, TaskId};
 
 /// What a backend can do. The engine composes what is missing (a grid from four images, an
 /// upscale from the stored full-size image), and the Discord side hides what cannot be served.

@@ -3,9 +3,9 @@
 //! how wide an image it accepts, whether it is healthy, and how busy it is. The same choice
 //! serves a failover, with the backends that already failed the task excluded.
 
+use crate::base::TaskKind;
 use crate::config::normalize_model;
 use crate::prompt::{Param, PromptSpec};
-use crate::tasks::TaskKind;
 
 use super::Capabilities;
 

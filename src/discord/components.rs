@@ -14,8 +14,9 @@ use super::{Data, sink};
 use crate::admin::Ask;
 use crate::app::Requester;
 use crate::backends::routing::{Request, Want};
-use crate::tasks::store::ImageRole;
-use crate::tasks::{MessageRef, NewTask, Strength, Task, TaskId, TaskKind, TaskState};
+use crate::base::ImageRole;
+use crate::base::{MessageRef, Strength, TaskId, TaskKind, TaskState};
+use crate::tasks::{NewTask, Task};
 
 /// The custom_id format version; bump it when the format changes so old buttons are
 /// recognised as old instead of misread.

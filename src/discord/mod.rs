@@ -22,7 +22,8 @@ use tracing::{info, warn};
 pub use error::BotError;
 
 use crate::app::{App, Requester};
-use crate::tasks::{MessageRef, Task, now_ms};
+use crate::base::{MessageRef, now_ms};
+use crate::tasks::Task;
 use rest::DiscordRest;
 use sink::{Sink, TOKEN_LIFETIME};
 

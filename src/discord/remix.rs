@@ -8,7 +8,8 @@ use poise::serenity_prelude as serenity;
 use super::components::{ButtonAction, queue_child};
 use super::{BotError, Data};
 use crate::admin::Ask;
-use crate::tasks::{Strength, Task, TaskKind, TaskState};
+use crate::base::{Strength, TaskKind, TaskState};
+use crate::tasks::Task;
 
 /// Prefix of a remix form's custom_id.
 pub const PREFIX: &str = "e1m:";

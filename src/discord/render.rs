@@ -2,9 +2,10 @@
 //! No I/O here, so every state a member can see is unit-tested.
 
 use crate::backends::Capabilities;
+use crate::base::{Strength, TaskKind, TaskState};
 use crate::discord::components::ButtonAction;
+use crate::tasks::Task;
 use crate::tasks::engine::QueuePlace;
-use crate::tasks::{Strength, Task, TaskKind, TaskState};
 
 /// Discord's limit on message content.
 const MAX_CONTENT: usize = 2000;
@@ -89,7 +90,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
     match task.state {
         TaskState::Failed => {
             let (code, message) =
-                task.failure.clone().unwrap_or((crate::tasks::FailureCode::Internal, String::new()));
+                task.failure.clone().unwrap_or((crate::base::FailureCode::Internal, String::new()));
             content += &format!("\n> {}\n-# {code} · task {}", one_line(&message), task.id);
         }
         TaskState::Succeeded => {

@@ -1,9 +1,9 @@
 //! What members see in each state of a task.
 
 use super::*;
+use crate::base::{FailureCode, MessageRef};
 use crate::prompt::{Aspect, PromptSpec};
 use crate::tasks::engine::QueuePlace;
-use crate::tasks::{FailureCode, MessageRef};
 
 fn task(kind: TaskKind, state: TaskState) -> Task {
     let mut prompt = PromptSpec { text: "a lighthouse at dusk".into(), ..PromptSpec::default() };

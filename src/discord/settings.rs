@@ -6,8 +6,8 @@ use poise::serenity_prelude as serenity;
 use tracing::warn;
 
 use super::{BotError, Data};
+use crate::base::Strength;
 use crate::prefs::{ASPECTS, STYLIZE_PRESETS, UserSettings, parse_aspect};
-use crate::tasks::Strength;
 
 /// Prefix of the panel's custom_ids.
 pub const PREFIX: &str = "e1s:";

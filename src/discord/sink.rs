@@ -17,10 +17,11 @@ use tracing::{Instrument, debug, info, warn};
 use super::BotError;
 use super::render::{self, Attach, MessageView, RenderContext};
 use super::rest::{Attachments, DiscordRest, FilePart, Outgoing, RestError};
+use crate::base::ImageRole;
+use crate::base::{MessageRef, TaskId, now_ms};
+use crate::tasks::Task;
 use crate::tasks::engine::Engine;
 use crate::tasks::events::EventKind;
-use crate::tasks::store::ImageRole;
-use crate::tasks::{MessageRef, Task, TaskId, now_ms};
 
 /// About one edit per message per 1.5 s keeps well inside Discord's per-webhook limits.
 pub const THROTTLE: Duration = Duration::from_millis(1500);

@@ -5,8 +5,8 @@
 
 pub mod store;
 
+use crate::base::Strength;
 use crate::prompt::{Aspect, PromptSpec};
-use crate::tasks::Strength;
 
 /// Stylize presets offered in /settings, as Midjourney names them.
 pub const STYLIZE_PRESETS: [(&str, u16); 4] = [("low", 50), ("med", 100), ("high", 250), ("very high", 750)];

@@ -4,7 +4,7 @@
 use sqlx::{Row, SqlitePool};
 
 use super::{MAX_OPTIONS, PreferError, UserSettings, parse_aspect};
-use crate::tasks::{Strength, now_ms};
+use crate::base::{Strength, now_ms};
 
 #[derive(Clone)]
 pub struct PrefsStore {

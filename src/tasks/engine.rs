@@ -12,11 +12,13 @@ use tokio::sync::{Notify, broadcast, oneshot, watch};
 use tracing::{Instrument, error, info, warn};
 
 use super::events::{EventKind, TaskEvent};
-use super::store::{ImageRole, Store, StoredImage};
-use super::{FailureCode, NewTask, Task, TaskId, TaskState, failover, now_ms, runner};
+use super::store::{Store, StoredImage};
+use super::{NewTask, Task, failover, runner};
 use crate::backends::Registry;
 use crate::backends::routing::{self, Route, RouteError};
-use crate::clock::Clock;
+use crate::base::Clock;
+use crate::base::ImageRole;
+use crate::base::{FailureCode, TaskId, TaskState, now_ms};
 use crate::config::LimitsConfig;
 use crate::imaging;
 use crate::storage::Storage;

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::{FailureCode, TaskId};
+use crate::base::{FailureCode, TaskId};
 
 #[derive(Debug, Clone)]
 pub struct TaskEvent {

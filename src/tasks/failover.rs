@@ -12,10 +12,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
+use super::Task;
 use super::engine::{Inner, SubmitError};
 use super::events::EventKind;
-use super::{Task, TaskId};
 use crate::backends::routing::{Request, Want};
+use crate::base::TaskId;
 
 /// How long one background probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -6,8 +6,9 @@ use std::collections::HashMap;
 
 use sqlx::AssertSqlSafe;
 
+use super::Task;
 use super::store::{ACTIVE, HELD, Store, task_from_row};
-use super::{Task, TaskId, TaskState, now_ms};
+use crate::base::{TaskId, TaskState, now_ms};
 
 /// A backend's queue at a glance, for /queue.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,14 +10,16 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
+use super::Task;
 use super::engine::Inner;
 use super::events::EventKind;
-use super::store::{ImageRole, Outcome, StoredImage};
-use super::{FailureCode, Task, TaskKind, TaskState, now_ms};
+use super::store::{Outcome, StoredImage};
 use crate::backends::{
     BackendError, Capabilities, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate,
     SourceImage, http_util,
 };
+use crate::base::ImageRole;
+use crate::base::{FailureCode, TaskKind, TaskState, now_ms};
 use crate::imaging;
 use crate::prompt::Param;
 

@@ -13,7 +13,8 @@ use sqlx::sqlite::{
 // Dynamic SQL here only splices in constant state names from `TaskState::as_str`.
 use sqlx::{AssertSqlSafe, Row, SqlitePool};
 
-use super::{FailureCode, MessageRef, NewTask, Task, TaskId, TaskKind, TaskState, now_ms};
+use super::{NewTask, Task};
+use crate::base::{FailureCode, ImageRole, MessageRef, TaskId, TaskKind, TaskState, now_ms};
 
 /// An image file that belongs to a task.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,37 +27,6 @@ pub struct StoredImage {
     pub height: u32,
     pub bytes: u64,
     pub seed: Option<u32>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageRole {
-    /// One of the task's results (four for a grid task, one for an upscale).
-    Image,
-    /// The composed 2×2 grid.
-    Grid,
-    /// A member's upload the task works on.
-    Input,
-    /// The latest progress preview.
-    Preview,
-}
-
-impl ImageRole {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            ImageRole::Image => "image",
-            ImageRole::Grid => "grid",
-            ImageRole::Input => "input",
-            ImageRole::Preview => "preview",
-        }
-    }
-    fn parse(s: &str) -> Self {
-        match s {
-            "grid" => ImageRole::Grid,
-            "input" => ImageRole::Input,
-            "preview" => ImageRole::Preview,
-            _ => ImageRole::Image,
-        }
-    }
 }
 
 /// What a finished task leaves behind besides its images.

@@ -16,7 +16,7 @@ use reqwest::StatusCode;
 use super::client::{Endpoint, Names};
 use super::wire::ErrorBody;
 use crate::backends::BackendError;
-use crate::tasks::FailureCode;
+use crate::base::FailureCode;
 
 /// How much of a response body goes into `detail`.
 const EXCERPT_CHARS: usize = 500;

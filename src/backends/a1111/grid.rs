@@ -6,8 +6,8 @@ use super::images::Batch;
 use super::settings::{self, Settings};
 use super::wire::{GenerateRequest, MadeBy, OverrideSettings, RemoteState};
 use crate::backends::{Job, JobOutput, OutputImage, ParentRef, SourceImage};
+use crate::base::Strength;
 use crate::config::A1111Variation;
-use crate::tasks::Strength;
 
 /// Images in a grid.
 pub(super) const GRID: usize = 4;

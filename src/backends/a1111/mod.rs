@@ -58,8 +58,8 @@ use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
 };
+use crate::base::{FailureCode, Strength};
 use crate::config::BackendConfig;
-use crate::tasks::{FailureCode, Strength};
 
 /// Most names listed when an admin has to pick an upscaler the server has.
 const LISTED_NAMES: usize = 12;

@@ -10,9 +10,9 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::Url;
 
 use crate::backends::Capabilities;
+use crate::base::Strength;
 use crate::config::{A1111Variation, BackendConfig, Secret};
 use crate::prompt::Param;
-use crate::tasks::Strength;
 
 /// Long side of a generated image: SDXL-class checkpoints (SDXL, Pony, Illustrious, FLUX) are
 /// trained at about 1024²; SD 1.5 checkpoints want `image_size = 512` (or 768).

@@ -152,7 +152,7 @@ impl Api {
         let what = format!("POST {url} ({file_name})");
         let part = Part::stream(bytes).file_name(file_name.to_string()).mime_str(mime).map_err(|e| {
             BackendError::fatal(
-                crate::tasks::FailureCode::Internal,
+                crate::base::FailureCode::Internal,
                 "Easel could not send the image.",
                 format!("{what}: {e}"),
             )

@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 
 use super::wire::{ExecutionError, PromptRejection};
 use crate::backends::BackendError;
-use crate::tasks::FailureCode;
+use crate::base::FailureCode;
 
 const EXCERPT_CHARS: usize = 500;
 /// How much of the server's own words a member is shown.

@@ -47,9 +47,9 @@ use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
+use crate::base::{FailureCode, Strength};
 use crate::config::BackendConfig;
 use crate::prompt::Param;
-use crate::tasks::{FailureCode, Strength};
 
 const DEFAULT_IMAGINE: &str = include_str!("default_imagine.json");
 const DEFAULT_VARIATION: &str = include_str!("default_variation.json");

@@ -174,7 +174,7 @@ pub fn bad_response(
     detail: impl Into<String>,
 ) -> BackendError {
     BackendError::fatal(
-        crate::tasks::FailureCode::BackendBadResponse,
+        crate::base::FailureCode::BackendBadResponse,
         format!("{} sent a response Easel could not use: {reason}.", sentence_start(service)),
         detail,
     )
@@ -182,7 +182,7 @@ pub fn bad_response(
 
 /// Classifies a request to `service` that got no HTTP answer at all.
 pub fn transport_error(service: &str, err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    use crate::tasks::FailureCode;
+    use crate::base::FailureCode;
     let detail = format!("{what}: {}", error_chain(err));
     let subject = sentence_start(service);
     if err.is_timeout() {
@@ -224,7 +224,7 @@ pub fn image_host_error(
     let detail = format!("{what} → HTTP {code}: {}", excerpt(body, 400));
     match code {
         408 | 429 | 500..=599 => BackendError::retryable(
-            crate::tasks::FailureCode::BackendUnavailable,
+            crate::base::FailureCode::BackendUnavailable,
             format!("The server holding the image had a temporary problem (HTTP {code})."),
             detail,
         )
@@ -272,12 +272,12 @@ mod tests {
         let key = "sk-proj-4f9d2c1b0a3e7f6512ab";
         let said = format!("key {key}, or …{} or {}… or sk-p***12ab", &key[9..], &key[..16]);
         let e =
-            redact(BackendError::fatal(crate::tasks::FailureCode::BackendError, said.clone(), said), &[key]);
+            redact(BackendError::fatal(crate::base::FailureCode::BackendError, said.clone(), said), &[key]);
         assert_eq!(e.detail, "key [redacted], or …[redacted] or [redacted]… or sk-p***12ab");
         assert_eq!(e.user_message, e.detail);
         // Short secrets (an A1111 password) are only removed whole; ordinary text survives.
         let e = redact(
-            BackendError::fatal(crate::tasks::FailureCode::BackendError, "", "hunter2 hunt"),
+            BackendError::fatal(crate::base::FailureCode::BackendError, "", "hunter2 hunt"),
             &["hunter2"],
         );
         assert_eq!(e.detail, "[redacted] hunt");
@@ -290,7 +290,7 @@ mod tests {
             e.user_message,
             "The Midjourney proxy sent a response Easel could not use: a grid of 3 images."
         );
-        assert_eq!(e.code, crate::tasks::FailureCode::BackendBadResponse);
+        assert_eq!(e.code, crate::base::FailureCode::BackendBadResponse);
         assert!(!e.retryable);
         let e = bad_response("ImagineAPI", "nothing", "d");
         assert!(e.user_message.starts_with("ImagineAPI sent"), "{}", e.user_message);

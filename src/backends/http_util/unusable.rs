@@ -13,8 +13,8 @@ use std::fmt::Display;
 
 use super::{excerpt, sentence_start};
 use crate::backends::BackendError;
+use crate::base::FailureCode;
 use crate::imaging::{self, ImageError, MAX_DIMENSION};
-use crate::tasks::FailureCode;
 
 /// What a body looks like, judged from its bytes (a declared `Content-Type` is often wrong).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

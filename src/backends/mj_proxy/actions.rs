@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::wire::{Button, ChangeAction, Task};
-use crate::tasks::Strength;
+use crate::base::Strength;
 
 /// What Easel keeps of a finished task, as `JobOutput::remote_state`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

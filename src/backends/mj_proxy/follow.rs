@@ -195,8 +195,8 @@ impl Follow<'_> {
 mod tests {
     use super::*;
     use crate::backends::ProgressUpdate;
+    use crate::base::FailureCode;
     use crate::config::Secret;
-    use crate::tasks::FailureCode;
 
     fn task(status: &str, progress: &str) -> Task {
         serde_json::from_value(serde_json::json!({"status": status, "progress": progress})).unwrap()

@@ -46,9 +46,9 @@ use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage, http_util,
 };
+use crate::base::FailureCode;
 use crate::config::{BackendConfig, Secret};
 use crate::prompt::Param;
-use crate::tasks::FailureCode;
 
 /// Base poll interval when `poll_ms` is not set.
 const DEFAULT_POLL_MS: u64 = 1000;

@@ -12,8 +12,8 @@ use serde::Serialize;
 
 use super::errors;
 use crate::backends::BackendError;
+use crate::base::FailureCode;
 use crate::config::Secret;
-use crate::tasks::FailureCode;
 
 /// Cap on one downloaded image.
 pub(super) const MAX_IMAGE_BYTES: usize = 50 << 20;

@@ -14,7 +14,7 @@ use reqwest::header::HeaderMap;
 
 use super::wire::ErrorBody;
 use crate::backends::BackendError;
-use crate::tasks::FailureCode;
+use crate::base::FailureCode;
 
 /// How much of a response body goes into `detail`.
 const EXCERPT_CHARS: usize = 500;

@@ -24,8 +24,8 @@ use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
     http_util,
 };
+use crate::base::{FailureCode, Strength};
 use crate::config::{BackendConfig, OpenAiVariation};
-use crate::tasks::{FailureCode, Strength};
 
 /// Images in a grid.
 const GRID: u8 = 4;

@@ -220,7 +220,7 @@ impl OpenJourneyBackend {
         match &batch.error {
             Some(error) => errors::from_code(&self.name, error, detail, None),
             None => BackendError::fatal(
-                crate::tasks::FailureCode::BackendRejected,
+                crate::base::FailureCode::BackendRejected,
                 "Open Journey could not finish these images (no reason given).",
                 detail,
             ),

@@ -15,7 +15,7 @@ use reqwest::header::HeaderMap;
 
 use super::wire::{Job, Status, error_message};
 use crate::backends::BackendError;
-use crate::tasks::FailureCode;
+use crate::base::FailureCode;
 
 const EXCERPT_CHARS: usize = 400;
 const REASON_CHARS: usize = 300;

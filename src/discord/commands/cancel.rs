@@ -28,7 +28,7 @@ pub async fn cancel(
     };
     let admin = is_admin(ctx.interaction.member.as_deref());
     let was = app.engine.cancel(id, &user, admin).await?;
-    let what = if was == crate::tasks::TaskState::Queued { "waiting" } else { "running" };
+    let what = if was == crate::base::TaskState::Queued { "waiting" } else { "running" };
     reply_ephemeral(ctx, &format!("Canceled task {id} (it was {what}).")).await
 }
 

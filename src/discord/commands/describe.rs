@@ -7,10 +7,11 @@ use poise::serenity_prelude as serenity;
 use super::{fetch_attachment, refuse_after_defer};
 use crate::admin::Ask;
 use crate::backends::routing::{RouteError, Want};
+use crate::base::TaskKind;
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::prompt::PromptSpec;
+use crate::tasks::NewTask;
 use crate::tasks::engine::SubmitError;
-use crate::tasks::{NewTask, TaskKind};
 
 /// Get four prompts that could have made an image
 #[poise::command(slash_command)]

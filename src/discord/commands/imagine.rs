@@ -4,8 +4,8 @@
 use poise::serenity_prelude as serenity;
 
 use crate::app::{Prepared, Requester};
+use crate::base::MessageRef;
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
-use crate::tasks::MessageRef;
 
 /// Create images from a prompt (Midjourney syntax: --ar 3:2, --seed 42, --no text, {a, b}…)
 #[poise::command(slash_command)]

@@ -1,0 +1,13 @@
+mod admin;
+mod backends;
+mod blend_describe;
+mod browser;
+mod comfyui;
+mod flow;
+mod gateway_faults;
+mod hosted;
+mod opj;
+mod queue;
+mod restart;
+mod routing;
+mod settings;

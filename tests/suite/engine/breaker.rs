@@ -1,0 +1,115 @@
+//! The circuit breaker and failover in the engine, against a failing OpenAI-compatible service
+//! over real HTTP with the offline demo beside it: failures move tasks to the demo, the
+//! breaker opens after `breaker_failures`, the failing service's queue moves off it, and after
+//! the cool-down one probe task closes the breaker again.
+
+use crate::support;
+
+use std::time::Duration;
+
+use easel::app::App;
+use easel::base::{TaskKind, TaskState};
+use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::prompt::PromptSpec;
+use easel::tasks::{NewTask, Task};
+use support::fake_openai::{FakeOpenAi, Fault, Knobs};
+
+const KEY: &str = "sk-breaker-test-0a1b2c3d";
+const WAIT: Duration = Duration::from_secs(60);
+
+fn config(dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Config {
+    let mut cloud = BackendConfig::demo("cloud");
+    cloud.kind = BackendKind::Openai;
+    cloud.base_url = fake.base_url.clone();
+    cloud.api_key = Secret::new(KEY);
+    cloud.model = Some("gpt-image-1".into());
+    cloud.timeout_secs = 20;
+    cloud.image_size = None;
+    cloud.step_ms = None;
+    cloud.concurrency = Some(1);
+    let mut local = BackendConfig::demo("local");
+    local.image_size = Some(64);
+    local.step_ms = Some(0);
+    let mut config = Config::default();
+    config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
+    config.storage.dir = dir.path().join("images");
+    config.backends = vec![cloud, local];
+    config.limits.max_attempts = 4;
+    config.health.breaker_failures = 2;
+    config.health.breaker_cooldown_secs = 1;
+    config
+}
+
+fn on_cloud(text: &str, model: Option<&str>) -> NewTask {
+    NewTask {
+        kind: TaskKind::Imagine,
+        parent_id: None,
+        user_id: "u1".into(),
+        guild_id: None,
+        channel_id: None,
+        prompt: PromptSpec { text: text.into(), ..PromptSpec::default() },
+        backend: "cloud".into(),
+        model: model.map(str::to_string),
+        seed: 7,
+        message: Default::default(),
+        inputs: Vec::new(),
+        running_cap: None,
+    }
+}
+
+async fn finish(app: &App, id: i64) -> Task {
+    app.engine.wait_final(id, WAIT).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_move_work_away_and_one_probe_closes_the_breaker_after_the_cooldown() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start(Knobs { api_key: Some(KEY.into()), ..Knobs::default() }).await;
+    fake.set(|k| k.fault = Some(Fault::raw(503, "<html>upstream overloaded</html>")));
+    let app = App::build(config(&dir, &fake)).await.unwrap();
+    // Queued before the scheduler starts, so all four wait for `cloud` in order.
+    let mut ids = Vec::new();
+    for i in 0..4 {
+        ids.push(app.engine.submit(on_cloud(&format!("a lighthouse {i}"), None)).await.unwrap().id);
+    }
+    app.start();
+    for id in &ids {
+        let task = finish(&app, *id).await;
+        assert_eq!(task.state, TaskState::Succeeded, "{task:?}");
+        assert_eq!(task.backend, "local");
+        assert_eq!(task.tried_backends, ["cloud"]);
+        assert!(task.notes.iter().any(|n| n == "Served by `local` after `cloud` failed"), "{:?}", task.notes);
+    }
+    let generations =
+        || fake.api_requests().iter().filter(|r| r.path.ends_with("/images/generations")).count();
+    assert_eq!(generations(), 2, "two failures open the breaker; the other two tasks never reach cloud");
+    let health = app.engine.backends().health();
+    // Open, or already cooled down to half-open (a second is short): either way not closed.
+    assert_ne!(health.view("cloud").unwrap().breaker, "closed");
+
+    // The service recovers. A task that must run on cloud (its model is `cloud`) cannot move,
+    // so it waits for the cool-down, goes through as the probe, and closes the breaker.
+    fake.set(|k| k.fault = None);
+    let pinned = app.engine.submit(on_cloud("a harbour", Some("cloud"))).await.unwrap();
+    let task = finish(&app, pinned.id).await;
+    assert_eq!(task.state, TaskState::Succeeded, "{task:?}");
+    assert_eq!(task.backend, "cloud");
+    assert_eq!(generations(), 3);
+    assert_eq!(health.view("cloud").unwrap().breaker, "closed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_the_service_accepted_is_never_moved_to_another_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = FakeOpenAi::start(Knobs { api_key: Some(KEY.into()), ..Knobs::default() }).await;
+    let app = App::build(config(&dir, &fake)).await.unwrap();
+    let task = app.engine.submit(on_cloud("a mill", None)).await.unwrap();
+    // Claimed, and accepted by the service under a remote id, then failing (the scheduler is
+    // not running, so nothing else touches it).
+    let store = app.engine.store();
+    assert_eq!(store.claim_next("cloud", 3).await.unwrap().map(|t| t.id), Some(task.id));
+    assert!(store.set_remote_id(task.id, "job-123").await.unwrap());
+    assert!(!store.fail_over(task.id, "cloud", "local").await.unwrap());
+    let row = store.get(task.id).await.unwrap().unwrap();
+    assert_eq!(row.backend, "cloud");
+}

@@ -1,0 +1,4 @@
+mod breaker;
+mod faults;
+mod run;
+mod store;

@@ -1,0 +1,6 @@
+mod control;
+mod limits;
+mod openapi;
+mod protocol;
+mod ratelimit;
+mod serenity;
