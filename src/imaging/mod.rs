@@ -1,6 +1,6 @@
 //! Pixel work for Easel: sniffing and decoding untrusted images with limits, composing the
 //! 2×2 preview grid, cropping a backend-made grid into quadrants, resizing, and encoding
-//! results small enough for Discord.
+//! results small enough for Discord, and the canvases and masks of the edits after U.
 //!
 //! Every function here is synchronous and CPU-bound (a 2048² grid costs tens of
 //! milliseconds), so async callers must run them in `tokio::task::spawn_blocking`, never on
@@ -21,11 +21,13 @@
 //! - [`ImageError`]'s `Display` is written for a Discord member; the technical detail is in
 //!   [`ImageError::detail`] (and `Debug`) for logs.
 
+pub mod canvas;
 mod decode;
 pub mod download;
 mod encode;
 mod error;
 mod grid;
+pub mod region;
 mod resize;
 
 #[cfg(test)]
