@@ -86,6 +86,24 @@ PROMPTS = [
     "日本 🎨 é `code`",
     "   \t\n  ",
     "",
+    # Today's parameters (appended so the earlier seeds keep their file names): references
+    # with weights and versions, personalization, modes, style codes, repeats and refusals.
+    "a cat --v 7 --sref https://x.example/s.png::2 2530475463 random --sw 300 --sv 6",
+    "a cat --niji 7 --cref <https://x.example/c.png> --cw 50",
+    "a cat --oref https://x.example/o.png --ow 400 --exp 25 --draft",
+    "a cat --p --relax",
+    "a cat --personalize lb4pqzw m7216867 --turbo",
+    "a cat --style cute --fast",
+    "a cat --style raw-1Rh7c7Gd9CYkI --v 8.1 --q 4",
+    "a {red, blue} cat --repeat 2",
+    "a cat {--r 2, --r 3}",
+    "a cat --r 41",
+    "a cat --sref watercolor",
+    "a cat --sref 1::1e99 <<https://x.example/s.png::2>>",
+    "a cat --oref https://x.example/1.png https://x.example/2.png",
+    "a cat --fast --relax",
+    "a cat --style cute --raw",
+    "a cat --video --motion high",
 ]
 
 # Inputs that once failed a fuzz target, kept as seeds so every run re-checks them (the

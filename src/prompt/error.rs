@@ -24,6 +24,16 @@ pub enum PromptError {
     #[error("`{{…}}` expands to {} prompts; the limit is {limit}. Remove some options.", count_words(.count))]
     TooManyPrompts { count: u64, limit: usize },
 
+    #[error("{}", copies_message(.repeat, .count, .limit, .permuted))]
+    TooManyCopies {
+        /// The repeat as written, e.g. `--r 5`.
+        repeat: String,
+        count: u64,
+        limit: usize,
+        /// Whether `{…}` permutations multiplied the copies.
+        permuted: bool,
+    },
+
     #[error("{}", empty_text_message(.has_images))]
     EmptyText { has_images: bool },
 
@@ -56,8 +66,17 @@ pub enum PromptError {
     )]
     AspectOutOfRange { flag: String, value: String, wide: bool, max: f64 },
 
-    #[error("`{flag} {value}` is not supported: Easel only supports `--style raw` (or just `--raw`).")]
-    UnsupportedStyle { flag: String, value: String },
+    #[error(
+        "`{flag} {value}` is not a style: use `{flag} raw` or a style code of letters, digits, dots and \
+         dashes, e.g. `{flag} 1234`."
+    )]
+    BadStyle { flag: String, value: String },
+
+    #[error("`{flag}` takes one image link, not {count}: keep one.")]
+    OneOnly { flag: String, count: usize },
+
+    #[error("`{flag}` is a video parameter, and Easel makes images, not videos: remove `{flag}`.")]
+    VideoParam { flag: String },
 
     #[error(
         "`{flag} {value}` is not a valid version: use only letters, digits, dots, dashes and underscores, e.g. `{flag} 6.1`."
@@ -73,8 +92,13 @@ pub enum PromptError {
         second: String,
     },
 
-    #[error("`{first}` and `{second}` both choose the model: keep one.")]
-    Conflict { first: String, second: String },
+    #[error("`{first}` and `{second}` both choose the {what}: keep one.")]
+    Conflict {
+        first: String,
+        second: String,
+        /// What both flags set: `model`, `style` or `speed`.
+        what: &'static str,
+    },
 
     #[error("Put all text before the first parameter: found `{text}` after `{after}`.")]
     TextAfterParams { text: String, after: String },
@@ -84,6 +108,17 @@ fn count_words(count: &u64) -> String {
     let count = *count;
     // Saturated counts are meaningless digits; the member only needs to know it is far over.
     if count >= 1_000_000 { "more than a million".to_string() } else { count.to_string() }
+}
+
+fn copies_message(repeat: &str, count: &u64, limit: &usize, permuted: &bool) -> String {
+    if *permuted {
+        format!(
+            "`{{…}}` and `{repeat}` together make {count} prompts; the limit is {limit}. \
+             Remove some options or repeat fewer times."
+        )
+    } else {
+        format!("`{repeat}` makes {count} prompts; the limit is {limit}. Repeat at most {limit} times.")
+    }
 }
 
 fn empty_text_message(has_images: &bool) -> &'static str {

@@ -1,13 +1,21 @@
-//! The parameter vocabulary: which tokens are flags, which names and aliases Easel knows,
-//! how many values each takes, and how each value is checked and stored in [`Params`].
-//! The token walk that calls into this lives in `parse.rs`.
+//! The parameter vocabulary: which tokens are flags, which names and aliases Easel knows
+//! (and which video parameters it refuses by name), how many values each takes, and where
+//! each checked value is stored in [`Params`]. The checks themselves live in `values.rs`;
+//! the token walk that calls into this lives in `parse.rs`.
 
 use super::error::{PromptError, quote};
-use super::spec::{Aspect, Param, Params};
+use super::param::Param;
+use super::spec::{Params, Speed};
+use super::values;
 
 /// The list shown when a member uses a flag Easel does not know.
 pub(crate) const KNOWN_LIST: &str = "--ar, --seed, --no, --chaos, --stylize, --quality, --weird, \
-     --tile, --style raw, --stop, --v, --niji, --iw";
+     --tile, --style, --stop, --exp, --draft, --v, --niji, --iw, --sref, --sw, --sv, --cref, --cw, \
+     --oref, --ow, --p, --repeat, --relax, --fast, --turbo";
+
+/// Midjourney's video parameters. Easel makes images, so these are refused by name with a
+/// sentence saying so, rather than as unknown.
+const VIDEO: [&str; 5] = ["video", "motion", "loop", "end", "bs"];
 
 /// How many value tokens follow a flag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,7 +25,7 @@ pub(crate) enum Arity {
     /// `--niji` takes a version only when the next token starts with a digit, so
     /// `--niji in a hat` reports stray text rather than an odd version called `in`.
     OptionalNumber,
-    /// `--no` takes every token up to the next flag.
+    /// `--no`, `--sref`, `--cref`, `--oref` and `--p` take every token up to the next flag.
     List,
 }
 
@@ -35,6 +43,8 @@ pub(crate) fn flag_name(token: &str) -> Option<&str> {
 }
 
 /// The parameter and arity for a flag name (case-insensitive), or `None` if unknown.
+/// `--style` always answers [`Param::StyleRaw`]; [`refine`] tells a style code apart once
+/// the value is known.
 pub(crate) fn lookup(name: &str) -> Option<(Param, Arity)> {
     let found = match name.to_ascii_lowercase().as_str() {
         "ar" | "aspect" => (Param::Aspect, Arity::One),
@@ -48,12 +58,40 @@ pub(crate) fn lookup(name: &str) -> Option<(Param, Arity)> {
         "style" => (Param::StyleRaw, Arity::One),
         "raw" => (Param::StyleRaw, Arity::None),
         "stop" => (Param::Stop, Arity::One),
+        "exp" => (Param::Exp, Arity::One),
+        "draft" => (Param::Draft, Arity::None),
         "v" | "version" => (Param::Version, Arity::One),
         "niji" => (Param::Niji, Arity::OptionalNumber),
         "iw" => (Param::ImageWeight, Arity::One),
+        "sref" => (Param::StyleRef, Arity::List),
+        "sw" => (Param::StyleWeight, Arity::One),
+        "sv" => (Param::StyleVersion, Arity::One),
+        "cref" => (Param::CharacterRef, Arity::List),
+        "cw" => (Param::CharacterWeight, Arity::One),
+        "oref" => (Param::OmniRef, Arity::List),
+        "ow" => (Param::OmniWeight, Arity::One),
+        "p" | "personalize" | "profile" => (Param::Personalize, Arity::List),
+        "repeat" | "r" => (Param::Repeat, Arity::One),
+        "relax" => (Param::Relax, Arity::None),
+        "fast" => (Param::Fast, Arity::None),
+        "turbo" => (Param::Turbo, Arity::None),
         _ => return None,
     };
     Some(found)
+}
+
+/// Whether a flag name (case-insensitive) is one of Midjourney's video parameters.
+pub(crate) fn is_video(name: &str) -> bool {
+    VIDEO.iter().any(|video| video.eq_ignore_ascii_case(name))
+}
+
+/// The parameter a flag stands for once its value is known: `--style cute` is a style
+/// code, `--style raw` (any case) is raw.
+pub(crate) fn refine(param: Param, value: Option<&str>) -> Param {
+    match value {
+        Some(v) if param == Param::StyleRaw && !v.eq_ignore_ascii_case("raw") => Param::StyleCode,
+        _ => param,
+    }
 }
 
 /// The value shown after `e.g.` when a flag is given without one.
@@ -66,17 +104,33 @@ pub(crate) fn example(param: Param) -> &'static str {
         Param::Stylize => "250",
         Param::Quality => "1",
         Param::Weird => "500",
-        Param::StyleRaw => "raw",
+        Param::StyleRaw | Param::StyleCode => "raw",
         Param::Stop => "50",
+        Param::Exp => "25",
         Param::Version => "6.1",
         Param::Niji => "6",
         Param::ImageWeight => "1.5",
-        Param::ImagePrompt | Param::Tile => "",
+        Param::StyleRef => "1234567",
+        Param::StyleWeight => "200",
+        Param::StyleVersion => "6",
+        Param::CharacterRef => "https://example.com/face.png",
+        Param::CharacterWeight => "50",
+        Param::OmniRef => "https://example.com/object.png",
+        Param::OmniWeight => "400",
+        Param::Repeat => "2",
+        Param::ImagePrompt
+        | Param::Tile
+        | Param::Draft
+        | Param::Personalize
+        | Param::Relax
+        | Param::Fast
+        | Param::Turbo => "",
     }
 }
 
 /// Checks one flag's value and stores it. `flag` is the flag as the member wrote it
-/// (`--c`), used in messages; `value` is `None` for flags without one and for a bare `--niji`.
+/// (`--c`), used in messages; `value` is `None` for flags without one, a bare `--niji` and a
+/// bare `--p`. `--repeat` is not stored here: the parser makes copies from it.
 pub(crate) fn apply(
     param: Param,
     flag: &str,
@@ -86,8 +140,8 @@ pub(crate) fn apply(
 ) -> Result<(), PromptError> {
     let v = value.unwrap_or("");
     match param {
-        Param::Aspect => params.aspect = Some(aspect(flag, v, max_aspect)?),
-        Param::Seed => params.seed = Some(whole(flag, v, 0, u32::MAX.into())?),
+        Param::Aspect => params.aspect = Some(values::aspect(flag, v, max_aspect)?),
+        Param::Seed => params.seed = Some(values::whole(flag, v, 0, u32::MAX.into())?),
         Param::No => {
             params.no =
                 v.split(',').map(str::trim).filter(|item| !item.is_empty()).map(str::to_string).collect();
@@ -107,146 +161,56 @@ pub(crate) fn apply(
                 });
             }
         }
-        Param::Chaos => params.chaos = Some(whole(flag, v, 0, 100)?),
-        Param::Stylize => params.stylize = Some(whole(flag, v, 0, 1000)?),
-        Param::Quality => params.quality = Some(quality(flag, v)?),
-        Param::Weird => params.weird = Some(whole(flag, v, 0, 3000)?),
-        Param::Stop => params.stop = Some(whole(flag, v, 10, 100)?),
+        Param::Chaos => params.chaos = Some(values::whole(flag, v, 0, 100)?),
+        Param::Stylize => params.stylize = Some(values::whole(flag, v, 0, 1000)?),
+        Param::Quality => params.quality = Some(values::quality(flag, v)?),
+        Param::Weird => params.weird = Some(values::whole(flag, v, 0, 3000)?),
+        Param::Stop => params.stop = Some(values::whole(flag, v, 10, 100)?),
         Param::Tile => params.tile = true,
-        Param::StyleRaw => {
-            if value.is_some_and(|v| !v.eq_ignore_ascii_case("raw")) {
-                return Err(PromptError::UnsupportedStyle { flag: flag.to_string(), value: quote(v) });
-            }
-            params.style_raw = true;
-        }
-        Param::Version => params.version = Some(version(flag, v)?),
+        Param::StyleRaw => params.style_raw = true,
+        Param::StyleCode => params.style_code = Some(values::style_code(flag, v)?),
+        Param::Exp => params.exp = Some(values::whole(flag, v, 0, 100)?),
+        Param::Draft => params.draft = true,
+        Param::Version => params.version = Some(values::version(flag, v)?),
         // An empty value is the documented "bare --niji".
         Param::Niji if v.is_empty() => params.niji = Some(String::new()),
-        Param::Niji => params.niji = Some(version(flag, v)?),
-        Param::ImageWeight => params.iw = Some(weight(flag, v)?),
-        // Leading URLs never reach here: they are not flags.
-        Param::ImagePrompt => {}
+        Param::Niji => params.niji = Some(values::version(flag, v)?),
+        Param::ImageWeight => params.iw = Some(values::weight(flag, v)?),
+        Param::StyleRef => params.style_refs = non_empty(values::style_refs(flag, v)?, flag, param)?,
+        Param::StyleWeight => params.style_weight = Some(values::whole(flag, v, 0, 1000)?),
+        Param::StyleVersion => params.style_version = Some(values::whole(flag, v, 1, 7)?),
+        Param::CharacterRef => {
+            params.character_refs = non_empty(values::image_urls(flag, v)?, flag, param)?;
+        }
+        Param::CharacterWeight => params.character_weight = Some(values::whole(flag, v, 0, 100)?),
+        Param::OmniRef => {
+            let mut urls = non_empty(values::image_urls(flag, v)?, flag, param)?;
+            if urls.len() > 1 {
+                return Err(PromptError::OneOnly { flag: flag.to_string(), count: urls.len() });
+            }
+            params.omni_ref = urls.pop();
+        }
+        Param::OmniWeight => params.omni_weight = Some(values::whole(flag, v, 1, 1000)?),
+        // A bare `--p` is the member's default profile: an empty list, not a missing value.
+        Param::Personalize => params.personalize = Some(values::codes(flag, v)?),
+        Param::Relax => params.speed = Some(Speed::Relax),
+        Param::Fast => params.speed = Some(Speed::Fast),
+        Param::Turbo => params.speed = Some(Speed::Turbo),
+        // Leading URLs never reach here (they are not flags); `--repeat` is the parser's.
+        Param::ImagePrompt | Param::Repeat => {}
     }
     Ok(())
 }
 
+/// The copies `--repeat` asks for, 1–40.
+pub(crate) fn repeat(flag: &str, value: &str) -> Result<u8, PromptError> {
+    values::whole(flag, value, 1, 40)
+}
+
+fn non_empty<T>(items: Vec<T>, flag: &str, param: Param) -> Result<Vec<T>, PromptError> {
+    if items.is_empty() { Err(missing(flag, param)) } else { Ok(items) }
+}
+
 pub(crate) fn missing(flag: &str, param: Param) -> PromptError {
     PromptError::MissingValue { flag: flag.to_string(), example: example(param) }
-}
-
-/// Numbers are told apart from words before parsing, so `inf`, `nan` or `0x10` (which Rust's
-/// float parser partly accepts) are reported as "not a number" rather than odd values.
-fn looks_numeric(v: &str) -> bool {
-    v.bytes().any(|b| b.is_ascii_digit())
-        && v.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'))
-}
-
-/// Why a value is not an acceptable whole number.
-enum Wrong {
-    NotANumber,
-    NotWhole,
-    OutOfRange,
-}
-
-fn whole<T: TryFrom<u64>>(flag: &str, v: &str, min: u64, max: u64) -> Result<T, PromptError> {
-    let wrong = match whole_in(v, min, max) {
-        Ok(n) => match T::try_from(n) {
-            Ok(n) => return Ok(n),
-            // Unreachable while every caller's `max` fits `T`; reported as out of range anyway.
-            Err(_) => Wrong::OutOfRange,
-        },
-        Err(wrong) => wrong,
-    };
-    let (flag, value, allowed) = (flag.to_string(), quote(v), format!("a whole number from {min} to {max}"));
-    Err(match wrong {
-        Wrong::NotANumber => PromptError::NotANumber { flag, value, allowed },
-        Wrong::NotWhole => PromptError::NotWhole { flag, value, allowed },
-        Wrong::OutOfRange => PromptError::OutOfRange { flag, value, allowed },
-    })
-}
-
-fn whole_in(v: &str, min: u64, max: u64) -> Result<u64, Wrong> {
-    if !looks_numeric(v) {
-        return Err(Wrong::NotANumber);
-    }
-    let n = match v.parse::<i128>() {
-        Ok(n) => n,
-        Err(_) => {
-            let unsigned = v.strip_prefix(['+', '-']).unwrap_or(v);
-            if unsigned.bytes().all(|b| b.is_ascii_digit()) {
-                // More digits than i128 holds: far out of range, but still a number.
-                return Err(Wrong::OutOfRange);
-            }
-            match v.parse::<f64>() {
-                Ok(f) if f.is_infinite() => return Err(Wrong::OutOfRange),
-                // `5.0` or `1e2` is a whole number written another way; `5.5` is not.
-                Ok(f) if f.fract() != 0.0 => return Err(Wrong::NotWhole),
-                Ok(f) if f < min as f64 || f > max as f64 => return Err(Wrong::OutOfRange),
-                Ok(f) => f as i128,
-                Err(_) => return Err(Wrong::NotANumber),
-            }
-        }
-    };
-    if n < i128::from(min) || n > i128::from(max) {
-        return Err(Wrong::OutOfRange);
-    }
-    u64::try_from(n).map_err(|_| Wrong::OutOfRange)
-}
-
-/// The allowed `--quality` values; `1` is Midjourney's default.
-const QUALITIES: [f32; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
-
-fn quality(flag: &str, v: &str) -> Result<f32, PromptError> {
-    let allowed = "one of .25, .5, 1, 2 or 4".to_string();
-    match v.parse::<f32>() {
-        Ok(q) if looks_numeric(v) => QUALITIES
-            .into_iter()
-            .find(|&allowed_q| allowed_q == q)
-            .ok_or(PromptError::NotAllowed { flag: flag.to_string(), value: quote(v), allowed }),
-        _ => Err(PromptError::NotANumber { flag: flag.to_string(), value: quote(v), allowed }),
-    }
-}
-
-fn weight(flag: &str, v: &str) -> Result<f32, PromptError> {
-    let allowed = "a number from 0 to 3".to_string();
-    // Parsed straight to f32 so `canonical()` (which prints the f32) reads back identically.
-    match v.parse::<f32>() {
-        Ok(w) if looks_numeric(v) && !w.is_nan() => {
-            if (0.0..=3.0).contains(&w) {
-                // `-0` would print as "-0"; store the plain zero the member meant.
-                Ok(if w == 0.0 { 0.0 } else { w })
-            } else {
-                Err(PromptError::OutOfRange { flag: flag.to_string(), value: quote(v), allowed })
-            }
-        }
-        _ => Err(PromptError::NotANumber { flag: flag.to_string(), value: quote(v), allowed }),
-    }
-}
-
-fn version(flag: &str, v: &str) -> Result<String, PromptError> {
-    let valid =
-        !v.is_empty() && v.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if valid {
-        Ok(v.to_string())
-    } else {
-        Err(PromptError::BadVersion { flag: flag.to_string(), value: quote(v) })
-    }
-}
-
-fn aspect(flag: &str, v: &str, max_aspect: f64) -> Result<Aspect, PromptError> {
-    let side = |s: &str| s.parse::<u32>().ok().filter(|&n| n > 0 && s.bytes().all(|b| b.is_ascii_digit()));
-    let parsed = v.split_once(':').and_then(|(w, h)| Some(Aspect { w: side(w)?, h: side(h)? }));
-    let Some(ar) = parsed else {
-        return Err(PromptError::BadAspect { flag: flag.to_string(), value: quote(v) });
-    };
-    let (long, short) = (ar.w.max(ar.h), ar.w.min(ar.h));
-    if f64::from(long) / f64::from(short) > max_aspect {
-        return Err(PromptError::AspectOutOfRange {
-            flag: flag.to_string(),
-            value: quote(v),
-            wide: ar.w > ar.h,
-            max: max_aspect,
-        });
-    }
-    Ok(ar)
 }

@@ -2,18 +2,21 @@
 //! [`PromptSpec`]s out, or a [`PromptError`] whose message is written for the Discord member.
 //!
 //! A prompt is `[image URLs] text [--param value]…`, optionally with `{a, b}` permutations
-//! that turn one message into several prompts. [`parse`] expands the permutations first
-//! (`permute.rs`), over the raw string, because braces may also sit inside parameter values;
-//! then each expansion is parsed on its own (`parse.rs`, with the parameter vocabulary in
-//! `flags.rs`). The types live in `spec.rs`, the messages in `error.rs`, and
-//! [`PromptSpec::canonical`] in `render.rs`.
+//! or `--repeat N` that turn one message into several prompts. [`parse`] expands the
+//! permutations first (`permute.rs`), over the raw string, because braces may also sit inside
+//! parameter values; then each expansion is parsed on its own (`parse.rs`, with the parameter
+//! vocabulary in `flags.rs` and the value checks in `values.rs`) and copied as often as its
+//! `--repeat` asks. The types live in `spec.rs` and `param.rs`, the messages in `error.rs`,
+//! and [`PromptSpec::canonical`] in `render.rs`.
 
 mod error;
 mod flags;
+mod param;
 mod parse;
 mod permute;
 mod render;
 mod spec;
+mod values;
 
 #[cfg(test)]
 mod tests;
@@ -25,16 +28,18 @@ pub fn flag_of(token: &str) -> Option<&str> {
     flags::flag_name(token)
 }
 
-/// Whether `name` (without dashes) is one of the parameters Easel understands, under any alias.
+/// Whether `name` (without dashes) is one of the parameters Easel understands, under any
+/// alias, or one of the video parameters it refuses by name.
 pub fn is_parameter(name: &str) -> bool {
-    flags::lookup(&name.to_ascii_lowercase()).is_some()
+    flags::lookup(name).is_some() || flags::is_video(name)
 }
-pub use spec::{Aspect, Param, Params, PromptSpec};
+pub use param::Param;
+pub use spec::{Aspect, Params, PromptSpec, Speed, StyleRef, StyleSource};
 
 /// Bounds on what a member may ask for in one message.
 #[derive(Debug, Clone)]
 pub struct PromptLimits {
-    /// Most prompts one `{…}` permutation may expand to.
+    /// Most prompts one message may make, through `{…}` permutations and `--repeat` together.
     pub max_prompts: usize,
     /// Widest aspect ratio, as long side / short side: 4.0 allows 1:4 through 4:1.
     pub max_aspect: f64,
@@ -71,8 +76,29 @@ pub fn parse(input: &str, limits: &PromptLimits) -> Result<Vec<PromptSpec>, Prom
     if length > limits.max_length {
         return Err(PromptError::TooLong { length, limit: limits.max_length });
     }
-    permute::expand(input, limits.max_prompts)?
-        .iter()
-        .map(|prompt| parse::parse_one(prompt, limits))
-        .collect()
+    let expansions = permute::expand(input, limits.max_prompts)?;
+    let parsed =
+        expansions.iter().map(|prompt| parse::parse_one(prompt, limits)).collect::<Result<Vec<_>, _>>()?;
+    with_copies(parsed, limits.max_prompts)
+}
+
+/// Each prompt as many times as its `--repeat` asks (once without one), in order, within
+/// the same cap as permutations: both are prompts the member is queueing at once.
+fn with_copies(parsed: Vec<parse::Parsed>, max_prompts: usize) -> Result<Vec<PromptSpec>, PromptError> {
+    let copies = |p: &parse::Parsed| p.repeat.as_ref().map_or(1, |(_, n)| u64::from(*n));
+    let count: u64 = parsed.iter().map(copies).sum();
+    let limit = max_prompts.max(1);
+    if count > limit as u64 {
+        // Only a repeat can push a count that permutations kept under the cap over it.
+        let repeat = parsed.iter().find_map(|p| p.repeat.as_ref()).map(|(written, _)| written.clone());
+        let repeat = repeat.unwrap_or_default();
+        return Err(PromptError::TooManyCopies { repeat, count, limit, permuted: parsed.len() > 1 });
+    }
+    let mut specs = Vec::with_capacity(count as usize);
+    for p in &parsed {
+        for _ in 0..copies(p) {
+            specs.push(p.spec.clone());
+        }
+    }
+    Ok(specs)
 }

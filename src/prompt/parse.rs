@@ -7,14 +7,25 @@
 use super::PromptLimits;
 use super::error::{PromptError, quote};
 use super::flags::{self, Arity};
-use super::spec::{Param, PromptSpec};
+use super::param::Param;
+use super::spec::PromptSpec;
+use super::values;
 
-pub(crate) fn parse_one(input: &str, limits: &PromptLimits) -> Result<PromptSpec, PromptError> {
+/// One parsed prompt and the `--repeat` it asked for: the flag and value as written (for the
+/// cap's message) and the number of copies.
+pub(crate) struct Parsed {
+    pub spec: PromptSpec,
+    pub repeat: Option<(String, u8)>,
+}
+
+pub(crate) fn parse_one(input: &str, limits: &PromptLimits) -> Result<Parsed, PromptError> {
     let tokens: Vec<&str> = input.split_whitespace().collect();
     let mut spec = PromptSpec::default();
+    let mut repeat = None;
     let mut rest = &tokens[..];
 
-    while let Some((url, tail)) = rest.split_first().and_then(|(t, tail)| Some((image_url(t)?, tail))) {
+    while let Some((url, tail)) = rest.split_first().and_then(|(t, tail)| Some((values::image_url(t)?, tail)))
+    {
         spec.image_urls.push(url.to_string());
         rest = tail;
     }
@@ -30,11 +41,12 @@ pub(crate) fn parse_one(input: &str, limits: &PromptLimits) -> Result<PromptSpec
         // Every loop turn starts on a flag: text is consumed above or reported below.
         let name = flags::flag_name(token).unwrap_or(token);
         let flag = format!("--{}", quote(&name.to_lowercase()));
+        if flags::is_video(name) {
+            return Err(PromptError::VideoParam { flag });
+        }
         let Some((param, arity)) = flags::lookup(name) else {
             return Err(PromptError::UnknownParam { flag });
         };
-        check_repeats(&seen, param, &flag)?;
-        seen.push((param, flag.clone()));
 
         let value_len = match arity {
             Arity::None => 0,
@@ -44,12 +56,20 @@ pub(crate) fn parse_one(input: &str, limits: &PromptLimits) -> Result<PromptSpec
             }
             Arity::List => words_before_flag(rest),
         };
+        let value = (value_len > 0).then(|| rest[..value_len].join(" "));
+        rest = &rest[value_len..];
+        let param = flags::refine(param, value.as_deref());
+        check_repeats(&seen, param, &flag)?;
+        seen.push((param, flag.clone()));
         if arity == Arity::One && value_len == 0 {
             return Err(flags::missing(&flag, param));
         }
-        let value = (value_len > 0).then(|| rest[..value_len].join(" "));
-        rest = &rest[value_len..];
-        flags::apply(param, &flag, value.as_deref(), &mut spec.params, limits.max_aspect)?;
+        match (param, &value) {
+            (Param::Repeat, Some(v)) => {
+                repeat = Some((format!("{flag} {}", quote(v)), flags::repeat(&flag, v)?))
+            }
+            _ => flags::apply(param, &flag, value.as_deref(), &mut spec.params, limits.max_aspect)?,
+        }
 
         let stray_len = words_before_flag(rest);
         if stray_len > 0 {
@@ -66,7 +86,7 @@ pub(crate) fn parse_one(input: &str, limits: &PromptLimits) -> Result<PromptSpec
     if spec.text.is_empty() {
         return Err(PromptError::EmptyText { has_images: !spec.image_urls.is_empty() });
     }
-    Ok(spec)
+    Ok(Parsed { spec, repeat })
 }
 
 /// How many tokens at the start of `tokens` are words rather than flags.
@@ -74,31 +94,33 @@ fn words_before_flag(tokens: &[&str]) -> usize {
     tokens.iter().position(|t| flags::flag_name(t).is_some()).unwrap_or(tokens.len())
 }
 
-/// Refuses a second use of a parameter, under any alias, and `--v` together with `--niji`
-/// (both pick the model, and a backend could only guess which one was meant).
+/// Flags that each set the same thing, so one prompt may use only one of them: a backend
+/// could only guess which was meant.
+const CONFLICTS: [(&[Param], &str); 3] = [
+    (&[Param::Version, Param::Niji], "model"),
+    (&[Param::StyleRaw, Param::StyleCode], "style"),
+    (&[Param::Relax, Param::Fast, Param::Turbo], "speed"),
+];
+
+/// Refuses a second use of a parameter, under any alias (or the same flag twice with
+/// different values, as `--style raw --style cute`), and two flags that set one thing.
 fn check_repeats(seen: &[(Param, String)], param: Param, flag: &str) -> Result<(), PromptError> {
     for (earlier, earlier_flag) in seen {
-        if *earlier == param {
+        if *earlier == param || earlier_flag == flag {
             return Err(PromptError::Duplicate {
                 param: param.flag(),
                 first: earlier_flag.clone(),
                 second: flag.to_string(),
             });
         }
-        let models = [Param::Version, Param::Niji];
-        if models.contains(earlier) && models.contains(&param) {
-            return Err(PromptError::Conflict { first: earlier_flag.clone(), second: flag.to_string() });
+        let conflict = CONFLICTS.iter().find(|(group, _)| group.contains(earlier) && group.contains(&param));
+        if let Some(&(_, what)) = conflict {
+            return Err(PromptError::Conflict {
+                first: earlier_flag.clone(),
+                second: flag.to_string(),
+                what,
+            });
         }
     }
     Ok(())
-}
-
-/// The URL of a leading image-prompt token, or `None` if the token is text. Discord members
-/// wrap links in `<…>` to stop embeds, so one pair of angle brackets is removed first.
-fn image_url(token: &str) -> Option<&str> {
-    let url = token.strip_prefix('<').and_then(|t| t.strip_suffix('>')).unwrap_or(token);
-    let lower_scheme = |scheme: &str| {
-        url.get(..scheme.len()).is_some_and(|s| s.eq_ignore_ascii_case(scheme)) && url.len() > scheme.len()
-    };
-    (lower_scheme("http://") || lower_scheme("https://")).then_some(url)
 }

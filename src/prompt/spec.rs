@@ -1,7 +1,8 @@
 //! The parsed prompt as the rest of Easel sees it: [`PromptSpec`], its [`Params`], the
-//! [`Aspect`] ratio with the pixel arithmetic backends need, and the [`Param`] names used to
-//! tell a member which parameters a backend ignores. Rendering back to text lives in
-//! `render.rs`; turning text into these types lives in `parse.rs`.
+//! [`Aspect`] ratio with the pixel arithmetic backends need, and the value types of
+//! Midjourney's newer parameters ([`StyleRef`], [`Speed`]). The [`Param`](super::Param)
+//! names live in `param.rs`, rendering back to text in `render.rs`, and turning text into
+//! these types in `parse.rs`.
 
 use serde::{Deserialize, Serialize};
 
@@ -36,14 +37,81 @@ pub struct Params {
     pub tile: bool,
     /// `--style raw`, or the bare `--raw`.
     pub style_raw: bool,
+    /// `--style <code>` for any style but raw: a style code (`--style 1234`, a Style Tuner
+    /// code) or a named niji style (`cute`), `[A-Za-z0-9._-]+`, verbatim. Never set together
+    /// with `style_raw`: Midjourney takes one `--style`.
+    pub style_code: Option<String>,
     /// 10–100.
     pub stop: Option<u8>,
+    /// `--exp`, experimental aesthetics, 0–100.
+    pub exp: Option<u8>,
+    /// `--draft`: Midjourney's faster, cheaper, lower-resolution mode.
+    pub draft: bool,
     /// `--v` / `--version`, `[A-Za-z0-9._-]+`, verbatim: backends map their own aliases.
     pub version: Option<String>,
     /// `--niji [value]`; `Some("")` when given without a value.
     pub niji: Option<String>,
     /// Image weight, 0–3.
     pub iw: Option<f32>,
+    /// `--sref`: style references, in the order given.
+    pub style_refs: Vec<StyleRef>,
+    /// `--sw`, style weight, 0–1000.
+    pub style_weight: Option<u16>,
+    /// `--sv`, style reference version, 1–7.
+    pub style_version: Option<u8>,
+    /// `--cref`: character reference image URLs, in the order given.
+    pub character_refs: Vec<String>,
+    /// `--cw`, character weight, 0–100.
+    pub character_weight: Option<u8>,
+    /// `--oref`: the omni reference image URL (Midjourney takes one).
+    pub omni_ref: Option<String>,
+    /// `--ow`, omni weight, 1–1000.
+    pub omni_weight: Option<u16>,
+    /// `--p` / `--personalize` / `--profile`: `Some(empty)` for the member's default
+    /// profile, else the profile or moodboard codes (`[A-Za-z0-9._-]+`, verbatim).
+    pub personalize: Option<Vec<String>>,
+    /// `--relax`, `--fast` or `--turbo`: which of the service's speeds runs the job.
+    pub speed: Option<Speed>,
+}
+
+/// One `--sref` item, with its `::weight` if the member gave one (`--sref URL::2`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StyleRef {
+    pub source: StyleSource,
+    /// Relative weight among the prompt's style references; any finite number, since
+    /// Midjourney documents no range for it.
+    pub weight: Option<f32>,
+}
+
+/// Where a style reference comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StyleSource {
+    /// An http(s) image URL; a backend that takes image inputs can fetch it.
+    Url(String),
+    /// A Midjourney style code: ASCII digits, verbatim (`--sref 2530475463`).
+    Code(String),
+    /// `--sref random`: Midjourney picks a style and reports its code.
+    Random,
+}
+
+/// A Midjourney speed: which GPU pool and billing the job uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speed {
+    Relax,
+    Fast,
+    Turbo,
+}
+
+impl Speed {
+    /// The flag that asks for it: `"--relax"`, `"--fast"` or `"--turbo"`.
+    pub fn flag(&self) -> &'static str {
+        match self {
+            Speed::Relax => "--relax",
+            Speed::Fast => "--fast",
+            Speed::Turbo => "--turbo",
+        }
+    }
 }
 
 /// An aspect ratio exactly as the member wrote it (`32:18` is not reduced; see [`Aspect::reduced`]).
@@ -97,91 +165,7 @@ fn gcd(mut a: u32, mut b: u32) -> u32 {
     a
 }
 
-/// A parameter by name, for capability checks and "ignored parameters" notices.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Param {
-    ImagePrompt,
-    Aspect,
-    Seed,
-    No,
-    Chaos,
-    Stylize,
-    Quality,
-    Weird,
-    Tile,
-    StyleRaw,
-    Stop,
-    Version,
-    Niji,
-    ImageWeight,
-}
-
-impl Param {
-    /// Every parameter, in the order `canonical()` writes them.
-    pub const ALL: [Param; 14] = [
-        Param::ImagePrompt,
-        Param::Aspect,
-        Param::Seed,
-        Param::No,
-        Param::Chaos,
-        Param::Stylize,
-        Param::Quality,
-        Param::Weird,
-        Param::Tile,
-        Param::StyleRaw,
-        Param::Stop,
-        Param::Version,
-        Param::Niji,
-        Param::ImageWeight,
-    ];
-
-    /// How a member writes it: `"--ar"`, `"--seed"`, … and `"image prompt"` for leading URLs.
-    pub fn flag(&self) -> &'static str {
-        match self {
-            Param::ImagePrompt => "image prompt",
-            Param::Aspect => "--ar",
-            Param::Seed => "--seed",
-            Param::No => "--no",
-            Param::Chaos => "--chaos",
-            Param::Stylize => "--stylize",
-            Param::Quality => "--quality",
-            Param::Weird => "--weird",
-            Param::Tile => "--tile",
-            Param::StyleRaw => "--style raw",
-            Param::Stop => "--stop",
-            Param::Version => "--v",
-            Param::Niji => "--niji",
-            Param::ImageWeight => "--iw",
-        }
-    }
-}
-
 impl PromptSpec {
-    /// Which parameters are set, in [`Param::ALL`] order.
-    pub fn present_params(&self) -> Vec<Param> {
-        Param::ALL.into_iter().filter(|p| self.has(*p)).collect()
-    }
-
-    fn has(&self, param: Param) -> bool {
-        let p = &self.params;
-        match param {
-            Param::ImagePrompt => !self.image_urls.is_empty(),
-            Param::Aspect => p.aspect.is_some(),
-            Param::Seed => p.seed.is_some(),
-            Param::No => !p.no.is_empty(),
-            Param::Chaos => p.chaos.is_some(),
-            Param::Stylize => p.stylize.is_some(),
-            Param::Quality => p.quality.is_some(),
-            Param::Weird => p.weird.is_some(),
-            Param::Tile => p.tile,
-            Param::StyleRaw => p.style_raw,
-            Param::Stop => p.stop.is_some(),
-            Param::Version => p.version.is_some(),
-            Param::Niji => p.niji.is_some(),
-            Param::ImageWeight => p.iw.is_some(),
-        }
-    }
-
     /// The `--no` items joined with ", ", for backends with a negative-prompt field.
     pub fn negative_prompt(&self) -> Option<String> {
         if self.params.no.is_empty() { None } else { Some(self.params.no.join(", ")) }

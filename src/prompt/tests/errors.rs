@@ -60,10 +60,11 @@ fn unknown_parameter_lists_the_known_ones() {
     assert_eq!(
         msg("cat --foo 3"),
         "`--foo` is not a parameter Easel knows. Known parameters: --ar, --seed, --no, --chaos, \
-         --stylize, --quality, --weird, --tile, --style raw, --stop, --v, --niji, --iw."
+         --stylize, --quality, --weird, --tile, --style, --stop, --exp, --draft, --v, --niji, --iw, \
+         --sref, --sw, --sv, --cref, --cw, --oref, --ow, --p, --repeat, --relax, --fast, --turbo."
     );
     // Em dash shown as the `--` the member meant.
-    assert!(msg("cat —sref x").starts_with("`--sref` is not a parameter Easel knows."));
+    assert!(msg("cat —sparkle x").starts_with("`--sparkle` is not a parameter Easel knows."));
 }
 
 #[test]
@@ -72,18 +73,92 @@ fn missing_values_give_an_example() {
     assert_eq!(msg("cat --ar --tile"), "`--ar` needs a value, e.g. `--ar 16:9`.");
     assert_eq!(msg("cat --no"), "`--no` needs a value, e.g. `--no text, blur`.");
     assert_eq!(msg("cat --style"), "`--style` needs a value, e.g. `--style raw`.");
-    for flag in
-        ["chaos", "stylize", "quality", "weird", "stop", "v", "iw", "c", "s", "q", "w", "version", "aspect"]
-    {
+    for flag in [
+        "chaos", "stylize", "quality", "weird", "stop", "v", "iw", "c", "s", "q", "w", "version", "aspect",
+        "exp", "sw", "sv", "cw", "ow", "repeat", "r", "sref", "cref", "oref",
+    ] {
         assert!(matches!(err(&format!("cat --{flag}")), PromptError::MissingValue { .. }), "--{flag}");
     }
 }
 
 #[test]
-fn style_other_than_raw() {
+fn style_that_is_no_code() {
     assert_eq!(
-        msg("cat --style cute"),
-        "`--style cute` is not supported: Easel only supports `--style raw` (or just `--raw`)."
+        msg("cat --style a/b"),
+        "`--style a/b` is not a style: use `--style raw` or a style code of letters, digits, dots \
+         and dashes, e.g. `--style 1234`."
+    );
+}
+
+#[test]
+fn new_parameters_out_of_range_name_flag_value_and_range() {
+    assert_eq!(msg("cat --sw 1001"), "`--sw 1001` is out of range: use a whole number from 0 to 1000.");
+    assert_eq!(msg("cat --sv 0"), "`--sv 0` is out of range: use a whole number from 1 to 7.");
+    assert_eq!(msg("cat --cw 101"), "`--cw 101` is out of range: use a whole number from 0 to 100.");
+    assert_eq!(msg("cat --ow 0"), "`--ow 0` is out of range: use a whole number from 1 to 1000.");
+    assert_eq!(msg("cat --exp 101"), "`--exp 101` is out of range: use a whole number from 0 to 100.");
+    assert_eq!(msg("cat --r 41"), "`--r 41` is out of range: use a whole number from 1 to 40.");
+    assert_eq!(msg("cat --repeat 0"), "`--repeat 0` is out of range: use a whole number from 1 to 40.");
+    assert_eq!(msg("cat --sw lots"), "`--sw lots` is not a number: use a whole number from 0 to 1000.");
+}
+
+#[test]
+fn references_that_are_not_links_or_codes() {
+    assert_eq!(
+        msg("cat --sref watercolor"),
+        "`--sref watercolor` is not allowed: use image links (http:// or https://), style codes \
+         made of digits, or `random`, each optionally followed by a weight such as `::2`."
+    );
+    assert_eq!(
+        msg("cat --cref 1234"),
+        "`--cref 1234` is not allowed: use image links starting with http:// or https://."
+    );
+    assert_eq!(
+        msg("cat --oref https://a.example/1.png https://a.example/2.png"),
+        "`--oref` takes one image link, not 2: keep one."
+    );
+    assert_eq!(msg("cat --sref"), "`--sref` needs a value, e.g. `--sref 1234567`.");
+    assert_eq!(msg("cat --cref"), "`--cref` needs a value, e.g. `--cref https://example.com/face.png`.");
+    assert_eq!(msg("cat --oref"), "`--oref` needs a value, e.g. `--oref https://example.com/object.png`.");
+    assert_eq!(
+        msg("cat --p a/b"),
+        "`--p a/b` is not allowed: use profile or moodboard codes made of letters and digits, or \
+         `--p` alone for your default profile."
+    );
+}
+
+#[test]
+fn video_parameters_say_easel_makes_images() {
+    assert_eq!(
+        msg("a cat --video"),
+        "`--video` is a video parameter, and Easel makes images, not videos: remove `--video`."
+    );
+    for flag in ["motion high", "loop", "end https://x.example/a.png", "bs 2", "MOTION low"] {
+        assert!(matches!(err(&format!("a cat --{flag}")), PromptError::VideoParam { .. }), "--{flag}");
+    }
+}
+
+#[test]
+fn speed_and_style_conflicts() {
+    assert_eq!(msg("cat --fast --relax"), "`--fast` and `--relax` both choose the speed: keep one.");
+    assert_eq!(msg("cat --turbo --turbo"), "`--turbo` is given twice; keep one.");
+    assert_eq!(msg("cat --style cute --raw"), "`--style` and `--raw` both choose the style: keep one.");
+    assert_eq!(msg("cat --raw --style 1234"), "`--raw` and `--style` both choose the style: keep one.");
+    assert_eq!(msg("cat --style raw --style cute"), "`--style` is given twice; keep one.");
+    assert_eq!(
+        msg("cat --p --personalize x"),
+        "`--p` is given twice (as `--p` and `--personalize`); keep one."
+    );
+    assert_eq!(msg("cat --r 2 --repeat 2"), "`--repeat` is given twice (as `--r` and `--repeat`); keep one.");
+}
+
+#[test]
+fn repeat_over_the_cap_names_the_cap() {
+    assert_eq!(msg("cat --r 5"), "`--r 5` makes 5 prompts; the limit is 4. Repeat at most 4 times.");
+    assert_eq!(
+        msg("a {red, blue} cat --repeat 3"),
+        "`{…}` and `--repeat 3` together make 6 prompts; the limit is 4. Remove some options or \
+         repeat fewer times."
     );
 }
 

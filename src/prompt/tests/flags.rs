@@ -1,26 +1,8 @@
 //! Every flag and alias, accepted values at and inside the range edges, and the value one
 //! past each edge being refused.
 
-use super::{err, one};
+use super::{err, one, whole_range};
 use crate::prompt::{Aspect, PromptError};
-
-/// Checks a whole-number flag under every alias: both edges accepted and stored, one past
-/// each edge refused as out of range.
-fn whole_range(aliases: &[&str], min: u64, max: u64, get: fn(&crate::prompt::Params) -> Option<u64>) {
-    for alias in aliases {
-        for ok in [min, max, (min + max) / 2] {
-            let spec = one(&format!("cat --{alias} {ok}"));
-            assert_eq!(get(&spec.params), Some(ok), "--{alias} {ok}");
-        }
-        let below = if min == 0 { "-1".to_string() } else { (min - 1).to_string() };
-        for bad in [below, (max + 1).to_string()] {
-            assert!(
-                matches!(err(&format!("cat --{alias} {bad}")), PromptError::OutOfRange { .. }),
-                "--{alias} {bad} should be out of range"
-            );
-        }
-    }
-}
 
 #[test]
 fn seed_range_and_value() {

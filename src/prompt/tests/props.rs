@@ -3,7 +3,7 @@
 
 use proptest::prelude::*;
 
-use crate::prompt::{Aspect, Params, PromptLimits, PromptSpec, parse};
+use crate::prompt::{Aspect, Params, PromptLimits, PromptSpec, Speed, StyleRef, StyleSource, parse};
 
 /// Fragments that exercise every branch: flags under all spellings, values good and bad,
 /// braces, escapes, dashes, URLs, weights and non-ASCII text.
@@ -52,6 +52,35 @@ fn fragment() -> impl Strategy<Value = String> {
         "1.5",
         "-0",
         "--foo",
+        "--sref",
+        "random",
+        "2530475463",
+        "::2",
+        "https://x.example/s.png::0.5",
+        "<https://x.example/s.png>::2",
+        "--sw",
+        "--sv",
+        "--cref",
+        "--cw",
+        "--oref",
+        "--ow",
+        "1000",
+        "--p",
+        "--personalize",
+        "abc123",
+        "--exp",
+        "--draft",
+        "--style",
+        "cute",
+        "--repeat",
+        "--r",
+        "3",
+        "40",
+        "--relax",
+        "--fast",
+        "--turbo",
+        "--video",
+        "--motion",
         "http://x.example/a.png",
         "<https://y.example/b.jpg>",
         "https://",
@@ -117,6 +146,32 @@ fn model() -> impl Strategy<Value = (Option<String>, Option<String>)> {
     ]
 }
 
+fn url() -> impl Strategy<Value = String> {
+    "https?://[a-z]{1,6}\\.example/[a-z0-9]{1,6}\\.png"
+}
+
+/// `--style raw` or a style code, never both, as the parser produces.
+fn style() -> impl Strategy<Value = (bool, Option<String>)> {
+    prop_oneof![
+        Just((false, None)),
+        Just((true, None)),
+        "[A-Za-z0-9._][A-Za-z0-9._-]{0,8}"
+            .prop_filter("raw is not a code", |c| !c.eq_ignore_ascii_case("raw"))
+            .prop_map(|c| (false, Some(c))),
+    ]
+}
+
+fn style_ref() -> impl Strategy<Value = StyleRef> {
+    let source = prop_oneof![
+        url().prop_map(StyleSource::Url),
+        "[0-9]{1,12}".prop_map(StyleSource::Code),
+        Just(StyleSource::Random),
+    ];
+    // `-0` is stored as `0` by the parser, so the generator never makes it.
+    let weight = prop::option::of(prop_oneof![Just(2.0f32), -10.0f32..10.0]).prop_map(|w| w.map(|w| w + 0.0));
+    (source, weight).prop_map(|(source, weight)| StyleRef { source, weight })
+}
+
 fn params() -> impl Strategy<Value = Params> {
     let numbers = (
         prop::option::of(aspect()),
@@ -128,11 +183,37 @@ fn params() -> impl Strategy<Value = Params> {
         prop::option::of(0u16..=3000),
     );
     let rest =
-        (any::<bool>(), any::<bool>(), prop::option::of(10u8..=100), model(), prop::option::of(0.0f32..=3.0));
-    (numbers, rest).prop_map(
+        (any::<bool>(), style(), prop::option::of(10u8..=100), model(), prop::option::of(0.0f32..=3.0));
+    let today = (
+        prop::option::of(0u8..=100),
+        any::<bool>(),
+        prop::collection::vec(style_ref(), 0..3),
+        prop::option::of(0u16..=1000),
+        prop::option::of(1u8..=7),
+        prop::collection::vec(url(), 0..3),
+        prop::option::of(0u8..=100),
+        prop::option::of(url()),
+        prop::option::of(1u16..=1000),
+        prop::option::of(prop::collection::vec("[a-z0-9]{1,8}", 0..3)),
+        prop::option::of(prop::sample::select(vec![Speed::Relax, Speed::Fast, Speed::Turbo])),
+    );
+    (numbers, rest, today).prop_map(
         |(
             (aspect, seed, no, chaos, stylize, quality, weird),
-            (tile, style_raw, stop, (version, niji), iw),
+            (tile, (style_raw, style_code), stop, (version, niji), iw),
+            (
+                exp,
+                draft,
+                style_refs,
+                style_weight,
+                style_version,
+                character_refs,
+                character_weight,
+                omni_ref,
+                omni_weight,
+                personalize,
+                speed,
+            ),
         )| {
             Params {
                 aspect,
@@ -144,18 +225,33 @@ fn params() -> impl Strategy<Value = Params> {
                 weird,
                 tile,
                 style_raw,
+                style_code,
                 stop,
+                exp,
+                draft,
                 version,
                 niji,
                 iw,
+                style_refs,
+                style_weight,
+                style_version,
+                character_refs,
+                character_weight,
+                omni_ref,
+                omni_weight,
+                personalize,
+                speed,
             }
         },
     )
 }
 
 fn spec() -> impl Strategy<Value = PromptSpec> {
-    (prop::collection::vec("https?://[a-z]{1,6}\\.example/[a-z0-9]{1,6}\\.png", 0..3), text(), params())
-        .prop_map(|(image_urls, text, params)| PromptSpec { image_urls, text, params })
+    (prop::collection::vec(url(), 0..3), text(), params()).prop_map(|(image_urls, text, params)| PromptSpec {
+        image_urls,
+        text,
+        params,
+    })
 }
 
 /// A `{…}` group of words, escaped commas, empty options and nested groups.
@@ -171,7 +267,15 @@ fn group() -> impl Strategy<Value = String> {
 
 /// A valid prompt with permutation groups before the text and around a trailing flag.
 fn permuted() -> impl Strategy<Value = String> {
-    let flag_group = prop::sample::select(vec!["", "{, --tile}", "--stop {10, 100}", "{--c 1, --c 2}"]);
+    let flag_group = prop::sample::select(vec![
+        "",
+        "{, --tile}",
+        "--stop {10, 100}",
+        "{--c 1, --c 2}",
+        "{--relax, --turbo}",
+        "--sref {1, random}",
+        "{--r 2, }",
+    ]);
     (group(), spec(), flag_group)
         .prop_map(|(group, spec, flags)| format!("{group} {} {flags}", spec.canonical()))
 }

@@ -77,6 +77,11 @@ fn serde_round_trip_and_missing_fields() {
     let json = serde_json::to_string(&spec).expect("serialises");
     let back: PromptSpec = serde_json::from_str(&json).expect("deserialises");
     assert_eq!(back, spec);
+    let spec =
+        one("cat --style cute --exp 5 --draft --sref https://x.example/s.png::2 random --sw 9 --sv 4 \
+         --cref https://x.example/c.png --cw 3 --oref https://x.example/o.png --ow 7 --p abc --relax");
+    let json = serde_json::to_string(&spec).expect("serialises");
+    assert_eq!(serde_json::from_str::<PromptSpec>(&json).expect("deserialises"), spec);
     // Specs stored before a field existed still load.
     let old: PromptSpec = serde_json::from_str(r#"{"text":"cat","params":{"seed":3}}"#).expect("loads");
     assert_eq!(old.text, "cat");
