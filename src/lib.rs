@@ -10,6 +10,7 @@ pub mod config;
 pub mod discord;
 pub mod http;
 pub mod imaging;
+pub mod metrics_catalog;
 pub mod prefs;
 pub mod prompt;
 pub mod sandbox;

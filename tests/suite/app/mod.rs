@@ -1,5 +1,6 @@
 mod admin;
 mod cli;
 mod config;
+mod metrics_catalog;
 mod operator_http;
 mod secrets_in_logs;
