@@ -8,6 +8,7 @@ pub mod base;
 pub mod cli;
 pub mod config;
 pub mod discord;
+pub mod healthcheck;
 pub mod http;
 pub mod imaging;
 pub mod metrics_catalog;
