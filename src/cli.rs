@@ -262,29 +262,35 @@ async fn run_imagine(
         println!("task {} on backend `{}`: {}", t.id, t.backend, t.prompt.canonical());
     }
     let mut remaining = ids.clone();
+    let mut display = crate::cli_progress::ProgressDisplay::stdout(&ids);
     let until = tokio::time::Instant::now() + deadline;
     while !remaining.is_empty() {
         let ev = match tokio::time::timeout_at(until, events.recv()).await {
             Ok(Ok(ev)) => ev,
             Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-            Ok(Err(_)) | Err(_) => anyhow::bail!("tasks {remaining:?} did not finish in time"),
+            Ok(Err(_)) | Err(_) => {
+                display.finish();
+                anyhow::bail!("tasks {remaining:?} did not finish in time")
+            }
         };
         if !remaining.contains(&ev.task_id) {
             continue;
         }
         match &ev.kind {
-            EventKind::Progress { percent, .. } => println!("task {}: {percent}%", ev.task_id),
-            EventKind::Retrying { attempt, after, reason } => {
-                println!(
-                    "task {}: attempt {attempt} failed ({reason}); retrying in {:.1} s",
-                    ev.task_id,
-                    after.as_secs_f32()
-                )
+            EventKind::Progress { percent, .. } => display.progress(ev.task_id, *percent),
+            EventKind::Retrying { attempt, after, reason } => display.note(&format!(
+                "task {}: attempt {attempt} failed ({reason}); retrying in {:.1} s",
+                ev.task_id,
+                after.as_secs_f32()
+            )),
+            k if k.is_final() => {
+                display.finished(ev.task_id);
+                remaining.retain(|id| *id != ev.task_id)
             }
-            k if k.is_final() => remaining.retain(|id| *id != ev.task_id),
             _ => {}
         }
     }
+    display.finish();
     let mut all_ok = true;
     tokio::fs::create_dir_all(out).await?;
     for id in ids {

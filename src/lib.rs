@@ -6,6 +6,7 @@ pub mod app;
 pub mod backends;
 pub mod base;
 pub mod cli;
+pub mod cli_progress;
 pub mod config;
 pub mod discord;
 pub mod healthcheck;

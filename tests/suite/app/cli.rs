@@ -32,6 +32,7 @@ fn imagine_with_no_config_writes_a_grid_and_four_images() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("75%") && stdout.contains("succeeded"), "{stdout}");
+    assert!(stdout.contains("task 1: 75%\n") && !stdout.contains('\r'), "not a terminal: plain lines");
     let mut files: Vec<String> = std::fs::read_dir(dir.path().join("pictures"))
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -39,6 +40,26 @@ fn imagine_with_no_config_writes_a_grid_and_four_images() {
     files.sort();
     assert_eq!(files, ["task1-1.png", "task1-2.png", "task1-3.png", "task1-4.png", "task1-grid.jpg"]);
     assert!(dir.path().join("data/easel.db").exists(), "the default database lives under ./data");
+}
+
+#[test]
+fn imagine_on_a_terminal_draws_a_progress_bar() {
+    let dir = tempfile::tempdir().unwrap();
+    // `script` gives the command a pseudo-terminal and copies what it shows to stdout.
+    let command = format!("{} imagine 'a lighthouse at dusk' --out pictures", env!("CARGO_BIN_EXE_easel"));
+    let out = Command::new("script")
+        .args(["--quiet", "--return", "--command", &command, "/dev/null"])
+        .current_dir(dir.path())
+        .env_remove("EASEL_CONFIG")
+        .env_remove("DISCORD_TOKEN")
+        .output()
+        .expect("script (util-linux) runs");
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{screen}");
+    assert!(screen.contains("\r\x1b[2Ktask 1 [████"), "a bar redrawn in place: {screen:?}");
+    assert!(screen.contains("████████████████████████] 100%"), "{screen:?}");
+    assert!(!screen.contains("task 1: 25%"), "no line per step on a terminal: {screen:?}");
+    assert!(screen.contains("task1-grid.jpg"), "the results follow: {screen:?}");
 }
 
 #[test]
