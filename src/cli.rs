@@ -123,7 +123,7 @@ pub const SANDBOX_PORT: u16 = 8787;
 /// `easel sandbox`: the sandbox and the bot in one process, no Discord account needed. The
 /// config (if any) still chooses backends, database and storage; the Discord settings are
 /// replaced by the sandbox's.
-pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
+pub async fn sandbox(path: Option<&Path>, listen: std::net::SocketAddr) -> ExitCode {
     let mut config = match config::load(path) {
         Ok(c) => c,
         Err(e) => {
@@ -132,13 +132,12 @@ pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
         }
     };
     init_logging(&config, "warn,easel=info");
-    let options = crate::sandbox::SandboxOptions { port, ..Default::default() };
+    let options =
+        crate::sandbox::SandboxOptions { listen: listen.ip(), port: listen.port(), ..Default::default() };
     let sandbox = match crate::sandbox::Sandbox::start(options).await {
         Ok(s) => s,
         Err(e) => {
-            eprintln!(
-                "error: cannot start the sandbox on 127.0.0.1:{port}: {e:#} (is the port taken? try --port)"
-            );
+            eprintln!("error: cannot start the sandbox on {listen}: {e:#} (is the port taken? try --port)");
             return ExitCode::FAILURE;
         }
     };
@@ -153,16 +152,28 @@ pub async fn sandbox(path: Option<&Path>, port: u16) -> ExitCode {
         }
     };
     app.start();
-    if let Err(e) = crate::http::spawn(app.clone()).await {
-        eprintln!("error: cannot serve the operator endpoints: {e:#}");
-        return ExitCode::FAILURE;
-    }
+    let operator = match crate::http::spawn(app.clone()).await {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("error: cannot serve the operator endpoints: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
     let backends: Vec<&str> = app.engine.backends().names().collect();
     println!(
         "Easel sandbox: open {}/ in your browser (backends: {})",
         sandbox.api_base(),
         backends.join(", ")
     );
+    if !sandbox.addr().ip().is_loopback() {
+        println!(
+            "Listening on {}: anyone who can reach it can use it (the page has no login).",
+            sandbox.addr()
+        );
+    }
+    if let Some(addr) = operator {
+        println!("Health and metrics: http://{addr}/healthz and /metrics");
+    }
     println!("Ctrl-C stops it. Data is kept under {}.", app.config.storage.dir.display());
     let result = tokio::select! {
         r = crate::discord::run(app.clone()) => r,
@@ -251,29 +262,35 @@ async fn run_imagine(
         println!("task {} on backend `{}`: {}", t.id, t.backend, t.prompt.canonical());
     }
     let mut remaining = ids.clone();
+    let mut display = crate::cli_progress::ProgressDisplay::stdout(&ids);
     let until = tokio::time::Instant::now() + deadline;
     while !remaining.is_empty() {
         let ev = match tokio::time::timeout_at(until, events.recv()).await {
             Ok(Ok(ev)) => ev,
             Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => continue,
-            Ok(Err(_)) | Err(_) => anyhow::bail!("tasks {remaining:?} did not finish in time"),
+            Ok(Err(_)) | Err(_) => {
+                display.finish();
+                anyhow::bail!("tasks {remaining:?} did not finish in time")
+            }
         };
         if !remaining.contains(&ev.task_id) {
             continue;
         }
         match &ev.kind {
-            EventKind::Progress { percent, .. } => println!("task {}: {percent}%", ev.task_id),
-            EventKind::Retrying { attempt, after, reason } => {
-                println!(
-                    "task {}: attempt {attempt} failed ({reason}); retrying in {:.1} s",
-                    ev.task_id,
-                    after.as_secs_f32()
-                )
+            EventKind::Progress { percent, .. } => display.progress(ev.task_id, *percent),
+            EventKind::Retrying { attempt, after, reason } => display.note(&format!(
+                "task {}: attempt {attempt} failed ({reason}); retrying in {:.1} s",
+                ev.task_id,
+                after.as_secs_f32()
+            )),
+            k if k.is_final() => {
+                display.finished(ev.task_id);
+                remaining.retain(|id| *id != ev.task_id)
             }
-            k if k.is_final() => remaining.retain(|id| *id != ev.task_id),
             _ => {}
         }
     }
+    display.finish();
     let mut all_ok = true;
     tokio::fs::create_dir_all(out).await?;
     for id in ids {

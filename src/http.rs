@@ -47,6 +47,7 @@ pub fn prometheus() -> &'static PrometheusHandle {
         let builder = PrometheusBuilder::new();
         let builder = builder.set_buckets(&seconds).unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
+        crate::metrics_catalog::describe(&recorder);
         let handle = recorder.handle();
         // Another recorder may already be installed (tests build several apps): keep it.
         let _ = metrics::set_global_recorder(recorder);

@@ -1,5 +1,6 @@
 //! The `easel` command line: parses arguments and hands over to `easel::cli`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -22,12 +23,23 @@ enum Command {
     Run,
     /// Run Easel against a local Discord-like sandbox, with a web page to use it from.
     Sandbox {
-        /// Port on 127.0.0.1 for the page and the sandbox.
+        /// Address for the page and the sandbox: an IP (with --port) or IP:PORT. 0.0.0.0 serves
+        /// other machines too (e.g. from a container); the page has no login.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1", value_parser = listen_address)]
+        listen: Listen,
+        /// Port for the page and the sandbox, unless --listen names one.
         #[arg(long, default_value_t = easel::cli::SANDBOX_PORT)]
         port: u16,
     },
     /// Check a config file and print a summary with secrets redacted.
     CheckConfig,
+    /// Ask a running Easel's /healthz whether it is healthy: exit 0 if so, 1 if not (for Docker's
+    /// HEALTHCHECK and service monitors).
+    Healthcheck {
+        /// The URL to ask (default: /healthz on the config's `http.listen`).
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Run one /imagine without Discord and write the grid and the four images.
     Imagine {
         /// The prompt, with Midjourney parameters (e.g. "a lighthouse at dusk --ar 3:2").
@@ -39,6 +51,20 @@ enum Command {
         #[arg(long, default_value = "easel-out")]
         out: PathBuf,
     },
+}
+
+/// `--listen`: an IP address alone, or with its port.
+#[derive(Clone, Copy)]
+enum Listen {
+    Ip(IpAddr),
+    Socket(SocketAddr),
+}
+
+fn listen_address(s: &str) -> Result<Listen, String> {
+    s.parse()
+        .map(Listen::Socket)
+        .or_else(|_| s.parse().map(Listen::Ip))
+        .map_err(|_| format!("`{s}` is not an IP address or IP:PORT (e.g. 0.0.0.0 or 0.0.0.0:8787)"))
 }
 
 fn main() -> ExitCode {
@@ -53,7 +79,16 @@ fn main() -> ExitCode {
     runtime.block_on(async {
         match cli.command.unwrap_or(Command::Run) {
             Command::Run => easel::cli::run(cli.config.as_deref()).await,
-            Command::Sandbox { port } => easel::cli::sandbox(cli.config.as_deref(), port).await,
+            Command::Sandbox { listen, port } => {
+                let listen = match listen {
+                    Listen::Socket(addr) => addr,
+                    Listen::Ip(ip) => SocketAddr::new(ip, port),
+                };
+                easel::cli::sandbox(cli.config.as_deref(), listen).await
+            }
+            Command::Healthcheck { url } => {
+                easel::healthcheck::run(cli.config.as_deref(), url.as_deref()).await
+            }
             Command::CheckConfig => easel::cli::check_config(cli.config.as_deref()),
             Command::Imagine { prompt, backend, out } => {
                 easel::cli::imagine(cli.config.as_deref(), &prompt, backend.as_deref(), &out).await

@@ -36,19 +36,34 @@ pub fn load(cli_path: Option<&Path>) -> Result<Config, ConfigError> {
     let explicit =
         cli_path.map(Path::to_path_buf).or_else(|| std::env::var_os(CONFIG_ENV).map(PathBuf::from));
     let path = match explicit {
-        Some(p) => {
-            if !p.is_file() {
-                return Err(ConfigError::new(
-                    p.display().to_string(),
-                    "(file)",
-                    "does not exist or is not a file: check the path given to --config or EASEL_CONFIG",
-                ));
-            }
-            Some(p)
-        }
+        Some(p) => Some(p),
         None => Some(PathBuf::from(DEFAULT_FILE)).filter(|p| p.is_file()),
     };
+    if let Some(p) = &path {
+        check_readable(p)?;
+    }
     load_from(path.as_deref(), std::env::vars())
+}
+
+/// Opens the file once to tell a missing file from one this user may not read: a config
+/// folder made root-only hides the file from `stat` too, and "does not exist" would mislead.
+fn check_readable(path: &Path) -> Result<(), ConfigError> {
+    use std::io::ErrorKind;
+    let problem = match std::fs::File::open(path).and_then(|f| f.metadata()) {
+        Ok(meta) if meta.is_file() => return Ok(()),
+        Ok(_) => "is not a file: check the path given to --config or EASEL_CONFIG".to_string(),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            "does not exist: check the path given to --config or EASEL_CONFIG".to_string()
+        }
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            "cannot be read: permission denied. The user Easel runs as needs read access to the file \
+             and search (x) access to every folder above it, e.g. `chgrp easel` on the folder and the \
+             file, `chmod 0750` the folder and `chmod 0640` the file"
+                .to_string()
+        }
+        Err(e) => format!("cannot be read: {e}"),
+    };
+    Err(ConfigError::new(path.display().to_string(), "(file)", problem))
 }
 
 /// Loads from an optional file and the given environment (a parameter so tests stay hermetic).

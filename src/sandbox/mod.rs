@@ -46,7 +46,7 @@ mod state;
 mod tests;
 mod web;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -64,6 +64,9 @@ use state::{Config, Inner, Outbound};
 
 #[derive(Clone, Debug)]
 pub struct SandboxOptions {
+    /// The address to listen on: loopback by default, since the sandbox has no login; an
+    /// unspecified address (`0.0.0.0`, `::`) serves other machines too, e.g. from a container.
+    pub listen: IpAddr,
     /// 0 picks a free port.
     pub port: u16,
     /// The bot token (without `Bot `) the sandbox accepts.
@@ -80,6 +83,7 @@ pub struct SandboxOptions {
 impl Default for SandboxOptions {
     fn default() -> Self {
         SandboxOptions {
+            listen: IpAddr::V4(Ipv4Addr::LOCALHOST),
             port: 0,
             bot_token: "sandbox-bot-token".into(),
             bot_name: "Easel".into(),
@@ -91,6 +95,16 @@ impl Default for SandboxOptions {
     }
 }
 
+/// Where this machine reaches `addr`: an unspecified address means loopback.
+fn reachable(addr: SocketAddr) -> SocketAddr {
+    let ip = match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    SocketAddr::new(ip, addr.port())
+}
+
 pub struct Sandbox {
     inner: Arc<Inner>,
     addr: SocketAddr,
@@ -99,14 +113,14 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub async fn start(opts: SandboxOptions) -> anyhow::Result<Sandbox> {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
+        let listener = tokio::net::TcpListener::bind((opts.listen, opts.port))
             .await
-            .with_context(|| format!("binding 127.0.0.1:{}", opts.port))?;
+            .with_context(|| format!("binding {}", SocketAddr::new(opts.listen, opts.port)))?;
         let addr = listener.local_addr()?;
         let clock = clock::Clock::new();
         let config = Config {
             token: opts.bot_token,
-            base_url: format!("http://{addr}"),
+            base_url: format!("http://{}", reachable(addr)),
             application_id: clock.snowflake(),
             bot_user_id: clock.snowflake(),
             bot_name: opts.bot_name,
@@ -146,10 +160,12 @@ impl Sandbox {
         Ok(Sandbox { inner, addr, server })
     }
 
-    /// `http://127.0.0.1:PORT`: what Easel puts in `discord.api_base`.
+    /// `http://127.0.0.1:PORT` (the listening address, or loopback when it listens on every
+    /// interface): what Easel puts in `discord.api_base`.
     pub fn api_base(&self) -> String {
         self.inner.config.base_url.clone()
     }
+    /// The address the sandbox listens on (`0.0.0.0:PORT` when told to serve every interface).
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }

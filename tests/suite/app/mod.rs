@@ -1,5 +1,7 @@
 mod admin;
 mod cli;
 mod config;
+mod deploy_files;
+mod metrics_catalog;
 mod operator_http;
 mod secrets_in_logs;

@@ -1,10 +1,13 @@
 //! The sandbox's web page, used the way a newcomer would: headless Chromium opens the page the
 //! sandbox serves at `/`, types `/imagine …` in the message box, waits for the grid, presses U1
-//! and waits for the upscale, with the real Easel (demo backend) answering. Screenshots of both
-//! moments are kept in `target/test-artifacts/browser-*.png` for a person to look at.
+//! and waits for the upscale, with the real Easel (demo backend) answering. Screenshots of the
+//! channel, the grid and the upscale are kept in `target/test-artifacts/browser-*.png` for a
+//! person to look at; with `EASEL_SCREENSHOTS_TO_DOCS` set (`scripts/screenshots.sh`) they are
+//! also written to `docs/screenshots/`, the README's pictures. A plain `cargo test` never
+//! touches `docs/`. The prompt has a seed, so the demo paints the same pictures every time.
 //!
 //! Chromium is Debian's `/usr/bin/chromium`. Without it the browser test is skipped on a
-//! developer's machine, but fails under CI (`CI` set), where it is installed.
+//! developer's machine, but fails under CI (`CI` set) or when asked for the pictures.
 
 use crate::support;
 
@@ -18,8 +21,21 @@ use support::world::{Backend, World};
 /// A page wait; far above what the demo backend needs (about a second per task).
 const PAGE_WAIT: Duration = Duration::from_secs(20);
 
+/// Set (to anything) by `scripts/screenshots.sh`: also write the screenshots into docs/.
+const DOCS_ENV: &str = "EASEL_SCREENSHOTS_TO_DOCS";
+
 fn artifact(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("target/test-artifacts").join(name)
+}
+
+/// Saves a screenshot as `target/test-artifacts/browser-<name>.png`, and as
+/// `docs/screenshots/sandbox-<name>.png` when the pictures are being regenerated.
+async fn screenshot(page: &Page, name: &str) {
+    page.screenshot(&artifact(&format!("browser-{name}.png"))).await.expect("screenshot");
+    if std::env::var_os(DOCS_ENV).is_some() {
+        let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots");
+        page.screenshot(&docs.join(format!("sandbox-{name}.png"))).await.expect("screenshot into docs/");
+    }
 }
 
 /// Chromium's path, or `None` (after saying so) when the test may be skipped.
@@ -29,8 +45,8 @@ fn chromium() -> Option<PathBuf> {
         return Some(path);
     }
     assert!(
-        std::env::var_os("CI").is_none(),
-        "chromium is not installed at {CHROMIUM}; CI must install it (apt-get install chromium)"
+        std::env::var_os("CI").is_none() && std::env::var_os(DOCS_ENV).is_none(),
+        "chromium is not installed at {CHROMIUM}; CI and scripts/screenshots.sh need it (apt-get install chromium)"
     );
     // Straight to stderr: the test harness would swallow `eprintln!` from a passing test.
     let _ = writeln!(std::io::stderr(), "skipped: chromium not installed (apt-get install chromium)");
@@ -48,7 +64,10 @@ async fn message_where(page: &Page, test: &str, what: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_imagines_and_upscales_in_the_browser() {
     let Some(chromium) = chromium() else { return };
-    let mut world = World::new(Backend::Demo { step_ms: 100 }, |_| {}).await;
+    // Full-size demo images (the world's default is small, for speed): the screenshots are
+    // the README's pictures.
+    let mut world =
+        World::new(Backend::Demo { step_ms: 100 }, |c| c.backends[0].image_size = Some(512)).await;
     world.start_in_process().await;
     let browser = Browser::launch(&chromium).await.expect("chromium starts");
     let page = browser.new_page(1280, 800).await.expect("a tab");
@@ -68,14 +87,15 @@ async fn a_member_imagines_and_upscales_in_the_browser() {
     )
     .await
     .expect("typing / opens the picker");
-    page.type_text("ine a lighthouse at dusk --ar 3:2").await.expect("type");
+    page.type_text("ine a lighthouse at dusk --ar 3:2 --seed 4").await.expect("type");
     page.wait_for(
-        "document.getElementById('opt-prompt')?.value === 'a lighthouse at dusk --ar 3:2'",
+        "document.getElementById('opt-prompt')?.value === 'a lighthouse at dusk --ar 3:2 --seed 4'",
         "the prompt option to hold the text",
         PAGE_WAIT,
     )
     .await
     .expect("`/imagine ` turns the box into the command's options");
+    screenshot(&page, "channel").await;
     page.press("Enter").await.expect("enter");
 
     let has_image = "m.querySelector('img.attachment[data-loaded]')";
@@ -90,7 +110,7 @@ async fn a_member_imagines_and_upscales_in_the_browser() {
         .await
         .expect("eval");
     assert_eq!(invocation, "alice used /imagine", "the grid says who asked for it");
-    page.screenshot(&artifact("browser-grid.png")).await.expect("screenshot");
+    screenshot(&page, "grid").await;
 
     page.click(&format!(
         "[...document.getElementById('{grid}').querySelectorAll('button')].find(b => b.textContent === 'U1')"
@@ -106,7 +126,7 @@ async fn a_member_imagines_and_upscales_in_the_browser() {
         "the upscaled Image #1",
     )
     .await;
-    page.screenshot(&artifact("browser-upscale.png")).await.expect("screenshot");
+    screenshot(&page, "upscale").await;
 
     let problems = browser.problems();
     assert!(problems.is_empty(), "the page ran into trouble: {problems:#?}");

@@ -1,8 +1,7 @@
 //! The sandbox's real responses, held against the response schemas of Discord's OpenAPI document
-//! (`shared/reference/discord-api/openapi.json` beside the clone; skipped with a message when it
-//! is absent): gateway URLs, application and user, registered commands, channel messages,
-//! interaction responses and followups, the message inside a component interaction, and the
-//! error and 429 bodies.
+//! (vendored as `tests/data/discord-openapi.json`): gateway URLs, application and user,
+//! registered commands, channel messages, interaction responses and followups, the message
+//! inside a component interaction, and the error and 429 bodies.
 
 use crate::support::openapi_check;
 // Each test binary uses a different part of the helpers.
@@ -15,20 +14,9 @@ use openapi_check::OpenApi;
 use raw_bot::{Api, Part, RawBot, tiny_png};
 use serde_json::{Value, json};
 
-fn spec() -> Option<OpenApi> {
-    let spec = OpenApi::load();
-    if spec.is_none() {
-        eprintln!(
-            "SKIPPED: {} not found; the OpenAPI checks need shared/ beside the clone",
-            OpenApi::path().display()
-        );
-    }
-    spec
-}
-
 #[test]
 fn the_checker_catches_what_it_should() {
-    let Some(spec) = spec() else { return };
+    let spec = OpenApi::load();
     let message = spec.schema("MessageResponse");
     let errors = spec.errors(message, &json!({"id": "12"}));
     assert!(errors.iter().any(|e| e.contains("missing required property \"author\"")), "{errors:?}");
@@ -43,7 +31,7 @@ fn the_checker_catches_what_it_should() {
 
 #[tokio::test]
 async fn sandbox_responses_match_discords_schemas() {
-    let Some(spec) = spec() else { return };
+    let spec = OpenApi::load();
     let sandbox = Sandbox::start(SandboxOptions::default()).await.expect("start");
     let mut bot = RawBot::identify(&sandbox).await.expect("identify");
     let api = Api::new(&sandbox);
