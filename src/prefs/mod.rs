@@ -81,7 +81,8 @@ pub fn check_option(name: &str, value: &str) -> Result<String, PreferError> {
 /// The prompt as the member meant it: each `--name` of one of their options replaced by its
 /// value, and their suffix added. Text stays before parameters (the parser requires it), so
 /// the text of an option or the suffix joins the prompt's text and their parameters go to the
-/// end; a suffix parameter the prompt already has is left out, since the prompt's wins.
+/// end; a suffix parameter whose setting the prompt already chose (under any alias: `--ar`
+/// and `--aspect`, `--fast` and `--relax`) is left out, since the prompt's wins.
 pub fn compose(raw: &str, suffix: &str, options: &[(String, String)]) -> String {
     let option = |token: &str| -> Option<&str> {
         let name = crate::prompt::flag_of(token)?.to_ascii_lowercase();
@@ -99,14 +100,14 @@ pub fn compose(raw: &str, suffix: &str, options: &[(String, String)]) -> String 
         in_params |= crate::prompt::flag_of(token).is_some();
         if in_params { params.push(token) } else { text.push(token) }
     }
-    let present: Vec<String> =
-        params.iter().filter_map(|t| crate::prompt::flag_of(t)).map(str::to_ascii_lowercase).collect();
+    let setting = |flag: &str| crate::prompt::setting_of(flag).unwrap_or_else(|| flag.to_ascii_lowercase());
+    let present: Vec<String> = params.iter().filter_map(|t| crate::prompt::flag_of(t)).map(setting).collect();
     let (suffix_text, suffix_params) = split(suffix);
     text.extend(suffix_text);
     let mut skipping = false;
     for token in suffix_params {
         if let Some(flag) = crate::prompt::flag_of(token) {
-            skipping = present.contains(&flag.to_ascii_lowercase());
+            skipping = present.contains(&setting(flag));
         }
         if !skipping {
             params.push(token);
@@ -169,6 +170,16 @@ mod tests {
             compose("a cat --ar 1:1", "watercolor --chaos 20", &[]),
             "a cat watercolor --ar 1:1 --chaos 20"
         );
+    }
+
+    #[test]
+    fn a_suffix_gives_way_to_the_same_setting_under_another_name() {
+        assert_eq!(compose("a cat --aspect 1:1", "--ar 16:9", &[]), "a cat --aspect 1:1");
+        assert_eq!(compose("a cat --fast", "--relax --s 50", &[]), "a cat --fast --s 50");
+        assert_eq!(compose("a cat --niji 6", "--v 7", &[]), "a cat --niji 6");
+        assert_eq!(compose("a cat --style raw", "--raw", &[]), "a cat --style raw");
+        let specs = crate::prompt::parse(&compose("a cat --turbo", "--relax", &[]), &Default::default());
+        assert!(specs.is_ok(), "a suffix speed must not conflict with the prompt's: {specs:?}");
     }
 
     #[test]

@@ -33,6 +33,19 @@ pub fn flag_of(token: &str) -> Option<&str> {
 pub fn is_parameter(name: &str) -> bool {
     flags::lookup(name).is_some() || flags::is_video(name)
 }
+/// The setting a flag chooses, the same under every alias and for flags that exclude each
+/// other (`--ar` and `--aspect`; `--relax`, `--fast` and `--turbo`; `--v` and `--niji`;
+/// `--style` and `--raw`): a default from elsewhere gives way to the prompt's own choice.
+pub fn setting_of(name: &str) -> Option<String> {
+    let (param, _) = flags::lookup(name)?;
+    Some(match param {
+        Param::Relax | Param::Fast | Param::Turbo => "speed".into(),
+        Param::Version | Param::Niji => "model".into(),
+        Param::StyleRaw | Param::StyleCode => "style".into(),
+        other => format!("{other:?}"),
+    })
+}
+
 pub use param::Param;
 pub use spec::{Aspect, Params, PromptSpec, Speed, StyleRef, StyleSource};
 
