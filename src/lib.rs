@@ -7,6 +7,7 @@ pub mod backends;
 pub mod base;
 pub mod cli;
 pub mod config;
+pub mod db;
 pub mod discord;
 pub mod http;
 pub mod imaging;
