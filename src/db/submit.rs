@@ -28,9 +28,9 @@ pub struct SubmitLimits {
 /// The limit a request would pass, with the member's numbers at that moment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OverLimit {
-    /// The member has `unfinished` tasks (`queued` of them waiting), and the request would
-    /// take them past their running cap plus the waiting cap.
-    Waiting { unfinished: u32, queued: u32 },
+    /// The member has `unfinished` tasks, and the request would take them past their
+    /// running cap plus the waiting cap.
+    Waiting { unfinished: u32 },
     /// `used` of the member's tasks count against today's quota of `limit` already.
     Daily { used: u32, limit: u32 },
 }
@@ -60,7 +60,7 @@ impl SubmitLimits {
         }
         let unfinished = load.queued + load.active;
         if unfinished + asked > running_cap + self.waiting_cap {
-            return Err(OverLimit::Waiting { unfinished, queued: load.queued });
+            return Err(OverLimit::Waiting { unfinished });
         }
         Ok(())
     }
@@ -220,9 +220,9 @@ mod tests {
     fn the_caps_allow_running_plus_waiting_unfinished_tasks() {
         let load = MemberLoad { queued: 10, active: 2 };
         assert_eq!(LIMITS.check(load, 0, 1, 3), Ok(()), "the third running slot is free");
-        assert_eq!(LIMITS.check(load, 0, 2, 3), Err(OverLimit::Waiting { unfinished: 12, queued: 10 }));
+        assert_eq!(LIMITS.check(load, 0, 2, 3), Err(OverLimit::Waiting { unfinished: 12 }));
         let burst = MemberLoad { queued: 13, active: 0 };
-        assert_eq!(LIMITS.check(burst, 0, 1, 3), Err(OverLimit::Waiting { unfinished: 13, queued: 13 }));
+        assert_eq!(LIMITS.check(burst, 0, 1, 3), Err(OverLimit::Waiting { unfinished: 13 }));
     }
 
     #[test]

@@ -134,9 +134,10 @@ pub fn daily_limit_text(used: u32, limit: u32, asked: u32, resets_at: i64) -> St
 /// The member's words for a limit `asked` more tasks would pass.
 fn refusal(over: OverLimit, limits: &SubmitLimits, asked: u32, running_cap: u32) -> SubmitError {
     match over {
-        // Tasks beyond the running cap are waiting, or about to be (a burst not yet claimed).
-        OverLimit::Waiting { unfinished, queued } => SubmitError::QueueFull {
-            queued: queued.max(unfinished.saturating_sub(running_cap)),
+        // The member's running cap is theirs to fill; what is beyond it counts as waiting,
+        // claimed yet or not, so the number agrees with the caps the message names.
+        OverLimit::Waiting { unfinished, .. } => SubmitError::QueueFull {
+            queued: unfinished.saturating_sub(running_cap),
             running: running_cap,
             cap: limits.waiting_cap,
         },

@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use easel::base::ImageRole;
-use easel::base::{FailureCode, MessageRef, TaskKind, TaskState, now_ms};
-use easel::db::{Db, NewTask, Outcome, StoredImage, SubmitLimits, Task};
+use easel::base::{FailureCode, MessageRef, TaskKind, TaskState, day_start, now_ms};
+use easel::db::{Db, NewTask, Outcome, OverLimit, StoredImage, SubmitLimits, Task};
 use easel::prompt::PromptSpec;
 
 use crate::support::raw_db;
@@ -225,4 +225,49 @@ async fn a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it() {
     assert_eq!(store.next_retry_at("demo", now_ms()).await.unwrap(), None, "a held task is not a retry");
     assert_eq!(store.release_all_held().await.unwrap(), 1, "what start-up recovery does");
     assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, held.id);
+}
+
+#[tokio::test]
+async fn a_members_task_never_starts_before_an_older_one_still_being_created() {
+    let (_dir, store) = open().await;
+    let older = insert_held(&store, &new_task("u1", "sent first"), &[]).await;
+    let newer = insert(&store, &new_task("u1", "sent second"), &[]).await;
+    let other = insert(&store, &new_task("u2", "someone else's"), &[]).await;
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, other.id, "others are not held up");
+    assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "u1's second waits for their first");
+    let line: Vec<i64> = store.line("demo").await.unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(line, [older.id, newer.id], "the line already has the first in its place");
+    store.release(older.id).await.unwrap();
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, older.id);
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, newer.id);
+}
+
+#[tokio::test]
+async fn a_request_over_a_limit_creates_nothing_and_names_the_numbers() {
+    let (_dir, store) = open().await;
+    let limits = SubmitLimits { waiting_cap: 2, daily_limit: Some(4), day_start_ms: day_start(now_ms()) };
+    let submit = |n: usize| {
+        let batch: Vec<(NewTask, Vec<StoredImage>)> =
+            (0..n).map(|i| (new_task("u1", &format!("p{i}")), Vec::new())).collect();
+        let store = store.clone();
+        // Running cap 1 and 2 waiting: three unfinished tasks at most.
+        async move { store.insert_tasks(&batch, &limits, 1, DEADLINE, now_ms()).await.unwrap() }
+    };
+    assert_eq!(submit(4).await.unwrap_err(), OverLimit::Waiting { unfinished: 0 }, "refused whole");
+    let three = submit(3).await.unwrap();
+    assert_eq!(submit(1).await.unwrap_err(), OverLimit::Waiting { unfinished: 3 });
+    assert_eq!(store.in_states(&TaskState::ALL).await.unwrap().len(), 3, "nothing of a refused request");
+
+    // A finished task leaves the caps but still counts for the day.
+    for t in &three {
+        store.release(t.id).await.unwrap();
+    }
+    let first = store.claim_next("demo", 1).await.unwrap().unwrap();
+    assert_eq!(first.id, three[0].id);
+    assert!(store.succeed(first.id, &Outcome::default()).await.unwrap());
+    let fourth = submit(1).await.unwrap().remove(0);
+    assert_eq!(submit(1).await.unwrap_err(), OverLimit::Daily { used: 4, limit: 4 });
+    // Canceled before it started, a task counts for nothing.
+    store.cancel(fourth.id).await.unwrap();
+    assert_eq!(submit(1).await.unwrap().len(), 1);
 }
