@@ -47,7 +47,7 @@ impl Lines {
         // Read before the queries: a change while they run leaves this line stale, and read
         // again next time.
         let generation = self.generation.load(Ordering::SeqCst);
-        if !backends.get(backend).is_some_and(|line| line.generation == generation) {
+        if backends.get(backend).is_none_or(|line| line.generation != generation) {
             let waiting = db.line(backend).await?;
             let mean_seconds = db.recent_run_seconds(backend, RECENT).await?;
             let line = Line { generation, places: places_in_line(&waiting), mean_seconds };
