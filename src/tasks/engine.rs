@@ -345,6 +345,9 @@ impl Engine {
                 return Ok(());
             };
             *inner.active.lock().expect("active map poisoned").entry(backend.to_string()).or_default() += 1;
+            // Announced here, in the order of the claims, not from the task's own runner, whose
+            // first steps may overtake another's.
+            inner.emit(task.id, EventKind::Started);
             let (abort, aborted) = oneshot::channel();
             inner.aborts.lock().expect("abort map poisoned").insert(task.id, abort);
             let engine = self.clone();

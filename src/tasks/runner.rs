@@ -39,7 +39,6 @@ pub(super) fn operation_name(kind: &TaskKind) -> &'static str {
 
 pub(super) async fn run(inner: Arc<Inner>, task: Task, abort: oneshot::Receiver<()>) {
     let id = task.id;
-    inner.emit(id, EventKind::Started);
     let result = tokio::select! {
         result = execute(&inner, &task) => result,
         Ok(()) = abort => return stop_at_backend(&inner, &task).await,
