@@ -24,6 +24,9 @@ use crate::db::{Db, Task};
 use crate::imaging;
 use crate::storage::Storage;
 
+/// What [`Engine::submit_all`] checks a member's new tasks against.
+pub use crate::db::SubmitLimits;
+
 /// The longest the scheduler sleeps without a wake-up; a safety net, not the mechanism.
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
 
