@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use easel::base::{FailureCode, TaskState};
+use easel::db::Db;
 use easel::sandbox::{CommandOption, Message, Sandbox, SandboxOptions, SandboxView};
-use easel::tasks::store::Store;
 use fake_openai::{FakeOpenAi, Fault, FaultCycle, Knobs};
 
 const KEY: &str = "sk-soak-3d1f0c9e8b7a6d5c4b3a";
@@ -149,9 +149,9 @@ struct KillSnapshot {
 }
 
 async fn snapshot_after_kill(db: &str, fake: &FakeOpenAi, at_task: usize) -> anyhow::Result<KillSnapshot> {
-    let store = Store::open(db).await?;
+    let store = Db::open(db).await?;
     let active = store.in_states(&[TaskState::Submitted, TaskState::Running]).await?;
-    store.pool().close().await;
+    store.close().await;
     let in_flight = active.into_iter().map(|t| (t.id, t.prompt.text.clone())).collect();
     Ok(KillSnapshot { at_task, in_flight, sent: sent_by_prompt(fake) })
 }
@@ -268,11 +268,11 @@ async fn check(
     ids: &[u64],
     kills: &[KillSnapshot],
 ) -> anyhow::Result<String> {
-    let store = Store::open(db).await?;
+    let store = Db::open(db).await?;
     let tasks = store.in_states(&TaskState::ALL).await?;
-    store.pool().close().await;
+    store.close().await;
     let sent = sent_by_prompt(fake);
-    let by_prompt: HashMap<&str, Vec<&easel::tasks::Task>> = tasks.iter().fold(HashMap::new(), |mut m, t| {
+    let by_prompt: HashMap<&str, Vec<&easel::db::Task>> = tasks.iter().fold(HashMap::new(), |mut m, t| {
         m.entry(t.prompt.text.as_str()).or_insert_with(Vec::new).push(t);
         m
     });

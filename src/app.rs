@@ -9,13 +9,11 @@ use crate::backends::routing::{Request, Route, Want};
 use crate::base::{Clock, DAY_MS};
 use crate::base::{MessageRef, TaskKind};
 use crate::config::Config;
+use crate::db::{Db, NewTask, SubmitLimits, Task};
 use crate::prefs::UserSettings;
-use crate::prefs::store::PrefsStore;
 use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
 use crate::tasks::engine::{Engine, SubmitError};
-use crate::tasks::store::Store;
-use crate::tasks::{NewTask, Task};
 
 pub struct App {
     pub config: Config,
@@ -23,8 +21,8 @@ pub struct App {
     pub health: std::sync::Arc<crate::http::Health>,
     /// Fetches the images members hand to /blend and /describe.
     pub downloader: crate::imaging::Downloader,
-    /// Members' /settings and /prefer choices.
-    pub prefs: PrefsStore,
+    /// The database: tasks, members' /settings and /prefer choices, the admin tables.
+    pub db: Db,
     /// Decides which day it is, for daily quotas (a manual clock in tests).
     pub clock: Clock,
     /// `[moderation]`, compiled.
@@ -53,6 +51,8 @@ pub struct Requester {
 pub struct Prepared {
     pub routed: Vec<(PromptSpec, Route)>,
     pub running_cap: u32,
+    /// The member's daily quota, checked again as the tasks are created.
+    pub daily_limit: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -77,12 +77,12 @@ impl App {
         crate::http::prometheus();
         let words = WordFilter::new(&config.moderation.banned_words, &config.moderation.allowed_words)
             .map_err(|(key, why)| anyhow::anyhow!("moderation.{key}: {why}"))?;
-        let store = Store::open(&config.database.url).await?;
-        let paused = store.is_paused().await?;
+        let db = Db::open(&config.database.url).await?;
+        let paused = db.is_paused().await?;
         let storage = Storage::new(&config.storage.dir)?;
         let backends = Registry::from_config(&config.effective_backends(), &config.health)?;
         let engine = Engine::new(
-            store,
+            db.clone(),
             storage,
             backends,
             config.limits.clone(),
@@ -101,8 +101,7 @@ impl App {
             },
             ..Default::default()
         })?;
-        let prefs = PrefsStore::new(engine.store().pool().clone());
-        Ok(App { config, engine, health: Default::default(), downloader, prefs, clock, words })
+        Ok(App { config, engine, health: Default::default(), downloader, db, clock, words })
     }
 
     pub fn start(&self) -> tokio::task::JoinHandle<()> {
@@ -132,8 +131,8 @@ impl App {
         &self,
         who: &Requester,
     ) -> Result<(UserSettings, Vec<(String, String)>), ImagineError> {
-        let settings = self.prefs.settings(&who.user_id).await.map_err(SubmitError::Internal)?;
-        let options = self.prefs.options(&who.user_id).await.map_err(SubmitError::Internal)?;
+        let settings = self.db.settings(&who.user_id).await.map_err(SubmitError::Internal)?;
+        let options = self.db.options(&who.user_id).await.map_err(SubmitError::Internal)?;
         Ok((settings, options))
     }
 
@@ -178,7 +177,7 @@ impl App {
         let admission = self.admit(who, Ask::create("imagine", &composed, tasks)).await?;
         let running_cap = admission.quota.running_cap;
         let routed = self.prepare(&composed, model, who, &settings, running_cap).await?;
-        Ok(Prepared { routed, running_cap })
+        Ok(Prepared { routed, running_cap, daily_limit: admission.quota.daily_limit })
     }
 
     /// Queues one imagine per prompt of `raw` with the member's preferences applied (see
@@ -194,11 +193,12 @@ impl App {
         let composed = crate::prefs::compose(raw, &settings.suffix, &options);
         let running_cap = self.quota_for(who).await.map_err(SubmitError::Internal)?.running_cap;
         let routed = self.prepare(&composed, model, who, &settings, running_cap).await?;
-        self.queue_imagine(Prepared { routed, running_cap }, who).await
+        self.queue_imagine(Prepared { routed, running_cap, daily_limit: None }, who).await
     }
 
-    /// Queues what [`App::check_imagine`] prepared; each task carries the member's running
-    /// cap. The per-member waiting cap is checked again as each task is queued.
+    /// Queues what [`App::check_imagine`] prepared, all or nothing; each task carries the
+    /// member's running cap. Their caps and daily quota are checked again as the tasks are
+    /// created.
     pub async fn queue_imagine(
         &self,
         prepared: Prepared,
@@ -207,26 +207,32 @@ impl App {
         let mut tasks = Vec::with_capacity(prepared.routed.len());
         for (spec, route) in prepared.routed {
             let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));
-            let task = self
-                .engine
-                .submit(NewTask {
-                    kind: TaskKind::Imagine,
-                    parent_id: None,
-                    user_id: who.user_id.clone(),
-                    guild_id: who.guild_id.clone(),
-                    channel_id: who.channel_id.clone(),
-                    prompt: spec,
-                    backend: route.backend,
-                    model: route.model,
-                    seed,
-                    message: who.message.clone(),
-                    inputs: Vec::new(),
-                    running_cap: Some(prepared.running_cap),
-                })
-                .await?;
-            tasks.push(task);
+            tasks.push(NewTask {
+                kind: TaskKind::Imagine,
+                parent_id: None,
+                user_id: who.user_id.clone(),
+                guild_id: who.guild_id.clone(),
+                channel_id: who.channel_id.clone(),
+                prompt: spec,
+                backend: route.backend,
+                model: route.model,
+                seed,
+                message: who.message.clone(),
+                inputs: Vec::new(),
+                running_cap: Some(prepared.running_cap),
+            });
         }
-        Ok(tasks)
+        Ok(self.engine.submit_all(tasks, self.submit_limits(prepared.daily_limit)).await?)
+    }
+
+    /// What a member's new tasks must fit when they are created: `[limits]`'s waiting cap,
+    /// and `daily_limit` (their quota's) counted from the start of today.
+    pub fn submit_limits(&self, daily_limit: Option<u32>) -> SubmitLimits {
+        SubmitLimits {
+            waiting_cap: self.config.limits.per_user_queued,
+            daily_limit,
+            day_start_ms: self.clock.day_start(),
+        }
     }
 
     /// Names and aliases members can pick in the `model` option, for autocomplete: those of
@@ -246,7 +252,7 @@ impl App {
     /// What /info shows `who`: their unfinished tasks, today's usage under their quota,
     /// limits, backends.
     pub async fn info(&self, who: &Requester) -> anyhow::Result<crate::discord::panels::InfoView> {
-        let store = self.engine.store();
+        let store = &self.db;
         let user = &who.user_id;
         let quota = self.quota_for(who).await?;
         let day = self.clock.day_start();
@@ -263,7 +269,7 @@ impl App {
 
     /// What /easel status shows an admin.
     pub async fn status(&self) -> anyhow::Result<crate::discord::panels::StatusView> {
-        let store = self.engine.store();
+        let store = &self.db;
         Ok(crate::discord::panels::StatusView {
             paused: self.engine.is_paused(),
             counts: store.counts_by_state().await?,
@@ -282,8 +288,8 @@ impl App {
     /// Each busy backend's queue, with how long a task queued now would take to finish.
     pub async fn queue_rows(
         &self,
-    ) -> anyhow::Result<Vec<(crate::tasks::queries::BackendQueue, Option<std::time::Duration>)>> {
-        let store = self.engine.store();
+    ) -> anyhow::Result<Vec<(crate::db::BackendQueue, Option<std::time::Duration>)>> {
+        let store = &self.db;
         let mut rows = Vec::new();
         for row in store.overview().await? {
             let mean = store.recent_run_seconds(&row.backend, 20).await?;

@@ -73,8 +73,8 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
 async fn flush_deliveries(app: &App, grace: Duration) {
     let deadline = tokio::time::Instant::now() + grace;
     loop {
-        let pending = match app.engine.store().undelivered().await {
-            Ok(tasks) => tasks.iter().filter(|t| t.state.is_final()).count(),
+        let pending = match app.db.undelivered_final_count().await {
+            Ok(n) => n,
             Err(e) => {
                 tracing::warn!(error = %format!("{e:#}"), "could not check for undelivered results");
                 return;
@@ -304,8 +304,8 @@ async fn run_imagine(
 
 /// Copies a finished task's files to `out` and prints where they went and how long it took.
 async fn report(app: &App, id: TaskId, out: &Path) -> anyhow::Result<bool> {
-    let store = app.engine.store();
-    let task = store.get(id).await?.ok_or_else(|| anyhow::anyhow!("task {id} vanished"))?;
+    let store = &app.db;
+    let task = store.task(id).await?.ok_or_else(|| anyhow::anyhow!("task {id} vanished"))?;
     if task.state != TaskState::Succeeded {
         let (code, message) =
             task.failure.clone().unwrap_or((crate::base::FailureCode::Internal, "no reason recorded".into()));

@@ -84,7 +84,7 @@ pub async fn spawn(app: Arc<App>) -> anyhow::Result<Option<SocketAddr>> {
 }
 
 async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
-    let database = match app.engine.store().probe_write().await {
+    let database = match app.db.probe_write().await {
         Ok(()) => "writable".to_string(),
         Err(e) => format!("error: {e:#}"),
     };
@@ -123,7 +123,7 @@ async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
 
 async fn render_metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     // Queue state is read from the database at scrape time, so it is right after a restart.
-    match app.engine.store().counts_by_state().await {
+    match app.db.counts_by_state().await {
         Ok(counts) => {
             for state in TaskState::ALL {
                 let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);

@@ -8,6 +8,7 @@ pub mod base;
 pub mod cli;
 pub mod cli_progress;
 pub mod config;
+pub mod db;
 pub mod discord;
 pub mod healthcheck;
 pub mod http;

@@ -56,6 +56,13 @@ impl Storage {
         Ok(path)
     }
 
+    /// Deletes a member's upload whose task was then not created (refused at a limit).
+    pub async fn discard(&self, path: &str) {
+        if let Err(e) = tokio::fs::remove_file(path).await {
+            tracing::debug!(path, error = %e, "could not delete an upload of a task not created");
+        }
+    }
+
     pub async fn read(&self, path: &str) -> anyhow::Result<bytes::Bytes> {
         let data = tokio::fs::read(path).await.with_context(|| format!("reading image {path}"))?;
         Ok(data.into())

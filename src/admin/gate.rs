@@ -4,10 +4,10 @@
 use tracing::info;
 
 use super::quota::{self, Quota, QuotaOverride};
-use super::store::AuditEntry;
 use super::{Admission, Ask, Refusal};
 use crate::app::{App, Requester};
 use crate::base::DAY_MS;
+use crate::db::AuditEntry;
 
 impl App {
     /// Lets `who` through for `ask`, or says why not. Checks, in order: direct messages and
@@ -29,7 +29,7 @@ impl App {
                 verdict: if verdict.is_ok() { "accepted" } else { "refused" }.to_string(),
                 reason: verdict.as_ref().err().map(Refusal::code),
             };
-            self.engine.store().record_audit(&entry).await?;
+            self.db.record_audit(&entry).await?;
             if let Err(refusal) = &verdict {
                 info!(user_id = %who.user_id, command, reason = %refusal.code(), "prompt refused");
             }
@@ -52,13 +52,12 @@ impl App {
                 }
             }
         }
-        let store = self.engine.store();
-        if store.ban_of(&who.user_id).await?.is_some() {
+        if self.db.ban_of(&who.user_id).await?.is_some() {
             return Err(Refusal::Banned);
         }
         let quota = self.quota_for(who).await?;
         let day = self.clock.day_start();
-        let used_today = store.tasks_counted(&who.user_id, day, day + DAY_MS).await?;
+        let used_today = self.db.tasks_counted(&who.user_id, day, day + DAY_MS).await?;
         let Ask::Create { prompt, tasks, .. } = *ask else {
             return Ok(Admission { quota, used_today });
         };
@@ -84,13 +83,13 @@ impl App {
     /// The limits `who` works under: their roles' (or the defaults), then an admin's override.
     pub async fn quota_for(&self, who: &Requester) -> anyhow::Result<Quota> {
         let base = quota::for_roles(&self.config.limits, &self.config.quotas, &who.roles);
-        Ok(base.with_override(self.engine.store().quota_override(&who.user_id).await?))
+        Ok(base.with_override(self.db.quota_override(&who.user_id).await?))
     }
 
     /// Pauses or resumes taking new tasks, for good (kept across restarts); returns whether
     /// it changed. While paused, running tasks finish and waiting ones wait.
     pub async fn set_paused(&self, paused: bool, by: &str) -> anyhow::Result<bool> {
-        let changed = self.engine.store().set_paused(paused, by, self.clock.now_ms()).await?;
+        let changed = self.db.set_paused(paused, by, self.clock.now_ms()).await?;
         self.engine.set_paused(paused);
         info!(by, paused, changed, "pause switch");
         Ok(changed)
@@ -98,21 +97,21 @@ impl App {
 
     /// Bars `user` from Easel (kept across restarts); false when they already were.
     pub async fn ban(&self, user: &str, by: &str, reason: Option<&str>) -> anyhow::Result<bool> {
-        let changed = self.engine.store().ban(user, by, reason, self.clock.now_ms()).await?;
+        let changed = self.db.ban(user, by, reason, self.clock.now_ms()).await?;
         info!(by, user_id = user, reason, changed, "member barred");
         Ok(changed)
     }
 
     /// Lifts a ban; false when there was none.
     pub async fn unban(&self, user: &str, by: &str) -> anyhow::Result<bool> {
-        let changed = self.engine.store().unban(user).await?;
+        let changed = self.db.unban(user).await?;
         info!(by, user_id = user, changed, "member readmitted");
         Ok(changed)
     }
 
     /// Sets `user`'s quota override (`QuotaOverride::default()` removes it).
     pub async fn set_quota_override(&self, user: &str, o: QuotaOverride, by: &str) -> anyhow::Result<()> {
-        self.engine.store().set_quota_override(user, o, by, self.clock.now_ms()).await?;
+        self.db.set_quota_override(user, o, by, self.clock.now_ms()).await?;
         info!(by, user_id = user, ?o, "quota override");
         Ok(())
     }

@@ -1,15 +1,16 @@
 //! Who may use Easel, where, and how much: the one gate every new task passes
-//! ([`crate::app::App::admit`], in `gate`), quotas by role (`quota`), the banned-word filter
-//! (`moderation`) and the admin tables (`store`: pause, bans, quota overrides, the prompt
-//! audit). The gate checks, in order: direct messages and the guild and channel allow-lists,
-//! bans, the pause switch, banned words, the daily quota — and writes an audit row for every
-//! prompt that asked for new work.
+//! ([`crate::app::App::admit`], in `gate`), quotas by role (`quota`) and the banned-word
+//! filter (`moderation`); the admin tables (pause, bans, quota overrides, the prompt audit)
+//! are in [`crate::db`]. The gate checks, in order: direct messages and the guild and channel
+//! allow-lists, bans, the pause switch, banned words, the daily quota — and writes an audit
+//! row for every prompt that asked for new work. The daily quota is checked again, for good,
+//! as the tasks are created ([`crate::tasks::engine::Engine::submit_all`]).
 
 mod gate;
 pub mod moderation;
 pub mod quota;
-pub mod store;
 
+use crate::tasks::submit::daily_limit_text;
 use quota::Quota;
 
 /// What a member asks the gate for.
@@ -61,11 +62,7 @@ pub enum Refusal {
          reword it, and try again."
     )]
     BannedWord { word: String },
-    #[error(
-        "{} Your quota resets at 00:00 UTC (<t:{}:R>).",
-        over_limit_text(*.used, *.limit, *.asked),
-        .resets_at / 1000
-    )]
+    #[error("{}", daily_limit_text(*.used, *.limit, *.asked, *.resets_at))]
     DailyLimit { used: u32, limit: u32, asked: u32, resets_at: i64 },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -93,18 +90,6 @@ fn channel_list(allowed: &[u64]) -> String {
         shown.push(format!("or one of {} others", allowed.len() - 5));
     }
     shown.join(", ")
-}
-
-fn over_limit_text(used: u32, limit: u32, asked: u32) -> String {
-    if asked <= 1 || used >= limit {
-        format!("You have used {used} of your {limit} images for today.")
-    } else {
-        format!(
-            "This asks for {asked} images, and you have used {used} of your {limit} for today, so only \
-             {} more fit. Ask for fewer (a shorter {{a, b}} list).",
-            limit - used
-        )
-    }
 }
 
 #[cfg(test)]

@@ -1,6 +1,8 @@
 //! Which limits apply to a member: `[[quotas]]` by role (the most generous of the member's
 //! listed roles), `[limits]` for members with no listed role, and an admin's per-member
-//! override on top. Pure; the override comes from the store.
+//! override on top. Pure; the override is read from the database.
+
+pub use crate::db::QuotaOverride;
 
 use crate::config::{LimitsConfig, QuotaConfig};
 
@@ -23,14 +25,6 @@ pub enum QuotaSource {
     Roles,
     /// An admin set this member's numbers with /easel quota.
     Override,
-}
-
-/// An admin's per-member override; each number is `None` when not overridden.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct QuotaOverride {
-    /// `Some(0)` = unlimited.
-    pub daily_limit: Option<u32>,
-    pub running_cap: Option<u32>,
 }
 
 /// 0 means unlimited in the config and in overrides.

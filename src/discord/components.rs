@@ -16,7 +16,7 @@ use crate::app::Requester;
 use crate::backends::routing::{Request, Want};
 use crate::base::ImageRole;
 use crate::base::{MessageRef, Strength, TaskId, TaskKind, TaskState};
-use crate::tasks::{NewTask, Task};
+use crate::db::{NewTask, SubmitLimits, Task};
 
 /// The custom_id format version; bump it when the format changes so old buttons are
 /// recognised as old instead of misread.
@@ -135,7 +135,7 @@ async fn press(
     let mut who = super::presser(ci);
     if who.guild_id.is_none() {
         // A button under private-mode results in the member's DMs: the task began in a server.
-        let task = data.app.engine.store().get(action.task()).await?;
+        let task = data.app.db.task(action.task()).await?;
         who.private_results = task.is_some_and(|t| t.guild_id.is_some() && t.user_id == who.user_id);
     }
     if let ButtonAction::Cancel { task } = action {
@@ -145,8 +145,8 @@ async fn press(
         ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
         return Ok(());
     }
-    let store = data.app.engine.store();
-    let parent = store.get(action.task()).await?.ok_or_else(|| {
+    let store = &data.app.db;
+    let parent = store.task(action.task()).await?.ok_or_else(|| {
         BotError::user("The images behind this button are no longer in Easel's records, so it can't be used.")
     })?;
     // The gate before the checks on the parent, so a barred member hears why. A describe
@@ -171,7 +171,7 @@ async fn press(
         }
         ButtonAction::Upscale { index, .. } => (TaskKind::Upscale { index }, Vec::new()),
         ButtonAction::Vary { index, strength, .. } => {
-            let settings = data.app.prefs.settings(&presser).await?;
+            let settings = data.app.db.settings(&presser).await?;
             // V1–V4 under a grid follow the presser's chosen strength; Vary (Strong) and
             // (Subtle) under an upscale say their own.
             let strength = if parent.kind.makes_grid() { settings.strength } else { strength };
@@ -189,8 +189,11 @@ async fn press(
         // Answered above, before the checks that only results need.
         ButtonAction::Cancel { .. } => return Ok(()),
     };
-    let running_cap = admission.map(|a| a.quota.running_cap);
-    let task = queue_child(data, &who, &parent, kind, inputs, parent.prompt.clone(), running_cap).await?;
+    let quota = admission.map(|a| a.quota);
+    let running_cap = quota.map(|q| q.running_cap);
+    let limits = data.app.submit_limits(quota.and_then(|q| q.daily_limit));
+    let task =
+        queue_child(data, &who, &parent, kind, inputs, parent.prompt.clone(), running_cap, limits).await?;
     ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     if let TaskKind::Upscale { .. } = kind {
         // Recolour the grid's buttons, keeping its image: the pressed U turns green.
@@ -209,7 +212,8 @@ async fn press(
 
 /// Queues a task made from `parent` (U, V, 🔄, a remix) for `presser`, on the parent's backend
 /// while it is up and can serve (U and V on midjourney-proxy must stay there), otherwise on
-/// another that works from the image, within the member's chosen model.
+/// another that works from the image, within the member's chosen model and `limits`.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn queue_child(
     data: &Data,
     who: &Requester,
@@ -218,6 +222,7 @@ pub(super) async fn queue_child(
     inputs: Vec<bytes::Bytes>,
     prompt: crate::prompt::PromptSpec,
     running_cap: Option<u32>,
+    limits: SubmitLimits,
 ) -> Result<Task, BotError> {
     let route = data
         .app
@@ -230,32 +235,36 @@ pub(super) async fn queue_child(
             exclude: &[],
         })
         .await?;
-    Ok(data
+    let mut tasks = data
         .app
         .engine
-        .submit(NewTask {
-            kind,
-            parent_id: Some(parent.id),
-            user_id: who.user_id.clone(),
-            guild_id: who.guild_id.clone(),
-            channel_id: who.channel_id.clone(),
-            prompt,
-            backend: route.backend,
-            model: route.model,
-            seed: fastrand::u32(..),
-            // The message is created by the caller, as a follow-up on its interaction.
-            message: MessageRef::default(),
-            inputs,
-            running_cap,
-        })
-        .await?)
+        .submit_all(
+            vec![NewTask {
+                kind,
+                parent_id: Some(parent.id),
+                user_id: who.user_id.clone(),
+                guild_id: who.guild_id.clone(),
+                channel_id: who.channel_id.clone(),
+                prompt,
+                backend: route.backend,
+                model: route.model,
+                seed: fastrand::u32(..),
+                // The message is created by the caller, as a follow-up on its interaction.
+                message: MessageRef::default(),
+                inputs,
+                running_cap,
+            }],
+            limits,
+        )
+        .await?;
+    Ok(tasks.remove(0))
 }
 
 /// The input images stored with `task`, in order, as the files the member handed in.
 async fn input_images(data: &Data, task: TaskId) -> Result<Vec<bytes::Bytes>, BotError> {
     let engine = &data.app.engine;
     let mut out = Vec::new();
-    for image in engine.store().images(task, ImageRole::Input).await? {
+    for image in data.app.db.images(task, ImageRole::Input).await? {
         out.push(engine.storage().read(&image.path).await?);
     }
     if out.is_empty() {

@@ -23,7 +23,7 @@ pub use error::BotError;
 
 use crate::app::{App, Requester};
 use crate::base::{MessageRef, now_ms};
-use crate::tasks::Task;
+use crate::db::Task;
 use rest::DiscordRest;
 use sink::{Sink, TOKEN_LIFETIME};
 
@@ -51,7 +51,7 @@ impl Data {
             message_id: Some(sent.id),
             original: false,
         };
-        self.app.engine.store().set_message(task.id, &message).await?;
+        self.app.db.set_message(task.id, &message).await?;
         self.sink.touch(task.id, None);
         Ok(())
     }
@@ -216,7 +216,7 @@ pub async fn run(app: Arc<App>) -> anyhow::Result<()> {
                     }
                 }
                 let rest = DiscordRest::new(&cfg.api_base, &token, ready.application.id.get())?;
-                let sink = Sink::start(setup_app.engine.clone(), Arc::new(rest));
+                let sink = Sink::start(setup_app.engine.clone(), setup_app.db.clone(), Arc::new(rest));
                 info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
                 Ok(Data { app: setup_app, sink })
             })

@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 use super::render::{escape_markdown, rough_duration};
 use crate::backends::health::HealthView;
 use crate::base::TaskState;
-use crate::tasks::Task;
-use crate::tasks::queries::BackendQueue;
+use crate::db::{BackendQueue, Task};
 
 /// Everything /info shows a member.
 #[derive(Debug, Clone, Default)]

@@ -9,7 +9,7 @@ use super::components::{ButtonAction, queue_child};
 use super::{BotError, Data};
 use crate::admin::Ask;
 use crate::base::{Strength, TaskKind, TaskState};
-use crate::tasks::Task;
+use crate::db::Task;
 
 /// Prefix of a remix form's custom_id.
 pub const PREFIX: &str = "e1m:";
@@ -71,9 +71,8 @@ async fn queue_remix(
         .unwrap_or_default();
     let parent = data
         .app
-        .engine
-        .store()
-        .get(task)
+        .db
+        .task(task)
         .await?
         .filter(|p| p.state == TaskState::Succeeded)
         .ok_or_else(|| BotError::user("That task did not finish, so it can't be remixed."))?;
@@ -97,7 +96,8 @@ async fn queue_remix(
     }
     let kind = TaskKind::Variation { index, strength };
     let cap = Some(admission.quota.running_cap);
-    let child = queue_child(data, &who, &parent, kind, Vec::new(), prompt, cap).await?;
+    let limits = data.app.submit_limits(admission.quota.daily_limit);
+    let child = queue_child(data, &who, &parent, kind, Vec::new(), prompt, cap, limits).await?;
     mi.create_response(&ctx.http, serenity::CreateInteractionResponse::Acknowledge).await?;
     data.follow_up(&mi.token, &child).await
 }

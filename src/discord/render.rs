@@ -3,8 +3,8 @@
 
 use crate::backends::Capabilities;
 use crate::base::{Strength, TaskKind, TaskState};
+use crate::db::Task;
 use crate::discord::components::ButtonAction;
-use crate::tasks::Task;
 use crate::tasks::engine::QueuePlace;
 
 /// Discord's limit on message content.

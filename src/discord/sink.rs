@@ -19,7 +19,7 @@ use super::render::{self, Attach, MessageView, RenderContext};
 use super::rest::{Attachments, DiscordRest, FilePart, Outgoing, RestError};
 use crate::base::ImageRole;
 use crate::base::{MessageRef, TaskId, now_ms};
-use crate::tasks::Task;
+use crate::db::{Db, Task};
 use crate::tasks::engine::Engine;
 use crate::tasks::events::EventKind;
 
@@ -47,6 +47,7 @@ pub struct Sink {
 
 struct Inner {
     engine: Engine,
+    db: Db,
     rest: Arc<DiscordRest>,
     entries: Mutex<HashMap<TaskId, Entry>>,
 }
@@ -54,8 +55,8 @@ struct Inner {
 impl Sink {
     /// Starts consuming the engine's events and catches up on anything a restart left
     /// undelivered.
-    pub fn start(engine: Engine, rest: Arc<DiscordRest>) -> Sink {
-        let sink = Sink { inner: Arc::new(Inner { engine, rest, entries: Mutex::new(HashMap::new()) }) };
+    pub fn start(engine: Engine, db: Db, rest: Arc<DiscordRest>) -> Sink {
+        let sink = Sink { inner: Arc::new(Inner { engine, db, rest, entries: Mutex::new(HashMap::new()) }) };
         let mut events = sink.inner.engine.subscribe();
         let listener = sink.clone();
         tokio::spawn(async move {
@@ -86,7 +87,7 @@ impl Sink {
 
     /// Marks every task whose message may be out of date.
     pub async fn resync(&self) {
-        match self.inner.engine.store().undelivered().await {
+        match self.inner.db.undelivered().await {
             Ok(tasks) => {
                 for t in tasks {
                     self.touch(t.id, None);
@@ -116,7 +117,7 @@ impl Sink {
     /// Renders and sends the task's message now, bypassing the throttle: used for the first
     /// "waiting" render that must land before anything else is posted for the interaction.
     pub async fn deliver_now(&self, task: TaskId) -> Result<(), RestError> {
-        let Ok(Some(t)) = self.inner.engine.store().get(task).await else { return Ok(()) };
+        let Ok(Some(t)) = self.inner.db.task(task).await else { return Ok(()) };
         self.deliver(&t).await.map(|_| ())
     }
 
@@ -150,8 +151,8 @@ impl Sink {
 
     /// Sends the task's current state; true when there is nothing more to show for it.
     async fn send_latest(&self, task: TaskId) -> bool {
-        let store = self.inner.engine.store();
-        let t = match store.get(task).await {
+        let store = &self.inner.db;
+        let t = match store.task(task).await {
             Ok(Some(t)) => t,
             Ok(None) => return true,
             Err(e) => {
@@ -222,8 +223,8 @@ impl Sink {
     /// Private mode: the task's message lives in the member's DMs, as a plain channel message
     /// that every later update edits. Posted here, at once, showing the task's current state.
     pub async fn post_to_channel(&self, task: TaskId, channel: &str) -> Result<(), BotError> {
-        let store = self.inner.engine.store();
-        let t = store.get(task).await?.ok_or_else(|| anyhow::anyhow!("task {task} vanished"))?;
+        let store = &self.inner.db;
+        let t = store.task(task).await?.ok_or_else(|| anyhow::anyhow!("task {task} vanished"))?;
         let cx = self.render_context(&t, false).await;
         let view = render::render(&t, &cx);
         let file = self.file_for(&t, &view, None).await;
@@ -239,7 +240,7 @@ impl Sink {
     /// progress is not worth a new message, so only final states go this way.
     async fn via_channel(&self, t: &Task, msg: Outgoing) -> Result<Delivery, RestError> {
         let Some(channel) = t.channel_id.as_deref() else { return Ok(Delivery::Skipped) };
-        let store = self.inner.engine.store();
+        let store = &self.inner.db;
         if let (None, Some(id)) = (&t.message.interaction_token, &t.message.message_id) {
             // Already moved to a channel message: keep editing that one.
             self.inner.rest.edit_channel_message(channel, id, &msg).await?;
@@ -265,7 +266,7 @@ impl Sink {
     async fn render_context(&self, t: &Task, has_preview: bool) -> RenderContext {
         let engine = &self.inner.engine;
         let used_upscales = if t.kind.makes_grid() && t.state.is_final() {
-            engine.store().upscaled_indexes(t.id).await.unwrap_or_default()
+            self.inner.db.upscaled_indexes(t.id).await.unwrap_or_default()
         } else {
             Vec::new()
         };
@@ -285,7 +286,7 @@ impl Sink {
     }
 
     async fn file_for(&self, t: &Task, view: &MessageView, preview: Option<Bytes>) -> Option<FilePart> {
-        let store = self.inner.engine.store();
+        let store = &self.inner.db;
         let (role, name) = match view.attach {
             Attach::None => return None,
             Attach::Preview => {

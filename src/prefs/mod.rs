@@ -1,12 +1,11 @@
 //! What each member chose for themselves: /settings (default aspect ratio, model, stylize,
 //! variation strength, private and remix modes) and /prefer (a suffix added to every prompt,
 //! and named options that `--name` expands to). The pure functions here turn a member's
-//! prompt and preferences into what is parsed; `store` keeps them in SQLite.
+//! prompt and preferences into what is parsed; [`crate::db`] keeps them.
 
-pub mod store;
+pub use crate::db::{UserSettings, parse_aspect};
 
-use crate::base::Strength;
-use crate::prompt::{Aspect, PromptSpec};
+use crate::prompt::PromptSpec;
 
 /// Stylize presets offered in /settings, as Midjourney names them.
 pub const STYLIZE_PRESETS: [(&str, u16); 4] = [("low", 50), ("med", 100), ("high", 250), ("very high", 750)];
@@ -18,31 +17,6 @@ pub const ASPECTS: [&str; 7] = ["1:1", "2:3", "3:2", "4:5", "5:4", "9:16", "16:9
 pub const MAX_OPTIONS: usize = 20;
 pub const MAX_OPTION_VALUE: usize = 500;
 pub const MAX_SUFFIX: usize = 300;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UserSettings {
-    pub aspect: Option<Aspect>,
-    pub model: Option<String>,
-    pub stylize: Option<u16>,
-    pub strength: Strength,
-    pub private: bool,
-    pub remix: bool,
-    pub suffix: String,
-}
-
-impl Default for UserSettings {
-    fn default() -> Self {
-        UserSettings {
-            aspect: None,
-            model: None,
-            stylize: None,
-            strength: Strength::Strong,
-            private: false,
-            remix: false,
-            suffix: String::new(),
-        }
-    }
-}
 
 /// Why a /prefer change was refused, in words for the member.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,16 +107,10 @@ pub fn apply_defaults(spec: &mut PromptSpec, settings: &UserSettings) {
     }
 }
 
-/// `"3:2"` → 3:2, for the stored default.
-pub fn parse_aspect(s: &str) -> Option<Aspect> {
-    let (w, h) = s.split_once(':')?;
-    let (w, h) = (w.trim().parse().ok()?, h.trim().parse().ok()?);
-    (w > 0 && h > 0).then_some(Aspect { w, h })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::prompt::Aspect;
 
     fn opts(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect()

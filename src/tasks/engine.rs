@@ -1,6 +1,7 @@
 //! The engine owns every task from submission to its final state: it claims queued tasks
 //! fairly, runs each on its backend within that backend's concurrency, retries what can be
 //! retried, recovers what a restart interrupted, and tells the world through [`TaskEvent`]s.
+//! Creating tasks within each member's limits is in `submit`.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,16 +13,19 @@ use tokio::sync::{Notify, broadcast, oneshot, watch};
 use tracing::{Instrument, error, info, warn};
 
 use super::events::{EventKind, TaskEvent};
-use super::store::{Store, StoredImage};
-use super::{NewTask, Task, failover, runner};
+use super::lines::Lines;
+use super::{failover, runner};
 use crate::backends::Registry;
 use crate::backends::routing::{self, Route, RouteError};
 use crate::base::Clock;
-use crate::base::ImageRole;
 use crate::base::{FailureCode, TaskId, TaskState, now_ms};
 use crate::config::LimitsConfig;
+use crate::db::{Db, Task};
 use crate::imaging;
 use crate::storage::Storage;
+
+/// What [`Engine::submit_all`] checks a member's new tasks against.
+pub use crate::db::SubmitLimits;
 
 /// The longest the scheduler sleeps without a wake-up; a safety net, not the mechanism.
 const IDLE_RECHECK: Duration = Duration::from_secs(30);
@@ -44,6 +48,8 @@ pub enum SubmitError {
          running at a time. Let some finish, or cancel one with /cancel."
     )]
     QueueFull { queued: u32, running: u32, cap: u32 },
+    #[error("{}", super::submit::daily_limit_text(*.used, *.limit, *.asked, *.resets_at))]
+    DailyLimit { used: u32, limit: u32, asked: u32, resets_at: i64 },
     #[error(transparent)]
     Route(#[from] RouteError),
     #[error("internal error: {0:#}")]
@@ -71,7 +77,7 @@ pub struct QueuePlace {
 }
 
 pub(super) struct Inner {
-    pub store: Store,
+    pub db: Db,
     pub storage: Storage,
     pub backends: Registry,
     pub limits: LimitsConfig,
@@ -85,22 +91,29 @@ pub(super) struct Inner {
     /// An admin paused Easel: nothing new starts; running tasks finish.
     paused: AtomicBool,
     /// Stamps each task's `created_at`, which daily quotas count by.
-    clock: Clock,
+    pub clock: Clock,
+    /// Each backend's waiting line, read again only when the queue moves.
+    lines: Lines,
 }
 
 impl Inner {
     /// Picks a backend for a task from what each can do, its health and its load now.
     pub async fn route(&self, req: &routing::Request<'_>) -> Result<Route, SubmitError> {
-        let load = self.store.load_by_backend().await?;
+        let load = self.db.load_by_backend().await?;
         Ok(routing::choose(&self.backends.candidates(&load), req)?)
     }
 
-    /// Has the scheduler look at the queue again now.
+    /// Has the scheduler look at the queue again now (which may have moved).
     pub fn wake(&self) {
+        self.lines.changed();
         self.wake.notify_one();
     }
 
     pub fn emit(&self, task_id: TaskId, kind: EventKind) {
+        // Progress leaves every line as it was; anything else may move one.
+        if !matches!(kind, EventKind::Progress { .. }) {
+            self.lines.changed();
+        }
         // No receiver is fine: nobody is watching (the CLI before it subscribes, for one).
         let _ = self.events.send(TaskEvent { task_id, kind });
     }
@@ -121,7 +134,7 @@ pub struct Recovery {
 
 impl Engine {
     pub fn new(
-        store: Store,
+        db: Db,
         storage: Storage,
         backends: Registry,
         limits: LimitsConfig,
@@ -131,7 +144,7 @@ impl Engine {
         let (events, _) = broadcast::channel(1024);
         Engine {
             inner: Arc::new(Inner {
-                store,
+                db,
                 storage,
                 backends,
                 limits,
@@ -143,12 +156,13 @@ impl Engine {
                 stopping: watch::channel(false).0,
                 paused: AtomicBool::new(false),
                 clock,
+                lines: Lines::default(),
             }),
         }
     }
 
-    pub fn store(&self) -> &Store {
-        &self.inner.store
+    pub(super) fn inner(&self) -> &Inner {
+        &self.inner
     }
 
     pub fn storage(&self) -> &Storage {
@@ -177,87 +191,17 @@ impl Engine {
         self.inner.paused.load(Ordering::SeqCst)
     }
 
-    /// Checks and queues a task. Child tasks (U, V) must name a finished parent that has the
-    /// chosen image; input images are checked, then stored with the task.
-    pub async fn submit(&self, new: NewTask) -> Result<Task, SubmitError> {
-        let inner = &self.inner;
-        let backend = inner
-            .backends
-            .get(&new.backend)
-            .ok_or_else(|| SubmitError::UnknownBackend(new.backend.clone()))?;
-        let running_cap = new.running_cap.unwrap_or(inner.limits.per_user_running);
-        self.check_room(&new.user_id, 1, running_cap).await?;
-        let caps = backend.capabilities();
-        let supported = match new.kind {
-            super::TaskKind::Imagine | super::TaskKind::Reroll => caps.imagine,
-            super::TaskKind::Upscale { .. } => true,
-            super::TaskKind::Variation { .. } => caps.variation,
-            super::TaskKind::Blend => caps.blend,
-            super::TaskKind::Describe => caps.describe,
-        };
-        if !supported {
-            return Err(SubmitError::Unsupported {
-                backend: new.backend.clone(),
-                operation: runner::operation_name(&new.kind),
-            });
-        }
-        if let Some(index) = new.kind.source_index() {
-            let parent_id = new.parent_id.ok_or(SubmitError::ParentNotReady)?;
-            let parent = inner.store.get(parent_id).await?.ok_or(SubmitError::ParentNotReady)?;
-            if parent.state != TaskState::Succeeded {
-                return Err(SubmitError::ParentNotReady);
-            }
-            let images = inner.store.images(parent_id, ImageRole::Image).await?;
-            if !images.iter().any(|i| i.index == index) {
-                return Err(SubmitError::NoSuchImage(index + 1));
-            }
-        }
-        let mut inputs = Vec::with_capacity(new.inputs.len());
-        for (i, bytes) in new.inputs.iter().enumerate() {
-            // A full decode within the limits, not just the header: a truncated or corrupt
-            // upload is refused now, while the member is still there to hear why.
-            let data = bytes.clone();
-            let checked = tokio::task::spawn_blocking(move || {
-                let format = imaging::sniff(&data)?;
-                let img = imaging::decode(&data)?;
-                Ok::<_, imaging::ImageError>((format, img.width(), img.height()))
-            })
-            .await
-            .context("checking an uploaded image")?;
-            let (format, width, height) =
-                checked.map_err(|source| SubmitError::BadInput { index: i + 1, source })?;
-            let path = inner.storage.write_incoming(i as u8, format.extension(), bytes).await?;
-            inputs.push(StoredImage {
-                role: ImageRole::Input,
-                index: i as u8,
-                path: path.display().to_string(),
-                mime: format.mime().into(),
-                width,
-                height,
-                bytes: bytes.len() as u64,
-                seed: None,
-            });
-        }
-        let deadline = Duration::from_secs(inner.limits.task_deadline_secs);
-        let task = inner.store.insert_at(&new, &inputs, deadline, inner.clock.now_ms()).await?;
-        info!(task_id = task.id, user_id = %task.user_id, backend = %task.backend, kind = ?task.kind, "task queued");
-        inner.emit(task.id, EventKind::Queued);
-        inner.store.release(task.id).await?;
-        inner.wake.notify_one();
-        Ok(task)
-    }
-
     /// Cancels `id` for member `by` (or an admin): a waiting task leaves the queue; a running
     /// one has its backend call stopped and, where the protocol allows, its job cancelled at
     /// the service; either way it ends `canceled` and its result, if one still comes, is
     /// discarded.
     pub async fn cancel(&self, id: TaskId, by: &str, admin: bool) -> Result<TaskState, CancelError> {
         let inner = &self.inner;
-        let task = inner.store.get(id).await?.ok_or(CancelError::NotFound(id))?;
+        let task = inner.db.task(id).await?.ok_or(CancelError::NotFound(id))?;
         if task.user_id != by && !admin {
             return Err(CancelError::NotYours { task: id, owner: task.user_id });
         }
-        let Some(was) = inner.store.cancel(id).await? else {
+        let Some(was) = inner.db.cancel(id).await? else {
             return Err(CancelError::Finished { task: id });
         };
         info!(task_id = id, by, ?was, "task canceled");
@@ -265,7 +209,7 @@ impl Engine {
             let _ = abort.send(());
         }
         inner.emit(id, EventKind::Canceled);
-        inner.wake.notify_one();
+        inner.wake();
         Ok(was)
     }
 
@@ -275,23 +219,13 @@ impl Engine {
         if task.state != TaskState::Queued {
             return Ok(None);
         }
-        let line = self.inner.store.line(&task.backend).await?;
-        let Some(place) = super::queries::place_in_line(&line, task.id) else { return Ok(None) };
-        let mean = self.inner.store.recent_run_seconds(&task.backend, 20).await?;
-        let slots = self.inner.backends.concurrency(&task.backend);
+        let inner = &self.inner;
+        let Some((place, mean)) = inner.lines.place(&inner.db, &task.backend, task.id).await? else {
+            return Ok(None);
+        };
+        let slots = inner.backends.concurrency(&task.backend);
         let rounds = place.div_ceil(slots) as f64;
         Ok(Some(QueuePlace { place, eta: mean.map(|m| Duration::from_secs_f64(m.max(0.0) * rounds)) }))
-    }
-
-    /// Refuses, naming the numbers, when `more` new tasks would take `user` past the
-    /// per-member waiting cap; `running_cap` is theirs, for the message.
-    pub async fn check_room(&self, user: &str, more: u32, running_cap: u32) -> Result<(), SubmitError> {
-        let limits = &self.inner.limits;
-        let queued = self.inner.store.queued_count(user).await?;
-        if queued + more > limits.per_user_queued {
-            return Err(SubmitError::QueueFull { queued, running: running_cap, cap: limits.per_user_queued });
-        }
-        Ok(())
     }
 
     /// Settles the tasks a previous run left active: re-attach where the backend can be asked
@@ -300,12 +234,12 @@ impl Engine {
     pub async fn recover(&self) -> anyhow::Result<Recovery> {
         let inner = &self.inner;
         let mut report = Recovery::default();
-        let held = inner.store.release_all_held().await?;
+        let held = inner.db.release_all_held().await?;
         if held > 0 {
             info!(held, "released tasks a crash left between queueing and scheduling");
         }
         let active = [TaskState::Submitted, TaskState::Running];
-        for task in inner.store.in_states(&active).await? {
+        for task in inner.db.in_states(&active).await? {
             let caps = inner.backends.get(&task.backend).map(|b| b.capabilities());
             let (requeue, bucket) = match &caps {
                 Some(c) if task.remote_id.is_some() && c.resumable => (true, &mut report.reattached),
@@ -313,7 +247,7 @@ impl Engine {
                 _ => (false, &mut report.failed),
             };
             let moved = if requeue {
-                inner.store.requeue(task.id, now_ms()).await?
+                inner.db.requeue(task.id, now_ms()).await?
             } else {
                 let message = if caps.is_none() {
                     format!(
@@ -325,7 +259,7 @@ impl Engine {
                      for it again. Please run it again."
                         .to_string()
                 };
-                let done = inner.store.fail(task.id, &active, FailureCode::Interrupted, &message).await?;
+                let done = inner.db.fail(task.id, &active, FailureCode::Interrupted, &message).await?;
                 if done {
                     inner.emit(task.id, EventKind::Failed { code: FailureCode::Interrupted, message });
                 }
@@ -379,7 +313,7 @@ impl Engine {
                 if let Err(e) = self.fill_slots(&name).await {
                     error!(backend = %name, error = %format!("{e:#}"), "claiming tasks failed");
                 }
-                match inner.store.next_retry_at(&name, now_ms()).await {
+                match inner.db.next_retry_at(&name, now_ms()).await {
                     Ok(Some(at)) => wake_at = Some(wake_at.map_or(at, |w| w.min(at))),
                     Ok(None) => {}
                     Err(e) => error!(backend = %name, error = %format!("{e:#}"), "reading the queue failed"),
@@ -409,11 +343,14 @@ impl Engine {
             if !inner.backends.health().try_start(backend) {
                 return Ok(());
             }
-            let Some(task) = inner.store.claim_next(backend, inner.limits.per_user_running).await? else {
+            let Some(task) = inner.db.claim_next(backend, inner.limits.per_user_running).await? else {
                 inner.backends.health().cancel_start(backend);
                 return Ok(());
             };
             *inner.active.lock().expect("active map poisoned").entry(backend.to_string()).or_default() += 1;
+            // Announced here, in the order of the claims, not from the task's own runner, whose
+            // first steps may overtake another's.
+            inner.emit(task.id, EventKind::Started);
             let (abort, aborted) = oneshot::channel();
             inner.aborts.lock().expect("abort map poisoned").insert(task.id, abort);
             let engine = self.clone();
@@ -432,8 +369,7 @@ impl Engine {
                             "Something went wrong inside Easel (task {id}); an admin can find it in the log."
                         );
                         let active = [TaskState::Submitted, TaskState::Running];
-                        if let Ok(true) =
-                            engine.inner.store.fail(id, &active, FailureCode::Internal, &msg).await
+                        if let Ok(true) = engine.inner.db.fail(id, &active, FailureCode::Internal, &msg).await
                         {
                             engine
                                 .inner
@@ -446,7 +382,7 @@ impl Engine {
                     {
                         *n = n.saturating_sub(1);
                     }
-                    engine.inner.wake.notify_one();
+                    engine.inner.wake();
                 }
                 .instrument(span),
             );
@@ -482,7 +418,7 @@ impl Engine {
         let mut events = self.subscribe();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let current = self.inner.store.get(task).await?.context("no such task")?;
+            let current = self.inner.db.task(task).await?.context("no such task")?;
             if current.state.is_final() {
                 return Ok(current);
             }

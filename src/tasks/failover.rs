@@ -12,11 +12,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use super::Task;
 use super::engine::{Inner, SubmitError};
 use super::events::EventKind;
 use crate::backends::routing::{Request, Want};
 use crate::base::TaskId;
+use crate::db::Task;
 
 /// How long one background probe may take.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -28,7 +28,7 @@ async fn alternative(inner: &Inner, task: &Task) -> anyhow::Result<Option<String
         return Ok(None);
     }
     let parent_backend = match task.parent_id {
-        Some(parent) => inner.store.get(parent).await?.map(|p| p.backend),
+        Some(parent) => inner.db.task(parent).await?.map(|p| p.backend),
         None => None,
     };
     let mut tried = task.tried_backends.clone();
@@ -51,7 +51,7 @@ async fn alternative(inner: &Inner, task: &Task) -> anyhow::Result<Option<String
 /// Returns whether it moved; if not, the caller retries on the same backend.
 pub(super) async fn after_failure(inner: &Inner, task: &Task, reason: &str) -> anyhow::Result<bool> {
     let Some(to) = alternative(inner, task).await? else { return Ok(false) };
-    if !inner.store.fail_over(task.id, &task.backend, &to).await? {
+    if !inner.db.fail_over(task.id, &task.backend, &to).await? {
         return Ok(false);
     }
     info!(from = %task.backend, to = %to, "failing over to another backend");
@@ -73,9 +73,9 @@ pub(super) async fn after_failure(inner: &Inner, task: &Task, reason: &str) -> a
 /// What cannot move waits for the breaker's probe.
 pub(super) async fn drain(inner: &Inner, backend: &str) -> anyhow::Result<Vec<TaskId>> {
     let mut moved = Vec::new();
-    for task in inner.store.movable_queued(backend).await? {
+    for task in inner.db.movable_queued(backend).await? {
         if let Some(to) = alternative(inner, &task).await?
-            && inner.store.fail_over(task.id, backend, &to).await?
+            && inner.db.fail_over(task.id, backend, &to).await?
         {
             info!(task_id = task.id, from = %backend, to = %to, "moved a queued task off a backend whose breaker is open");
             moved.push(task.id);

@@ -10,16 +10,15 @@ use bytes::Bytes;
 use tokio::sync::oneshot;
 use tracing::{error, info, warn};
 
-use super::Task;
 use super::engine::Inner;
 use super::events::EventKind;
-use super::store::{Outcome, StoredImage};
 use crate::backends::{
     BackendError, Capabilities, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate,
     SourceImage, http_util,
 };
 use crate::base::ImageRole;
 use crate::base::{FailureCode, TaskKind, TaskState, now_ms};
+use crate::db::{Outcome, StoredImage, Task};
 use crate::imaging;
 use crate::prompt::Param;
 
@@ -40,7 +39,6 @@ pub(super) fn operation_name(kind: &TaskKind) -> &'static str {
 
 pub(super) async fn run(inner: Arc<Inner>, task: Task, abort: oneshot::Receiver<()>) {
     let id = task.id;
-    inner.emit(id, EventKind::Started);
     let result = tokio::select! {
         result = execute(&inner, &task) => result,
         Ok(()) = abort => return stop_at_backend(&inner, &task).await,
@@ -56,7 +54,7 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task, abort: oneshot::Receiver<
         _ => health.cancel_start(&task.backend),
     }
     let settled = match result {
-        Ok(outcome) => match inner.store.succeed(id, &outcome).await {
+        Ok(outcome) => match inner.db.succeed(id, &outcome).await {
             Ok(true) => {
                 info!("task succeeded");
                 record_finish(&task, "succeeded");
@@ -71,7 +69,7 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task, abort: oneshot::Receiver<
     if let Err(e) = settled {
         error!(error = %format!("{e:#}"), "recording the task's outcome failed");
         let msg = format!("Something went wrong inside Easel (task {id}); an admin can find it in the log.");
-        if let Ok(true) = inner.store.fail(id, &ACTIVE, FailureCode::Internal, &msg).await {
+        if let Ok(true) = inner.db.fail(id, &ACTIVE, FailureCode::Internal, &msg).await {
             inner.emit(id, EventKind::Failed { code: FailureCode::Internal, message: msg });
         }
     }
@@ -82,7 +80,7 @@ pub(super) async fn run(inner: Arc<Inner>, task: Task, abort: oneshot::Receiver<
 async fn stop_at_backend(inner: &Inner, task: &Task) {
     inner.backends.health().cancel_start(&task.backend);
     record_finish(task, "canceled");
-    let remote = inner.store.get(task.id).await.ok().flatten().and_then(|t| t.remote_id);
+    let remote = inner.db.task(task.id).await.ok().flatten().and_then(|t| t.remote_id);
     let (Some(remote), Some(backend)) = (remote, inner.backends.get(&task.backend)) else { return };
     match tokio::time::timeout(Duration::from_secs(15), backend.cancel(&remote)).await {
         Ok(Ok(true)) => info!(remote_id = %remote, "canceled at the backend"),
@@ -123,7 +121,7 @@ async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow
         if at < task.deadline_at {
             warn!(attempt = task.attempts, code = %err.code,
                   detail = %err.detail, retry_in_ms = delay.as_millis() as u64, "backend failed; will retry");
-            if inner.store.requeue(id, at).await? {
+            if inner.db.requeue(id, at).await? {
                 inner.emit(
                     id,
                     EventKind::Retrying { attempt: task.attempts, after: delay, reason: err.user_message },
@@ -134,7 +132,7 @@ async fn settle_failure(inner: &Inner, task: &Task, err: BackendError) -> anyhow
     }
     warn!(code = %err.code,
           detail = %err.detail, "task failed");
-    if inner.store.fail(id, &ACTIVE, err.code, &err.user_message).await? {
+    if inner.db.fail(id, &ACTIVE, err.code, &err.user_message).await? {
         record_finish(task, "failed");
         inner.emit(id, EventKind::Failed { code: err.code, message: err.user_message });
     }
@@ -178,7 +176,7 @@ async fn execute(inner: &Inner, task: &Task) -> Result<Outcome, BackendError> {
         && !caps.upscale
     {
         let parent = task.parent_id.context("an upscale without a parent").map_err(|e| internal(task, e))?;
-        let images = inner.store.images(parent, ImageRole::Image).await.map_err(|e| internal(task, e))?;
+        let images = inner.db.images(parent, ImageRole::Image).await.map_err(|e| internal(task, e))?;
         let chosen = images.into_iter().find(|i| i.index == index).ok_or_else(|| {
             BackendError::fatal(
                 FailureCode::Unsupported,
@@ -220,13 +218,13 @@ async fn execute(inner: &Inner, task: &Task) -> Result<Outcome, BackendError> {
 async fn on_update(inner: &Inner, task: &Task, update: ProgressUpdate) {
     match update {
         ProgressUpdate::Percent { percent, preview } => {
-            if let Err(e) = inner.store.set_progress(task.id, percent).await {
+            if let Err(e) = inner.db.set_progress(task.id, percent).await {
                 warn!(error = %format!("{e:#}"), "recording progress failed");
             }
             inner.emit(task.id, EventKind::Progress { percent, preview });
         }
         ProgressUpdate::Accepted { remote_id, ack } => {
-            if let Err(e) = inner.store.set_remote_id(task.id, &remote_id).await {
+            if let Err(e) = inner.db.set_remote_id(task.id, &remote_id).await {
                 error!(error = %format!("{e:#}"), "recording the remote id failed");
             }
             let _ = ack.send(());
@@ -266,7 +264,7 @@ async fn build_job(inner: &Inner, task: &Task) -> anyhow::Result<Job> {
 
 async fn parent_source(inner: &Inner, task: &Task, index: u8) -> anyhow::Result<(SourceImage, ParentRef)> {
     let parent_id = task.parent_id.context("task has no parent")?;
-    let parent = inner.store.get(parent_id).await?.context("parent task missing")?;
+    let parent = inner.db.task(parent_id).await?.context("parent task missing")?;
     let source = load_sources(inner, parent_id, ImageRole::Image)
         .await?
         .into_iter()
@@ -280,7 +278,7 @@ async fn parent_source(inner: &Inner, task: &Task, index: u8) -> anyhow::Result<
 
 async fn load_sources(inner: &Inner, task: i64, role: ImageRole) -> anyhow::Result<Vec<SourceImage>> {
     let mut out = Vec::new();
-    for img in inner.store.images(task, role).await? {
+    for img in inner.db.images(task, role).await? {
         let bytes = inner.storage.read(&img.path).await?;
         let format =
             imaging::sniff(&bytes).with_context(|| format!("stored image {} is unreadable", img.path))?;

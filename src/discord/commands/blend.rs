@@ -8,9 +8,9 @@ use super::{fetch_attachment, refuse_after_defer};
 use crate::admin::Ask;
 use crate::backends::routing::{RouteError, Want};
 use crate::base::TaskKind;
+use crate::db::NewTask;
 use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
 use crate::prompt::{Aspect, PromptSpec};
-use crate::tasks::NewTask;
 use crate::tasks::engine::SubmitError;
 
 /// The shapes /blend offers, as Midjourney does.
@@ -75,26 +75,30 @@ pub async fn blend(
             Err(e) => return refuse_after_defer(ctx, &format!("Image {}: {e}", i + 1)).await,
         }
     }
+    let limits = data.app.submit_limits(admission.quota.daily_limit);
     let submitted = data
         .app
         .engine
-        .submit(NewTask {
-            kind: TaskKind::Blend,
-            parent_id: None,
-            user_id: who.user_id,
-            guild_id: who.guild_id,
-            channel_id: who.channel_id,
-            prompt,
-            backend: route.backend,
-            model: route.model,
-            seed: fastrand::u32(..),
-            message: who.message,
-            running_cap: Some(admission.quota.running_cap),
-            inputs,
-        })
+        .submit_all(
+            vec![NewTask {
+                kind: TaskKind::Blend,
+                parent_id: None,
+                user_id: who.user_id,
+                guild_id: who.guild_id,
+                channel_id: who.channel_id,
+                prompt,
+                backend: route.backend,
+                model: route.model,
+                seed: fastrand::u32(..),
+                message: who.message,
+                running_cap: Some(admission.quota.running_cap),
+                inputs,
+            }],
+            limits,
+        )
         .await;
     match submitted {
-        Ok(task) => Ok(data.sink.deliver_now(task.id).await?),
+        Ok(tasks) => Ok(data.sink.deliver_now(tasks[0].id).await?),
         Err(e) => refuse_after_defer(ctx, &BotError::from(e).for_member()).await,
     }
 }

@@ -21,7 +21,7 @@ pub async fn cancel(
     let user = ctx.interaction.user.id.to_string();
     let id = match task {
         Some(id) => id,
-        None => match app.engine.store().unfinished_of(&user).await?.first() {
+        None => match app.db.unfinished_of(&user).await?.first() {
             Some(t) => t.id,
             None => return reply_ephemeral(ctx, "You have nothing waiting or running to cancel.").await,
         },
@@ -35,7 +35,7 @@ pub async fn cancel(
 /// The member's unfinished tasks, newest first, as `12 · a cat on a roof`.
 async fn your_tasks(ctx: SlashContext<'_>, partial: &str) -> serenity::CreateAutocompleteResponse {
     let user = ctx.interaction.user.id.to_string();
-    let tasks = ctx.data().app.engine.store().unfinished_of(&user).await.unwrap_or_default();
+    let tasks = ctx.data().app.db.unfinished_of(&user).await.unwrap_or_default();
     let choices = tasks
         .iter()
         .filter(|t| partial.is_empty() || t.id.to_string().starts_with(partial.trim()))

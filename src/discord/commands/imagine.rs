@@ -26,7 +26,7 @@ pub async fn imagine(
         Ok(prepared) => prepared,
         Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };
-    if data.app.prefs.settings(&who.user_id).await?.private {
+    if data.app.db.settings(&who.user_id).await?.private {
         return private(ctx, prepared, who).await;
     }
     let started = std::time::Instant::now();

@@ -183,15 +183,15 @@ async fn the_scheduler_holds_each_member_to_their_roles_running_cap() {
     wait_started(Some(other), &mut started).await;
     started.sort_unstable();
     assert_eq!(started, [vips[0], vips[1], plains[0], other], "two for the role, one for the rest");
-    let store = app.engine.store();
+    let store = &app.db;
     for id in [vips[2], plains[1]] {
-        assert_eq!(store.get(id).await.unwrap().unwrap().state, TaskState::Queued, "task {id} waits");
+        assert_eq!(store.task(id).await.unwrap().unwrap().state, TaskState::Queued, "task {id} waits");
     }
 
     // When one of the VIP's two finishes, their third starts; the plain member still waits.
     app.engine.cancel(vips[0], "vip", false).await.unwrap();
     wait_started(Some(vips[2]), &mut started).await;
-    assert_eq!(store.get(plains[1]).await.unwrap().unwrap().state, TaskState::Queued);
+    assert_eq!(store.task(plains[1]).await.unwrap().unwrap().state, TaskState::Queued);
     app.engine.shutdown(Duration::ZERO).await;
 }
 
@@ -225,8 +225,8 @@ async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart(
         // The running task finishes; the waiting one waits.
         let done = app.engine.wait_final(first, WAIT).await.unwrap();
         assert_eq!(done.state, TaskState::Succeeded);
-        let store = app.engine.store();
-        assert_eq!(store.get(second).await.unwrap().unwrap().state, TaskState::Queued);
+        let store = &app.db;
+        assert_eq!(store.task(second).await.unwrap().unwrap().state, TaskState::Queued);
         assert!(app.ban("bob", "admin", Some("spam")).await.unwrap());
         assert!(!app.ban("bob", "admin", None).await.unwrap(), "already barred");
         app.engine.shutdown(Duration::from_secs(5)).await;
@@ -240,10 +240,10 @@ async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart(
     assert!(matches!(app.admit(&bob, Ask::Use).await, Err(Refusal::Banned)));
     let r = refusal(imagine(&app, &bob, "hello").await.unwrap_err());
     assert!(r.to_string().starts_with("An admin has barred you from using Easel"), "{r}");
-    assert_eq!(app.engine.store().ban_of("bob").await.unwrap().unwrap().reason.as_deref(), Some("spam"));
+    assert_eq!(app.db.ban_of("bob").await.unwrap().unwrap().reason.as_deref(), Some("spam"));
     assert_eq!(app.status().await.unwrap().bans, 1);
     // Resume: the waiting task runs; Bob, readmitted, may imagine again.
-    let queued = app.engine.store().unfinished_of("alice").await.unwrap();
+    let queued = app.db.unfinished_of("alice").await.unwrap();
     assert_eq!(queued.len(), 1);
     app.start();
     assert!(app.set_paused(false, "admin").await.unwrap());
@@ -278,7 +278,7 @@ async fn banned_words_name_the_word_exceptions_pass_and_every_prompt_is_audited(
     // Reading commands are not prompts: no audit row.
     app.admit(&alice, Ask::Use).await.unwrap();
 
-    let rows = app.engine.store().audit_recent(10).await.unwrap();
+    let rows = app.db.audit_recent(10).await.unwrap();
     let seen: Vec<(&str, &str, Option<&str>, &str)> = rows
         .iter()
         .rev()
@@ -321,7 +321,7 @@ async fn guild_and_channel_allow_lists_and_direct_messages() {
     let r = app.admit(&at(None, "77"), Ask::Use).await.unwrap_err();
     assert!(r.to_string().starts_with("Easel doesn't take commands in direct messages"), "{r}");
     let reasons: Vec<Option<String>> =
-        app.engine.store().audit_recent(10).await.unwrap().into_iter().map(|r| r.reason).collect();
+        app.db.audit_recent(10).await.unwrap().into_iter().map(|r| r.reason).collect();
     assert_eq!(reasons, [Some("channel-not-allowed".to_string())], "only the prompt is audited");
     drop(app);
 

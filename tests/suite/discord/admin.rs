@@ -152,7 +152,7 @@ async fn banned_words_are_named_exceptions_pass_and_prompts_are_audited() {
     describe_upload(&w, alice).await;
 
     let app = w.app().unwrap();
-    let rows = app.engine.store().audit_recent(10).await.unwrap();
+    let rows = app.db.audit_recent(10).await.unwrap();
     let seen: Vec<(&str, &str, Option<&str>, &str)> = rows
         .iter()
         .rev()
@@ -198,7 +198,7 @@ async fn other_channels_and_direct_messages_are_refused_by_default() {
     let err = w.sandbox.slash_dm(alice, "easel", sub("status", vec![])).await.unwrap_err();
     assert!(err.to_string().contains("without BOT_DM"), "{err}");
     let app = w.app().unwrap();
-    assert!(app.engine.store().unfinished_of(&alice.to_string()).await.unwrap().is_empty());
+    assert!(app.db.unfinished_of(&alice.to_string()).await.unwrap().is_empty());
     w.assert_no_violations();
 }
 
@@ -223,7 +223,7 @@ async fn direct_messages_work_when_allowed() {
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();
     let up = w.final_message_with("- Image #2").await;
     assert_eq!(up.channel_id, channel);
-    let rows = w.app().unwrap().engine.store().audit_recent(10).await.unwrap();
+    let rows = w.app().unwrap().db.audit_recent(10).await.unwrap();
     assert!(rows.iter().all(|r| r.guild_id.is_none() && r.verdict == "accepted"), "{rows:?}");
     assert_eq!(rows.len(), 2, "the /imagine and the U2");
     w.assert_no_violations();

@@ -150,6 +150,6 @@ async fn caps_places_in_line_cancel_and_the_panels() {
     w.sandbox.slash(alice, "cancel", vec![]).await.unwrap();
     ephemeral_with(&w, alice, &format!("Canceled task {} (it was running).", task_id(&two))).await;
     let app = w.app().unwrap();
-    assert!(app.engine.store().unfinished_of(&alice.to_string()).await.unwrap().is_empty());
+    assert!(app.db.unfinished_of(&alice.to_string()).await.unwrap().is_empty());
     w.assert_no_violations();
 }

@@ -91,7 +91,7 @@ async fn an_unknown_model_is_refused_privately_naming_the_choices() {
         assert!(reply.content.contains(needle), "{}", reply.content);
     }
     let app = w.app().unwrap();
-    assert_eq!(app.engine.store().counts_by_state().await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 0);
+    assert_eq!(app.db.counts_by_state().await.unwrap().iter().map(|(_, n)| n).sum::<i64>(), 0);
     w.assert_no_violations();
 }
 

@@ -78,11 +78,11 @@ async fn settings_and_preferences_shape_prompts_and_survive_a_restart() {
 
     // Still there for the next Easel on the same database.
     let again = App::build(w.config.clone()).await.unwrap();
-    let settings = again.prefs.settings(&alice.to_string()).await.unwrap();
+    let settings = again.db.settings(&alice.to_string()).await.unwrap();
     assert_eq!(settings.aspect.map(|a| (a.w, a.h)), Some((16, 9)));
     assert_eq!(settings.stylize, Some(250));
     assert_eq!(settings.suffix, "watercolor --chaos 20");
-    assert_eq!(again.prefs.options(&alice.to_string()).await.unwrap().len(), 1);
+    assert_eq!(again.db.options(&alice.to_string()).await.unwrap().len(), 1);
     w.assert_no_violations();
 }
 

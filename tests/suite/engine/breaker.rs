@@ -10,8 +10,8 @@ use std::time::Duration;
 use easel::app::App;
 use easel::base::{TaskKind, TaskState};
 use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::db::{NewTask, Task};
 use easel::prompt::PromptSpec;
-use easel::tasks::{NewTask, Task};
 use support::fake_openai::{FakeOpenAi, Fault, Knobs};
 
 const KEY: &str = "sk-breaker-test-0a1b2c3d";
@@ -106,10 +106,10 @@ async fn a_job_the_service_accepted_is_never_moved_to_another_backend() {
     let task = app.engine.submit(on_cloud("a mill", None)).await.unwrap();
     // Claimed, and accepted by the service under a remote id, then failing (the scheduler is
     // not running, so nothing else touches it).
-    let store = app.engine.store();
+    let store = &app.db;
     assert_eq!(store.claim_next("cloud", 3).await.unwrap().map(|t| t.id), Some(task.id));
     assert!(store.set_remote_id(task.id, "job-123").await.unwrap());
     assert!(!store.fail_over(task.id, "cloud", "local").await.unwrap());
-    let row = store.get(task.id).await.unwrap().unwrap();
+    let row = store.task(task.id).await.unwrap().unwrap();
     assert_eq!(row.backend, "cloud");
 }

@@ -11,8 +11,8 @@ use easel::app::{App, Requester};
 use easel::base::ImageRole;
 use easel::base::{FailureCode, TaskKind, TaskState};
 use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::db::{NewTask, Task};
 use easel::tasks::events::EventKind;
-use easel::tasks::{NewTask, Task};
 use support::fake_openai::{FakeOpenAi, Fault, Knobs};
 
 const KEY: &str = "sk-engine-test-9f8e7d6c5b4a";
@@ -82,7 +82,7 @@ async fn a_flaky_service_is_retried_until_it_answers() {
         [(1, Duration::from_millis(5)), (2, Duration::from_millis(5))],
         "Retry-After is honoured"
     );
-    let grid = app.engine.store().images(task.id, ImageRole::Grid).await.unwrap();
+    let grid = app.db.images(task.id, ImageRole::Grid).await.unwrap();
     assert_eq!((grid[0].width, grid[0].height), (3072, 2048), "1536x1024 tiles for --ar 3:2");
 }
 
@@ -151,8 +151,8 @@ async fn upscale_serves_the_stored_image_without_calling_the_service() {
     let up = app.engine.wait_final(up.id, WAIT).await.unwrap();
     assert_eq!(up.state, TaskState::Succeeded);
     assert_eq!(fake.api_requests().len(), calls, "no request for an upscale");
-    let chosen = &app.engine.store().images(parent.id, ImageRole::Image).await.unwrap()[3];
-    let served = &app.engine.store().images(up.id, ImageRole::Image).await.unwrap()[0];
+    let chosen = &app.db.images(parent.id, ImageRole::Image).await.unwrap()[3];
+    let served = &app.db.images(up.id, ImageRole::Image).await.unwrap()[0];
     assert_eq!(served.path, chosen.path);
 }
 
@@ -165,7 +165,7 @@ async fn a_restart_never_submits_a_paid_job_twice() {
         let who = Requester { user_id: "u1".into(), ..Requester::default() };
         let task = app.imagine("a lighthouse", None, &who).await.unwrap().remove(0);
         // Claimed as if a worker had sent the request, then the process dies.
-        app.engine.store().claim_next("cloud", 3).await.unwrap().unwrap();
+        app.db.claim_next("cloud", 3).await.unwrap().unwrap();
         task.id
     };
     let app = App::build(config(&dir, &fake)).await.unwrap();

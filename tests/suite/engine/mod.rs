@@ -1,4 +1,5 @@
 mod breaker;
 mod faults;
+mod limits;
 mod run;
 mod store;

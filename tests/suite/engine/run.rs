@@ -7,9 +7,9 @@ use easel::app::{App, Requester};
 use easel::base::ImageRole;
 use easel::base::{FailureCode, Strength, TaskKind, TaskState};
 use easel::config::{BackendConfig, Config};
+use easel::db::{NewTask, Task};
 use easel::imaging;
 use easel::tasks::events::EventKind;
-use easel::tasks::{NewTask, Task};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -87,8 +87,8 @@ async fn imagine_makes_a_grid_and_four_images_with_progress_on_the_way() {
     }
     assert_eq!(seen, ["Queued", "Started", "0%", "25%", "50%", "75%", "Succeeded"]);
 
-    let grid = app.engine.store().images(task.id, ImageRole::Grid).await.unwrap();
-    let images = app.engine.store().images(task.id, ImageRole::Image).await.unwrap();
+    let grid = app.db.images(task.id, ImageRole::Grid).await.unwrap();
+    let images = app.db.images(task.id, ImageRole::Image).await.unwrap();
     assert_eq!((grid.len(), images.len()), (1, 4));
     assert_eq!(imaging::sniff(&file(&grid[0].path).await).unwrap(), imaging::Format::Jpeg);
     let (w, h) = (images[0].width, images[0].height);
@@ -111,7 +111,7 @@ async fn the_same_prompt_and_seed_give_the_same_pixels_and_another_seed_does_not
     let four = imagine(&app, "blue ocean --seed 42").await;
     let first_image = |t: Task| {
         let app = &app;
-        async move { file(&app.engine.store().images(t.id, ImageRole::Image).await.unwrap()[0].path).await }
+        async move { file(&app.db.images(t.id, ImageRole::Image).await.unwrap()[0].path).await }
     };
     let (a, b, c, d) =
         (first_image(one).await, first_image(two).await, first_image(three).await, first_image(four).await);
@@ -125,11 +125,11 @@ async fn upscale_variation_and_reroll_work_on_a_finished_grid() {
     let dir = tempfile::tempdir().unwrap();
     let app = start(&dir).await;
     let parent = imagine(&app, "a castle on a hill --seed 5").await;
-    let parent_images = app.engine.store().images(parent.id, ImageRole::Image).await.unwrap();
+    let parent_images = app.db.images(parent.id, ImageRole::Image).await.unwrap();
 
     let up = child(&app, &parent, TaskKind::Upscale { index: 1 }, vec![]).await;
     assert_eq!(up.state, TaskState::Succeeded, "{:?}", up.failure);
-    let up_images = app.engine.store().images(up.id, ImageRole::Image).await.unwrap();
+    let up_images = app.db.images(up.id, ImageRole::Image).await.unwrap();
     assert_eq!(up_images.len(), 1);
     assert_eq!(up_images[0].width, parent_images[1].width * 2, "the demo upscales 2×");
     assert_eq!(up.user_id, "u2", "a child task belongs to whoever pressed");
@@ -137,13 +137,13 @@ async fn upscale_variation_and_reroll_work_on_a_finished_grid() {
     let vary =
         child(&app, &parent, TaskKind::Variation { index: 2, strength: Strength::Strong }, vec![]).await;
     assert_eq!(vary.state, TaskState::Succeeded);
-    let vary_images = app.engine.store().images(vary.id, ImageRole::Image).await.unwrap();
+    let vary_images = app.db.images(vary.id, ImageRole::Image).await.unwrap();
     assert_eq!(vary_images.len(), 4);
     assert_ne!(file(&vary_images[0].path).await, file(&parent_images[2].path).await);
 
     let reroll = child(&app, &parent, TaskKind::Reroll, vec![]).await;
     assert_eq!(reroll.state, TaskState::Succeeded);
-    assert_eq!(app.engine.store().images(reroll.id, ImageRole::Grid).await.unwrap().len(), 1);
+    assert_eq!(app.db.images(reroll.id, ImageRole::Grid).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,13 +151,13 @@ async fn blend_and_describe_use_the_uploaded_images() {
     let dir = tempfile::tempdir().unwrap();
     let app = start(&dir).await;
     let parent = imagine(&app, "green hills").await;
-    let imgs = app.engine.store().images(parent.id, ImageRole::Image).await.unwrap();
+    let imgs = app.db.images(parent.id, ImageRole::Image).await.unwrap();
     let uploads = vec![file(&imgs[0].path).await.into(), file(&imgs[3].path).await.into()];
 
     let blend = child(&app, &parent, TaskKind::Blend, uploads).await;
     assert_eq!(blend.state, TaskState::Succeeded, "{:?}", blend.failure);
     assert_eq!(blend.input_count, 2);
-    assert_eq!(app.engine.store().images(blend.id, ImageRole::Image).await.unwrap().len(), 4);
+    assert_eq!(app.db.images(blend.id, ImageRole::Image).await.unwrap().len(), 4);
 
     let describe = child(&app, &parent, TaskKind::Describe, vec![file(&imgs[1].path).await.into()]).await;
     assert_eq!(describe.state, TaskState::Succeeded);
@@ -173,7 +173,7 @@ async fn bad_requests_are_refused_before_anything_is_queued() {
     assert!(err.to_string().contains("--chaos"), "{err}");
     let err = app.imagine("a cat", Some("nope"), &member("u1")).await.unwrap_err();
     assert!(err.to_string().contains("`nope`"), "{err}");
-    let queued = app.engine.store().in_states(&TaskState::ALL).await.unwrap();
+    let queued = app.db.in_states(&TaskState::ALL).await.unwrap();
     assert!(queued.is_empty(), "nothing was queued: {queued:?}");
 
     let parent = app.imagine("a cat", None, &member("u1")).await.unwrap().remove(0);
@@ -235,12 +235,12 @@ async fn a_task_interrupted_by_a_restart_is_run_again_when_that_is_free() {
         // First life: the task is claimed (as a worker would) and the process "dies".
         let app = App::build(config(&dir)).await.unwrap();
         let task = app.imagine("interrupted", None, &member("u1")).await.unwrap().remove(0);
-        let claimed = app.engine.store().claim_next("demo", 3).await.unwrap().unwrap();
+        let claimed = app.db.claim_next("demo", 3).await.unwrap().unwrap();
         assert_eq!(claimed.id, task.id);
         task.id
     };
     let app = App::build(config(&dir)).await.unwrap(); // recovery runs here
-    assert_eq!(app.engine.store().get(id).await.unwrap().unwrap().state, TaskState::Queued);
+    assert_eq!(app.db.task(id).await.unwrap().unwrap().state, TaskState::Queued);
     app.start();
     let done = app.engine.wait_final(id, WAIT).await.unwrap();
     assert_eq!(done.state, TaskState::Succeeded);
@@ -252,9 +252,10 @@ async fn a_task_past_its_deadline_fails_instead_of_running() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::build(config(&dir)).await.unwrap();
     let task = app.imagine("too late", None, &member("u1")).await.unwrap().remove(0);
+    let mut raw = crate::support::raw_db::connect(&app.config.database.url).await;
     sqlx::query("UPDATE tasks SET deadline_at = 1 WHERE id = ?")
         .bind(task.id)
-        .execute(app.engine.store().pool())
+        .execute(&mut raw)
         .await
         .unwrap();
     app.start();

@@ -1,20 +1,26 @@
-//! The task store on real SQLite files: migrations, guarded transitions, fair claiming,
+//! The task tables on real SQLite files: migrations, guarded transitions, fair claiming,
 //! retries and atomic completion.
 
 use std::time::Duration;
 
 use easel::base::ImageRole;
-use easel::base::{FailureCode, MessageRef, TaskKind, TaskState, now_ms};
+use easel::base::{FailureCode, MessageRef, TaskKind, TaskState, day_start, now_ms};
+use easel::db::{Db, NewTask, Outcome, OverLimit, StoredImage, SubmitLimits, Task};
 use easel::prompt::PromptSpec;
-use easel::tasks::NewTask;
-use easel::tasks::store::{Outcome, Store, StoredImage};
+
+use crate::support::raw_db;
 
 const DEADLINE: Duration = Duration::from_secs(900);
+/// Room for every test's tasks: these tests are about the lifecycle, not the limits.
+const ROOMY: SubmitLimits = SubmitLimits { waiting_cap: 1000, daily_limit: None, day_start_ms: 0 };
 
-async fn open() -> (tempfile::TempDir, Store) {
+fn url_in(dir: &tempfile::TempDir, file: &str) -> String {
+    format!("sqlite://{}", dir.path().join(file).display())
+}
+
+async fn open() -> (tempfile::TempDir, Db) {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("sub/easel.db").display());
-    let store = Store::open(&url).await.unwrap();
+    let store = Db::open(&url_in(&dir, "sub/easel.db")).await.unwrap();
     (dir, store)
 }
 
@@ -40,9 +46,15 @@ fn new_task(user: &str, text: &str) -> NewTask {
     }
 }
 
-/// Inserts and releases a task, as `Engine::submit` does.
-async fn insert(store: &Store, new: &NewTask, inputs: &[StoredImage]) -> easel::tasks::Task {
-    let task = store.insert(new, inputs, DEADLINE).await.unwrap();
+/// Inserts a task held, as `Engine::submit_all` does before it announces it.
+async fn insert_held(store: &Db, new: &NewTask, inputs: &[StoredImage]) -> Task {
+    let batch = [(new.clone(), inputs.to_vec())];
+    store.insert_tasks(&batch, &ROOMY, 3, DEADLINE, now_ms()).await.unwrap().unwrap().remove(0)
+}
+
+/// Inserts and releases a task, as `Engine::submit_all` does.
+async fn insert(store: &Db, new: &NewTask, inputs: &[StoredImage]) -> Task {
+    let task = insert_held(store, new, inputs).await;
     store.release(task.id).await.unwrap();
     task
 }
@@ -64,13 +76,12 @@ fn image(role: ImageRole, index: u8) -> StoredImage {
 async fn opening_creates_the_file_with_wal_and_foreign_keys() {
     let (dir, store) = open().await;
     assert!(dir.path().join("sub/easel.db").exists());
-    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(store.pool()).await.unwrap();
+    // WAL is a setting of the file, so a connection of our own sees it.
+    let mut raw = raw_db::connect(&url_in(&dir, "sub/easel.db")).await;
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode").fetch_one(&mut raw).await.unwrap();
     assert_eq!(mode, "wal");
-    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys").fetch_one(store.pool()).await.unwrap();
-    assert_eq!(fk, 1);
-    let orphan = sqlx::query("INSERT INTO task_images (task_id, role, idx, path, mime, width, height, bytes) VALUES (999, 'image', 0, 'p', 'm', 1, 1, 1)")
-        .execute(store.pool())
-        .await;
+    // Foreign keys are a setting of each connection: Easel's own must refuse an orphan.
+    let orphan = store.put_image(999, &image(ImageRole::Image, 0)).await;
     assert!(orphan.is_err(), "an image of a task that does not exist is refused");
 }
 
@@ -80,7 +91,7 @@ async fn a_task_round_trips_through_the_database() {
     let mut new = new_task("u1", "a red fox");
     new.kind = TaskKind::Variation { index: 2, strength: easel::base::Strength::Subtle };
     let task = insert(&store, &new, &[image(ImageRole::Input, 0)]).await;
-    let back = store.get(task.id).await.unwrap().unwrap();
+    let back = store.task(task.id).await.unwrap().unwrap();
     assert_eq!(back.state, TaskState::Queued);
     assert_eq!(back.kind, new.kind);
     assert_eq!(back.prompt.text, "a red fox");
@@ -112,7 +123,7 @@ async fn a_task_is_claimed_once_and_finished_once() {
             .unwrap()
     );
     assert!(!store.requeue(task.id, now_ms()).await.unwrap());
-    let done = store.get(task.id).await.unwrap().unwrap();
+    let done = store.task(task.id).await.unwrap().unwrap();
     assert_eq!(done.state, TaskState::Succeeded);
     assert_eq!(done.progress, 100);
     assert!(done.failure.is_none());
@@ -127,10 +138,10 @@ async fn progress_moves_submitted_to_running_and_never_backwards() {
     store.claim_next("demo", 3).await.unwrap();
     assert!(store.set_progress(task.id, 40).await.unwrap());
     assert!(store.set_progress(task.id, 20).await.unwrap());
-    let t = store.get(task.id).await.unwrap().unwrap();
+    let t = store.task(task.id).await.unwrap().unwrap();
     assert_eq!((t.state, t.progress), (TaskState::Running, 40));
     assert!(store.set_remote_id(task.id, "job-1").await.unwrap());
-    assert_eq!(store.get(task.id).await.unwrap().unwrap().remote_id.as_deref(), Some("job-1"));
+    assert_eq!(store.task(task.id).await.unwrap().unwrap().remote_id.as_deref(), Some("job-1"));
 }
 
 #[tokio::test]
@@ -143,7 +154,7 @@ async fn a_failure_keeps_its_code_and_message() {
             .await
             .unwrap()
     );
-    let t = store.get(task.id).await.unwrap().unwrap();
+    let t = store.task(task.id).await.unwrap().unwrap();
     assert_eq!(t.state, TaskState::Failed);
     assert_eq!(t.failure, Some((FailureCode::ContentBlocked, "The service refused: nudity".into())));
     assert!(t.finished_at.is_some());
@@ -159,7 +170,8 @@ async fn a_requeued_task_waits_for_its_retry_time() {
     assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "not before its time");
     assert_eq!(store.next_retry_at("demo", now_ms()).await.unwrap(), Some(later));
     store.requeue(task.id, now_ms()).await.unwrap(); // no-op: it is queued, not active
-    sqlx::query("UPDATE tasks SET next_attempt_at = 0").execute(store.pool()).await.unwrap();
+    let mut raw = raw_db::connect(&url_in(&_dir, "sub/easel.db")).await;
+    sqlx::query("UPDATE tasks SET next_attempt_at = 0").execute(&mut raw).await.unwrap();
     let again = store.claim_next("demo", 3).await.unwrap().unwrap();
     assert_eq!(again.attempts, 2);
 }
@@ -195,22 +207,67 @@ async fn claiming_is_fair_across_users() {
 #[tokio::test]
 async fn data_survives_reopening_the_file() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("easel.db").display());
+    let url = url_in(&dir, "easel.db");
     let id = {
-        let store = Store::open(&url).await.unwrap();
+        let store = Db::open(&url).await.unwrap();
         insert(&store, &new_task("u1", "kept"), &[]).await.id
     };
-    let store = Store::open(&url).await.unwrap();
-    assert_eq!(store.get(id).await.unwrap().unwrap().prompt.text, "kept");
+    let store = Db::open(&url).await.unwrap();
+    assert_eq!(store.task(id).await.unwrap().unwrap().prompt.text, "kept");
     assert_eq!(store.in_states(&[TaskState::Queued]).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
 async fn a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it() {
     let (_dir, store) = open().await;
-    let held = store.insert(&new_task("u1", "held"), &[], DEADLINE).await.unwrap();
+    let held = insert_held(&store, &new_task("u1", "held"), &[]).await;
     assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "held until released");
     assert_eq!(store.next_retry_at("demo", now_ms()).await.unwrap(), None, "a held task is not a retry");
     assert_eq!(store.release_all_held().await.unwrap(), 1, "what start-up recovery does");
     assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, held.id);
+}
+
+#[tokio::test]
+async fn a_members_task_never_starts_before_an_older_one_still_being_created() {
+    let (_dir, store) = open().await;
+    let older = insert_held(&store, &new_task("u1", "sent first"), &[]).await;
+    let newer = insert(&store, &new_task("u1", "sent second"), &[]).await;
+    let other = insert(&store, &new_task("u2", "someone else's"), &[]).await;
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, other.id, "others are not held up");
+    assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "u1's second waits for their first");
+    let line: Vec<i64> = store.line("demo").await.unwrap().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(line, [older.id, newer.id], "the line already has the first in its place");
+    store.release(older.id).await.unwrap();
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, older.id);
+    assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, newer.id);
+}
+
+#[tokio::test]
+async fn a_request_over_a_limit_creates_nothing_and_names_the_numbers() {
+    let (_dir, store) = open().await;
+    let limits = SubmitLimits { waiting_cap: 2, daily_limit: Some(4), day_start_ms: day_start(now_ms()) };
+    let submit = |n: usize| {
+        let batch: Vec<(NewTask, Vec<StoredImage>)> =
+            (0..n).map(|i| (new_task("u1", &format!("p{i}")), Vec::new())).collect();
+        let store = store.clone();
+        // Running cap 1 and 2 waiting: three unfinished tasks at most.
+        async move { store.insert_tasks(&batch, &limits, 1, DEADLINE, now_ms()).await.unwrap() }
+    };
+    assert_eq!(submit(4).await.unwrap_err(), OverLimit::Waiting { unfinished: 0 }, "refused whole");
+    let three = submit(3).await.unwrap();
+    assert_eq!(submit(1).await.unwrap_err(), OverLimit::Waiting { unfinished: 3 });
+    assert_eq!(store.in_states(&TaskState::ALL).await.unwrap().len(), 3, "nothing of a refused request");
+
+    // A finished task leaves the caps but still counts for the day.
+    for t in &three {
+        store.release(t.id).await.unwrap();
+    }
+    let first = store.claim_next("demo", 1).await.unwrap().unwrap();
+    assert_eq!(first.id, three[0].id);
+    assert!(store.succeed(first.id, &Outcome::default()).await.unwrap());
+    let fourth = submit(1).await.unwrap().remove(0);
+    assert_eq!(submit(1).await.unwrap_err(), OverLimit::Daily { used: 4, limit: 4 });
+    // Canceled before it started, a task counts for nothing.
+    store.cancel(fourth.id).await.unwrap();
+    assert_eq!(submit(1).await.unwrap().len(), 1);
 }

@@ -25,4 +25,6 @@ pub mod openapi_check;
 #[allow(dead_code)]
 pub mod raw_bot;
 #[allow(dead_code)]
+pub mod raw_db;
+#[allow(dead_code)]
 pub mod world;

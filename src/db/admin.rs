@@ -1,11 +1,9 @@
-//! The admin tables in SQLite (migration 0005): the pause switch, bans, per-member quota
-//! overrides, the prompt audit, and the count a daily quota is checked against. All SQL of
-//! the admin side lives here; commands only call these.
+//! The admin tables (migration 0005): the pause switch, bans, per-member quota overrides and
+//! the prompt audit.
 
 use sqlx::Row;
 
-use super::quota::QuotaOverride;
-use crate::tasks::store::Store;
+use super::Db;
 
 /// A member an admin barred from Easel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,13 +28,21 @@ pub struct AuditEntry {
     pub reason: Option<String>,
 }
 
+/// An admin's per-member override; each number is `None` when not overridden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QuotaOverride {
+    /// `Some(0)` = unlimited.
+    pub daily_limit: Option<u32>,
+    pub running_cap: Option<u32>,
+}
+
 const PAUSED: &str = "paused";
 
-impl Store {
+impl Db {
     pub async fn is_paused(&self) -> anyhow::Result<bool> {
-        let value: Option<String> = sqlx::query_scalar("SELECT value FROM admin_settings WHERE key = ?")
+        let value: Option<String> = sqlx::query_scalar("SELECT value FROM admin_settings WHERE key = $1")
             .bind(PAUSED)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.pool)
             .await?;
         Ok(value.as_deref() == Some("1"))
     }
@@ -44,45 +50,38 @@ impl Store {
     /// Records the pause switch; returns whether it changed.
     pub async fn set_paused(&self, paused: bool, by: &str, now: i64) -> anyhow::Result<bool> {
         let was = self.is_paused().await?;
-        sqlx::query(
-            "INSERT INTO admin_settings (key, value, updated_by, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_by = excluded.updated_by,
-                 updated_at = excluded.updated_at",
-        )
-        .bind(PAUSED)
-        .bind(if paused { "1" } else { "0" })
-        .bind(by)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+        sqlx::query(self.sql.upsert_admin_setting)
+            .bind(PAUSED)
+            .bind(if paused { "1" } else { "0" })
+            .bind(by)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(was != paused)
     }
 
     /// Bars `user`; false when they already were (the first ban's record is kept).
     pub async fn ban(&self, user: &str, by: &str, reason: Option<&str>, now: i64) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "INSERT INTO bans (user_id, banned_by, reason, created_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT (user_id) DO NOTHING",
-        )
-        .bind(user)
-        .bind(by)
-        .bind(reason)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+        let done = sqlx::query(self.sql.insert_ban)
+            .bind(user)
+            .bind(by)
+            .bind(reason)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Lifts a ban; false when there was none.
     pub async fn unban(&self, user: &str) -> anyhow::Result<bool> {
-        let done = sqlx::query("DELETE FROM bans WHERE user_id = ?").bind(user).execute(self.pool()).await?;
+        let done = sqlx::query("DELETE FROM bans WHERE user_id = $1").bind(user).execute(&self.pool).await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn ban_of(&self, user: &str) -> anyhow::Result<Option<Ban>> {
-        let row = sqlx::query("SELECT * FROM bans WHERE user_id = ?")
+        let row = sqlx::query("SELECT * FROM bans WHERE user_id = $1")
             .bind(user)
-            .fetch_optional(self.pool())
+            .fetch_optional(&self.pool)
             .await?;
         Ok(row.map(|r| Ban {
             user_id: r.get("user_id"),
@@ -93,15 +92,15 @@ impl Store {
     }
 
     pub async fn ban_count(&self) -> anyhow::Result<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bans").fetch_one(self.pool()).await?;
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM bans").fetch_one(&self.pool).await?;
         Ok(n as u32)
     }
 
     pub async fn quota_override(&self, user: &str) -> anyhow::Result<Option<QuotaOverride>> {
         let row: Option<(Option<i64>, Option<i64>)> =
-            sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = ?")
+            sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = $1")
                 .bind(user)
-                .fetch_optional(self.pool())
+                .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(daily, running)| QuotaOverride {
             daily_limit: daily.map(|n| n as u32),
@@ -118,47 +117,27 @@ impl Store {
         now: i64,
     ) -> anyhow::Result<()> {
         if o == QuotaOverride::default() {
-            sqlx::query("DELETE FROM quota_overrides WHERE user_id = ?")
+            sqlx::query("DELETE FROM quota_overrides WHERE user_id = $1")
                 .bind(user)
-                .execute(self.pool())
+                .execute(&self.pool)
                 .await?;
             return Ok(());
         }
-        sqlx::query(
-            "INSERT INTO quota_overrides (user_id, daily_limit, running_cap, set_by, set_at) VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (user_id) DO UPDATE SET daily_limit = excluded.daily_limit,
-                 running_cap = excluded.running_cap, set_by = excluded.set_by, set_at = excluded.set_at",
-        )
-        .bind(user)
-        .bind(o.daily_limit.map(i64::from))
-        .bind(o.running_cap.map(i64::from))
-        .bind(by)
-        .bind(now)
-        .execute(self.pool())
-        .await?;
+        sqlx::query(self.sql.upsert_quota_override)
+            .bind(user)
+            .bind(o.daily_limit.map(i64::from))
+            .bind(o.running_cap.map(i64::from))
+            .bind(by)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
         Ok(())
-    }
-
-    /// Tasks of `user` created in `[from, to)` (unix ms) that count against a daily quota:
-    /// all but those that failed (the service's fault, not the member's use) and those
-    /// canceled before they started (nothing was spent on them).
-    pub async fn tasks_counted(&self, user: &str, from: i64, to: i64) -> anyhow::Result<u32> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE user_id = ? AND created_at >= ? AND created_at < ?
-               AND state != 'failed' AND NOT (state = 'canceled' AND started_at IS NULL)",
-        )
-        .bind(user)
-        .bind(from)
-        .bind(to)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n as u32)
     }
 
     pub async fn record_audit(&self, e: &AuditEntry) -> anyhow::Result<()> {
         sqlx::query(
             "INSERT INTO prompt_audit (at, user_id, guild_id, channel_id, command, prompt, verdict, reason)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(e.at)
         .bind(&e.user_id)
@@ -168,16 +147,16 @@ impl Store {
         .bind(&e.prompt)
         .bind(&e.verdict)
         .bind(&e.reason)
-        .execute(self.pool())
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
 
     /// The newest `limit` audit rows, newest first.
     pub async fn audit_recent(&self, limit: u32) -> anyhow::Result<Vec<AuditEntry>> {
-        let rows = sqlx::query("SELECT * FROM prompt_audit ORDER BY id DESC LIMIT ?")
+        let rows = sqlx::query("SELECT * FROM prompt_audit ORDER BY id DESC LIMIT $1")
             .bind(i64::from(limit))
-            .fetch_all(self.pool())
+            .fetch_all(&self.pool)
             .await?;
         Ok(rows
             .iter()
