@@ -159,11 +159,10 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BackendConfig, BackendKind};
+    use crate::config::BackendConfig;
 
     fn api(base: &str) -> Api {
-        let mut cfg = BackendConfig::demo("t");
-        cfg.kind = BackendKind::A1111;
+        let mut cfg = BackendConfig::new("t", "a1111");
         cfg.base_url = base.into();
         Api::new(&Settings::from_config(&cfg).unwrap()).unwrap()
     }

@@ -49,11 +49,12 @@ use tokio::sync::Mutex;
 
 use self::client::{Api, Endpoint};
 use self::grid::{GRID, Plan};
-use self::settings::Settings;
+use self::settings::{Options, Settings};
 use self::wire::{
     Img2ImgRequest, InterrogateRequest, InterrogateResponse, MadeBy, RemoteState, UpscaleRequest,
     UpscaleResponse,
 };
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
@@ -63,6 +64,16 @@ use crate::config::BackendConfig;
 
 /// Most names listed when an admin has to pick an upscaler the server has.
 const LISTED_NAMES: usize = 12;
+
+pub(super) const KIND: Kind = Kind {
+    name: "a1111",
+    // One job at a time behind the server's global lock: a second would only wait there,
+    // hiding its place in Easel's own queue.
+    default_concurrency: 1,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(A1111Backend::from_config(cfg)?)),
+};
 
 pub struct A1111Backend {
     settings: Settings,

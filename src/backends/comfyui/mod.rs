@@ -29,6 +29,7 @@
 mod client;
 mod errors;
 mod follow;
+mod settings;
 mod socket;
 mod template;
 mod wire;
@@ -41,15 +42,27 @@ use reqwest::Url;
 use serde_json::json;
 
 use self::client::Api;
+use self::settings::Options;
 use self::socket::Socket;
 use self::template::{Placeholder, Template, Values, Workflow};
 use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
 use crate::base::{FailureCode, Strength};
 use crate::config::BackendConfig;
 use crate::prompt::Param;
+
+pub(super) const KIND: Kind = Kind {
+    name: "comfyui",
+    // ComfyUI executes one prompt at a time from its queue: a second job would only wait
+    // there, hiding its place in Easel's own queue.
+    default_concurrency: 1,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(ComfyUiBackend::from_config(cfg)?)),
+};
 
 const DEFAULT_IMAGINE: &str = include_str!("default_imagine.json");
 const DEFAULT_VARIATION: &str = include_str!("default_variation.json");
@@ -90,6 +103,7 @@ impl std::fmt::Debug for ComfyUiBackend {
 impl ComfyUiBackend {
     /// Reads and checks every template; an error names the backend, the file and the fix.
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
+        let options = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
         let base = Url::parse(cfg.base_url.trim())
             .ok()
@@ -97,7 +111,7 @@ impl ComfyUiBackend {
             .with_context(|| {
                 format!("backend `{name}`: base_url is not an http(s) URL such as http://127.0.0.1:8188")
             })?;
-        let workflows = cfg.workflows.clone().unwrap_or_default();
+        let workflows = options.workflows.unwrap_or_default();
         let imagine = load(&name, Workflow::Imagine, workflows.imagine.as_deref(), Some(DEFAULT_IMAGINE))?
             .ok_or_else(|| {
                 anyhow!("backend `{name}`: `workflows.imagine` is empty; name a template or remove it")
@@ -126,8 +140,8 @@ impl ComfyUiBackend {
             variation,
             upscale,
             model,
-            image_size: cfg.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             name,
         })
     }

@@ -3,8 +3,10 @@
 //! bodies and error chains for the log, and (in [`unusable`]) naming precisely what is wrong
 //! with an answer Easel cannot use.
 
+mod mailbox;
 mod unusable;
 
+pub use mailbox::{Letter, Mailbox, Route, Subscription};
 pub use unusable::{
     BodyKind, check_image, image_error, image_too_large, not_an_image, parse_json, unusable_json,
 };

@@ -31,6 +31,7 @@ use tokio::time::Instant;
 
 use self::client::Api;
 use self::wire::{CreateImage, Envelope, Image, Status};
+use crate::backends::kind::{self, Kind, Polled};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink,
 };
@@ -39,6 +40,14 @@ use crate::prompt::Param;
 
 /// Base poll interval when `poll_ms` is not set; the guide polls every 5 s, jobs take ~30 s.
 const DEFAULT_POLL_MS: u64 = 2000;
+
+pub(super) const KIND: Kind = Kind {
+    name: "imagineapi",
+    default_concurrency: 2,
+    keys: kind::keys::<Polled>,
+    check: |cfg| Polled::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(ImagineApiBackend::from_config(cfg)?)),
+};
 /// Polls back off to this many times the base interval while nothing changes.
 const BACKOFF_FACTOR: u32 = 5;
 /// Retryable polling failures in a row absorbed here; the next is returned (and the engine's
@@ -68,6 +77,7 @@ impl std::fmt::Debug for ImagineApiBackend {
 
 impl ImagineApiBackend {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
+        let options = Polled::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
         let base = Url::parse(cfg.base_url.trim())
             .ok()
@@ -82,7 +92,7 @@ impl ImagineApiBackend {
         Ok(ImagineApiBackend {
             api: Api::new(&name, base, &cfg.api_key, timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             name,
         })
     }

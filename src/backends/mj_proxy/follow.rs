@@ -11,8 +11,8 @@ use tokio::time::Instant;
 
 use super::client::Api;
 use super::errors;
-use super::hooks::Subscription;
 use super::wire::{Status, Task};
+use crate::backends::http_util::Subscription;
 use crate::backends::{BackendError, ProgressSink};
 
 /// Polls back off to this many times the base interval while nothing changes.
@@ -35,7 +35,7 @@ pub(super) struct Follow<'a> {
     pub backend: &'a str,
     pub progress: &'a ProgressSink,
     pub poll: Duration,
-    pub hooks: Option<Subscription>,
+    pub hooks: Option<Subscription<Task>>,
     /// What the submit answer said about the task (code 21's `properties`), used when the
     /// proxy cannot be asked about it.
     pub fallback: Option<Task>,

@@ -2,8 +2,8 @@
 //! hosted services that speak their protocol) driving a Midjourney account. Every operation
 //! is a submit that returns a task id, which is stored at once through
 //! [`ProgressSink::accepted`] so a restart re-attaches instead of paying for the job twice;
-//! the task is then followed by polling, sped up by the optional notifyHook receiver
-//! ([`MjHooks`]), until it ends.
+//! the task is then followed by polling, sped up by the optional notifyHook deliveries (to the
+//! registry's webhook mailbox, under `/hooks/mj/…`), until it ends.
 //!
 //! - imagine: `/submit/imagine` with the canonical prompt, passed to Midjourney verbatim
 //!   (image prompts are the URLs at its start). A re-roll reaches the adapter as a plain
@@ -20,7 +20,6 @@ mod client;
 mod describe;
 mod errors;
 mod follow;
-mod hooks;
 mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,8 +32,6 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::Url;
 use serde::Serialize;
 
-pub use self::hooks::MjHooks;
-
 use self::actions::{RemoteState, Want};
 use self::client::Api;
 use self::follow::Follow;
@@ -42,6 +39,8 @@ use self::wire::{
     ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, Dimensions, ImagineRequest,
     SubmitResult, Task,
 };
+use crate::backends::http_util::{Letter, Mailbox, Route};
+use crate::backends::kind::{self, Hooked, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage, http_util,
@@ -49,6 +48,14 @@ use crate::backends::{
 use crate::base::FailureCode;
 use crate::config::{BackendConfig, Secret};
 use crate::prompt::Param;
+
+pub(super) const KIND: Kind = Kind {
+    name: "mj-proxy",
+    default_concurrency: 2,
+    keys: kind::keys::<Hooked>,
+    check: |cfg| Hooked::read(cfg).map(drop),
+    build: |cfg, mailbox| Ok(std::sync::Arc::new(MjProxyBackend::from_config(cfg, mailbox)?)),
+};
 
 /// Base poll interval when `poll_ms` is not set.
 const DEFAULT_POLL_MS: u64 = 1000;
@@ -64,7 +71,8 @@ pub struct MjProxyBackend {
     poll: Duration,
     /// The `notifyHook` sent with submits; `None` without `notify_hook` in the config.
     hook_url: Option<String>,
-    hooks: MjHooks,
+    /// Where notifyHook deliveries arrive (`/hooks/mj/…`).
+    hooks: Route<Task>,
     /// Set once the proxy answered 404 to `/submit/action`, so later U/V go straight to
     /// `/submit/change`.
     no_action_endpoint: AtomicBool,
@@ -82,14 +90,10 @@ impl std::fmt::Debug for MjProxyBackend {
 }
 
 impl MjProxyBackend {
-    /// Builds the backend with the process-wide [`MjHooks::global`] receiver.
-    pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
-        Self::from_config_with_hooks(cfg, MjHooks::global().clone())
-    }
-
-    /// Builds the backend with its own hook receiver (tests, or a server that mounts one per
-    /// backend).
-    pub fn from_config_with_hooks(cfg: &BackendConfig, hooks: MjHooks) -> anyhow::Result<Self> {
+    /// Builds the backend; notifyHook deliveries (with `notify_hook`) arrive at `mailbox`.
+    pub fn from_config(cfg: &BackendConfig, mailbox: &Mailbox) -> anyhow::Result<Self> {
+        let options = Hooked::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        let hooks = mailbox.route::<Task>("mj");
         let name = cfg.name.clone();
         let base = http_url(&cfg.base_url).with_context(|| {
             format!(
@@ -97,12 +101,12 @@ impl MjProxyBackend {
                 cfg.base_url
             )
         })?;
-        let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+        let hook_url = match options.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
             Some(public) => {
                 http_url(public).with_context(|| {
                     format!("backend `{name}`: notify_hook `{public}` is not an http(s) URL")
                 })?;
-                Some(hooks.hook_url(public, &name))
+                Some(hooks.url(public, &name))
             }
             None => None,
         };
@@ -110,18 +114,12 @@ impl MjProxyBackend {
         Ok(MjProxyBackend {
             api: Api::new(&name, base, &cfg.api_key, timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             hook_url,
             hooks,
             no_action_endpoint: AtomicBool::new(false),
             name,
         })
-    }
-
-    /// The receiver whose [`MjHooks::router`] Easel's HTTP server must mount for
-    /// `notify_hook` to work.
-    pub fn hooks(&self) -> &MjHooks {
-        &self.hooks
     }
 
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
@@ -355,4 +353,16 @@ fn http_url(text: &str) -> Option<Url> {
 
 fn data_url(image: &SourceImage) -> String {
     format!("data:{};base64,{}", image.mime, STANDARD.encode(&image.bytes))
+}
+
+/// Deliveries can come twice or out of order: only a later status, or more progress in the
+/// same status, replaces what was seen.
+impl Letter for Task {
+    fn job_id(&self) -> Option<String> {
+        self.id.clone()
+    }
+
+    fn supersedes(&self, seen: &Self) -> bool {
+        self.order_key() > seen.order_key()
+    }
 }

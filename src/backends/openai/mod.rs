@@ -18,17 +18,26 @@ use futures::stream::FuturesUnordered;
 use reqwest::multipart::Part;
 
 use self::client::Api;
-use self::settings::{Settings, Size};
+use self::settings::{Options, Settings, Size, Variation};
 use self::wire::{ChatResponse, ImageRequest};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
     http_util,
 };
 use crate::base::{FailureCode, Strength};
-use crate::config::{BackendConfig, OpenAiVariation};
+use crate::config::BackendConfig;
 
 /// Images in a grid.
 const GRID: u8 = 4;
+
+pub(super) const KIND: Kind = Kind {
+    name: "openai",
+    default_concurrency: 2,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(OpenAiBackend::from_config(cfg)?)),
+};
 
 pub struct OpenAiBackend {
     settings: Settings,
@@ -88,13 +97,13 @@ impl OpenAiBackend {
             Operation::Variation { source, strength, .. } => {
                 let size = s.nearest_size(aspect_of(source).unwrap_or(job.spec.aspect_or_square().ratio()));
                 match s.variation {
-                    OpenAiVariation::Edits => Call::Edit {
+                    Variation::Edits => Call::Edit {
                         prompt: variation_prompt(*strength, &job.spec.text),
                         images: std::slice::from_ref(source),
                         size,
                     },
-                    OpenAiVariation::Variations => Call::Vary { image: source, size },
-                    OpenAiVariation::None => {
+                    Variation::Variations => Call::Vary { image: source, size },
+                    Variation::None => {
                         return Err(errors::unsupported(&s.name, "does not make variations"));
                     }
                 }

@@ -18,7 +18,6 @@
 
 mod client;
 mod errors;
-mod hooks;
 mod wire;
 
 use std::time::Duration;
@@ -29,15 +28,23 @@ use reqwest::Url;
 use serde_json::json;
 use tokio::time::Instant;
 
-pub use self::hooks::OpenJourneyHooks;
-
 use self::client::{Api, Reply};
-use self::wire::{Batch, BatchRequest, GenerateRequest, Status, WebhookRequest};
+use self::wire::{Batch, BatchRequest, Event, GenerateRequest, Status, WebhookRequest};
+use crate::backends::http_util::{Letter, Mailbox, Route};
+use crate::backends::kind::{self, Hooked, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink,
 };
 use crate::config::{BackendConfig, Secret};
 use crate::prompt::Param;
+
+pub(super) const KIND: Kind = Kind {
+    name: "openjourney",
+    default_concurrency: 2,
+    keys: kind::keys::<Hooked>,
+    check: |cfg| Hooked::read(cfg).map(drop),
+    build: |cfg, mailbox| Ok(std::sync::Arc::new(OpenJourneyBackend::from_config(cfg, mailbox)?)),
+};
 
 const DEFAULT_POLL_MS: u64 = 2000;
 const DEFAULT_STYLE: &str = "auto";
@@ -64,7 +71,8 @@ pub struct OpenJourneyBackend {
     poll: Duration,
     style: String,
     hook_url: Option<String>,
-    hooks: OpenJourneyHooks,
+    /// Where webhook deliveries arrive (`/hooks/openjourney/…`).
+    hooks: Route<Event>,
     /// Set once `POST /webhooks` succeeded.
     registered: tokio::sync::Mutex<bool>,
 }
@@ -81,11 +89,10 @@ impl std::fmt::Debug for OpenJourneyBackend {
 }
 
 impl OpenJourneyBackend {
-    pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
-        Self::from_config_with_hooks(cfg, OpenJourneyHooks::global().clone())
-    }
-
-    pub fn from_config_with_hooks(cfg: &BackendConfig, hooks: OpenJourneyHooks) -> anyhow::Result<Self> {
+    /// Builds the backend; webhook deliveries (with `notify_hook`) arrive at `mailbox`.
+    pub fn from_config(cfg: &BackendConfig, mailbox: &Mailbox) -> anyhow::Result<Self> {
+        let options = Hooked::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        let hooks = mailbox.route::<Event>("openjourney");
         let name = cfg.name.clone();
         let base = http_url(&cfg.base_url).with_context(|| {
             format!(
@@ -93,12 +100,12 @@ impl OpenJourneyBackend {
                 cfg.base_url
             )
         })?;
-        let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
+        let hook_url = match options.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
             Some(public) => {
                 http_url(public).with_context(|| {
                     format!("backend `{name}`: notify_hook `{public}` is not an http(s) URL")
                 })?;
-                Some(hooks.hook_url(public, &name))
+                Some(hooks.url(public, &name))
             }
             None => None,
         };
@@ -106,18 +113,13 @@ impl OpenJourneyBackend {
         Ok(OpenJourneyBackend {
             api: Api::new(&name, base, &cfg.api_key, timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             style: cfg.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| DEFAULT_STYLE.into()),
             hook_url,
             hooks,
             registered: tokio::sync::Mutex::new(false),
             name,
         })
-    }
-
-    /// The receiver whose [`OpenJourneyHooks::router`] Easel's HTTP server must mount.
-    pub fn hooks(&self) -> &OpenJourneyHooks {
-        &self.hooks
     }
 
     /// Registers the webhook through `POST /webhooks` unless done already; without
@@ -307,6 +309,13 @@ impl Backend for OpenJourneyBackend {
 
     async fn health(&self) -> Result<(), String> {
         self.api.probe().await
+    }
+}
+
+/// A webhook delivery wakes the job waiting on its batch, which then asks for the batch.
+impl Letter for Event {
+    fn job_id(&self) -> Option<String> {
+        self.batch_id().map(String::from)
     }
 }
 

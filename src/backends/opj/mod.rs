@@ -25,7 +25,7 @@
 mod client;
 mod errors;
 mod jobs;
-pub mod models;
+mod models;
 mod wire;
 
 use std::time::Duration;
@@ -41,7 +41,9 @@ use serde_json::json;
 use self::client::Api;
 use self::jobs::{Follow, check, decode_ids, encode_ids, parse};
 pub use self::models::Model;
+use self::models::Options;
 use self::wire::{ExtractRequest, GenerateRequest, Job as RemoteJob, UpscaleRequest};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
@@ -51,6 +53,14 @@ use crate::prompt::Param;
 
 /// Base poll interval when `poll_ms` is not set.
 const DEFAULT_POLL_MS: u64 = 2000;
+
+pub(super) const KIND: Kind = Kind {
+    name: "opj",
+    default_concurrency: 2,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(OpjBackend::from_config(cfg)?)),
+};
 /// Cap on one downloaded image (4-megapixel FLUX Ultra PNGs run to a few tens of MiB).
 const MAX_IMAGE_BYTES: usize = 40 << 20;
 /// Jobs, and so images, per imagine.
@@ -89,16 +99,15 @@ impl OpjBackend {
                     cfg.base_url
                 )
             })?;
-        models::check_config(cfg).map_err(|(key, why)| anyhow::anyhow!("backend `{name}`: {key}: {why}"))?;
-        let model = Model::find(cfg.model.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!(e))?;
+        let (options, model) = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(OpjBackend {
             api: Api::new(&name, base, &cfg.api_key, timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             model,
-            guidance: cfg.cfg_scale,
-            upscaler: cfg.upscaler.clone().filter(|u| !u.trim().is_empty()),
+            guidance: options.cfg_scale,
+            upscaler: options.upscaler.filter(|u| !u.trim().is_empty()),
             name,
         })
     }
