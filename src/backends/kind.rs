@@ -8,8 +8,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use reqwest::Url;
+
 use super::Backend;
-use super::http_util::Mailbox;
+use super::http_util::{Letter, Mailbox, Route};
 use crate::config::{BackendConfig, BadSetting, check_url};
 
 pub struct Kind {
@@ -39,6 +41,12 @@ pub fn keys<T: DeserializeOwned>() -> &'static [&'static str] {
 /// A setting a backend's constructor refused, as its error: names the backend and the key.
 pub fn invalid(cfg: &BackendConfig, bad: BadSetting) -> anyhow::Error {
     anyhow::anyhow!("backend `{}`: {bad}", cfg.name)
+}
+
+/// `base_url` as the URL requests go to (each kind's `read` has checked it already).
+pub fn base_url(cfg: &BackendConfig) -> anyhow::Result<Url> {
+    check_base_url(cfg).map_err(|bad| invalid(cfg, bad))?;
+    Ok(Url::parse(cfg.base_url.trim())?)
 }
 
 /// `base_url` is an address requests can go to.
@@ -114,6 +122,12 @@ pub struct Hooked {
 }
 
 impl Hooked {
+    /// The URL to give the service for deliveries to `route`, with `notify_hook` set.
+    pub fn hook_url<L: Letter>(&self, route: &Route<L>, backend: &str) -> Option<String> {
+        let public = self.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty())?;
+        Some(route.url(public, backend))
+    }
+
     pub fn read(cfg: &BackendConfig) -> Result<Hooked, BadSetting> {
         let options: Hooked = cfg.parse_settings()?;
         check_base_url(cfg)?;

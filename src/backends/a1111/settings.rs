@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Url;
@@ -141,12 +141,7 @@ impl Settings {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Settings> {
         let o = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let mut base_url = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!("backend `{name}`: base_url is not an http(s) URL such as http://127.0.0.1:7860")
-            })?;
+        let mut base_url = kind::base_url(cfg)?;
         // Credentials written into the URL would end up in every logged request line: take
         // them out, and use them when `api_key` does not give any.
         let from_url = (!base_url.username().is_empty()).then(|| {

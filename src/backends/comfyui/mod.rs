@@ -36,16 +36,17 @@ mod wire;
 
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde_json::json;
 
 use self::client::Api;
+use self::errors::SERVICE;
 use self::settings::Options;
 use self::socket::Socket;
 use self::template::{Placeholder, Template, Values, Workflow};
 use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
+use crate::backends::http_util::{excerpt, redact};
 use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
@@ -105,12 +106,7 @@ impl ComfyUiBackend {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
         let options = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let base = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!("backend `{name}`: base_url is not an http(s) URL such as http://127.0.0.1:8188")
-            })?;
+        let base = kind::base_url(cfg)?;
         let workflows = options.workflows.unwrap_or_default();
         let imagine = load(&name, Workflow::Imagine, workflows.imagine.as_deref(), Some(DEFAULT_IMAGINE))?
             .ok_or_else(|| {
@@ -147,7 +143,7 @@ impl ComfyUiBackend {
     }
 
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
-        let unsupported = |what: &str| errors::unsupported(&self.name, what);
+        let unsupported = |what: &str| SERVICE.unsupported(&self.name, what);
         let template = match &job.op {
             Operation::Imagine => &self.imagine,
             Operation::Variation { .. } => {
@@ -203,9 +199,9 @@ impl ComfyUiBackend {
             self.api.post(&["prompt"], &PromptRequest { prompt: &graph, client_id: &client_id }).await?;
         let answer: PromptResponse = self.api.json(&reply, "a queued prompt (`{\"prompt_id\": …}`)")?;
         let Some(id) = answer.prompt_id.filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "a queued prompt without a `prompt_id`",
-                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
+                format!("{}: {}", reply.what, excerpt(&reply.body, 300)),
             ));
         };
         progress.accepted(id.clone()).await;
@@ -257,7 +253,7 @@ impl ComfyUiBackend {
         let wanted = if matches!(job.op, Operation::Upscale { .. }) { 1 } else { GRID };
         let refs = entry.images();
         if refs.len() < wanted {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 format!(
                     "{} saved image(s) where the {} workflow should save {wanted} (one SaveImage node that gets the \
                      whole batch)",
@@ -382,18 +378,18 @@ impl Backend for ComfyUiBackend {
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         progress.percent(0, None);
-        self.execute(&job, &progress).await.map_err(|e| errors::redact(e, &self.secrets))
+        self.execute(&job, &progress).await.map_err(|e| redact(e, &self.secrets))
     }
 
     /// `GET /system_stats`: cheap, outside the job queue.
     async fn health(&self) -> Result<(), String> {
         match self.api.system_stats().await {
             Ok(_) => Ok(()),
-            Err(e) => Err(errors::redact(e, &self.secrets).user_message),
+            Err(e) => Err(redact(e, &self.secrets).user_message),
         }
     }
 
     async fn cancel(&self, remote_id: &str) -> Result<bool, BackendError> {
-        self.try_cancel(remote_id.trim()).await.map_err(|e| errors::redact(e, &self.secrets))
+        self.try_cancel(remote_id.trim()).await.map_err(|e| redact(e, &self.secrets))
     }
 }

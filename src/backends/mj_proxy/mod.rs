@@ -16,7 +16,6 @@
 //! Grids come back as Midjourney's own 2×2 image, which the engine crops (`native_grid`).
 
 mod actions;
-mod client;
 mod describe;
 mod errors;
 mod follow;
@@ -25,7 +24,6 @@ mod wire;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -33,17 +31,17 @@ use reqwest::Url;
 use serde::Serialize;
 
 use self::actions::{RemoteState, Want};
-use self::client::Api;
+use self::errors::SERVICE;
 use self::follow::Follow;
 use self::wire::{
     ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, Dimensions, ImagineRequest,
     SubmitResult, Task,
 };
-use crate::backends::http_util::{Letter, Mailbox, Route};
+use crate::backends::http_util::{Auth, JsonClient, Letter, Mailbox, Probe, Reply, Route, redact};
 use crate::backends::kind::{self, Hooked, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
-    SourceImage, http_util,
+    SourceImage,
 };
 use crate::base::FailureCode;
 use crate::config::{BackendConfig, Secret};
@@ -61,12 +59,16 @@ pub(super) const KIND: Kind = Kind {
 const DEFAULT_POLL_MS: u64 = 1000;
 /// Cap on a downloaded result image.
 const MAX_IMAGE_BYTES: usize = 30 << 20;
+/// Cap on one API answer: a Task is a few KiB; describe's prompts and buttons add little.
+const MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// A result link that cannot be downloaded, completing "… sent a response Easel could not use: …".
+const BAD_LINK: &str = "an image link that is not an http(s) URL";
 /// Images `/blend` takes.
 const BLEND_IMAGES: std::ops::RangeInclusive<usize> = 2..=5;
 
 pub struct MjProxyBackend {
     name: String,
-    api: Api,
+    api: JsonClient,
     api_key: Secret,
     poll: Duration,
     /// The `notifyHook` sent with submits; `None` without `notify_hook` in the config.
@@ -95,24 +97,11 @@ impl MjProxyBackend {
         let options = Hooked::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let hooks = mailbox.route::<Task>("mj");
         let name = cfg.name.clone();
-        let base = http_url(&cfg.base_url).with_context(|| {
-            format!(
-                "backend `{name}`: base_url `{}` is not an http(s) URL such as http://127.0.0.1:8080/mj",
-                cfg.base_url
-            )
-        })?;
-        let hook_url = match options.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
-            Some(public) => {
-                http_url(public).with_context(|| {
-                    format!("backend `{name}`: notify_hook `{public}` is not an http(s) URL")
-                })?;
-                Some(hooks.url(public, &name))
-            }
-            None => None,
-        };
+        let base = kind::base_url(cfg)?;
+        let hook_url = options.hook_url(&hooks, &name);
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(MjProxyBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout)?,
+            api: client(&name, base, &cfg.api_key, timeout)?,
             api_key: cfg.api_key.clone(),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             hook_url,
@@ -181,7 +170,7 @@ impl MjProxyBackend {
         };
 
         let Some(id) = answer.result.clone().filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "an accepted submit without a task id",
                 format!("submit code {}: no `result`", answer.code),
             ));
@@ -221,10 +210,10 @@ impl MjProxyBackend {
         common: Common<'_>,
     ) -> Result<SubmitResult, BackendError> {
         if want.index() > 3 {
-            return Err(errors::unsupported(&self.name, "has only images 1 to 4 in a grid"));
+            return Err(SERVICE.unsupported(&self.name, "has only images 1 to 4 in a grid"));
         }
         let Some(parent_id) = parent.remote_id.as_deref().filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::unsupported(&self.name, "can only act on images it made itself"));
+            return Err(SERVICE.unsupported(&self.name, "can only act on images it made itself"));
         };
         let state = RemoteState::read(parent.remote_state.as_ref());
         if let Some(custom_id) = want.button(&state)
@@ -237,7 +226,7 @@ impl MjProxyBackend {
             tracing::info!(backend = %self.name, "mj-proxy has no /submit/action; using /submit/change");
             self.no_action_endpoint.store(true, Ordering::Relaxed);
         }
-        let (action, index) = want.change(&state).map_err(|why| errors::unsupported(&self.name, why))?;
+        let (action, index) = want.change(&state).map_err(|why| SERVICE.unsupported(&self.name, why))?;
         self.submit_to("change", &ChangeRequest { task_id: parent_id, action, index, common }).await
     }
 
@@ -245,13 +234,16 @@ impl MjProxyBackend {
     async fn submit_to(&self, what: &str, body: &impl Serialize) -> Result<SubmitResult, BackendError> {
         match self.post_submit(what, body).await? {
             Some(answer) => Ok(answer),
-            None => Err(errors::from_status(
-                &self.name,
-                &format!("POST {}", self.api.url(&["submit", what])),
-                reqwest::StatusCode::NOT_FOUND,
-                &Default::default(),
-                b"",
-            )),
+            None => {
+                let what = format!("POST {}", self.api.url(&["submit", what]));
+                let missing = Reply {
+                    status: reqwest::StatusCode::NOT_FOUND,
+                    headers: Default::default(),
+                    body: Default::default(),
+                    what,
+                };
+                Err(errors::from_status(&self.name, &missing))
+            }
         }
     }
 
@@ -263,7 +255,7 @@ impl MjProxyBackend {
         what: &str,
         body: &impl Serialize,
     ) -> Result<Option<SubmitResult>, BackendError> {
-        let reply = self.api.post(&["submit", what], body).await?;
+        let reply = self.api.post(self.api.url(&["submit", what]), body).await?;
         let status = reply.status.as_u16();
         if !matches!(status, 401 | 403 | 429)
             && let Some(answer) = SubmitResult::parse(&reply.body)
@@ -275,14 +267,9 @@ impl MjProxyBackend {
             return Ok(None);
         }
         Err(if reply.status.is_success() {
-            http_util::unusable_json(
-                errors::SERVICE,
-                &reply.what,
-                &reply.body,
-                "an answer that is not a submit result",
-            )
+            SERVICE.unusable_json(&reply.what, &reply.body, "an answer that is not a submit result")
         } else {
-            errors::from_status(&self.name, &reply.what, reply.status, &reply.headers, &reply.body)
+            errors::from_status(&self.name, &reply)
         })
     }
 
@@ -293,7 +280,7 @@ impl MjProxyBackend {
         if let Operation::Describe { .. } = job.op {
             let prompts = describe::prompts(&task);
             if prompts.is_empty() {
-                return Err(errors::bad_response(
+                return Err(SERVICE.bad_response(
                     "a description with no prompts in it",
                     format!("task {id}: no keycap-numbered prompts in finalPrompt/promptEn/prompt"),
                 ));
@@ -301,12 +288,11 @@ impl MjProxyBackend {
             return Ok(JobOutput { prompts, remote_state, ..JobOutput::default() });
         }
         let Some(url) = task.image_url() else {
-            return Err(errors::bad_response(
-                "a finished task without an image",
-                format!("task {id}: no imageUrl"),
-            ));
+            return Err(
+                SERVICE.bad_response("a finished task without an image", format!("task {id}: no imageUrl"))
+            );
         };
-        let bytes = self.api.download(url, MAX_IMAGE_BYTES, self.api.timeout()).await?;
+        let bytes = self.api.download(url, MAX_IMAGE_BYTES, BAD_LINK).await?;
         Ok(JobOutput { images: vec![OutputImage { bytes, seed: None }], prompts: Vec::new(), remote_state })
     }
 }
@@ -339,16 +325,20 @@ impl Backend for MjProxyBackend {
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         self.execute(&job, &progress)
             .await
-            .map_err(|e| errors::redact(e, &[self.api_key.expose(), self.hooks.secret()]))
+            .map_err(|e| redact(e, &[self.api_key.expose(), self.hooks.secret()]))
     }
 
     async fn health(&self) -> Result<(), String> {
-        self.api.probe().await
+        // A task that does not exist, which both proxies answer cheaply (empty, `null` or 404)
+        // once the secret is accepted.
+        self.api.probe(self.api.url(&["task", "easel-health-probe", "fetch"]), Probe::NoServerError).await
     }
 }
 
-fn http_url(text: &str) -> Option<Url> {
-    Url::parse(text.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+/// The client for the proxy: the secret goes in the `mj-api-secret` header both proxies read.
+fn client(backend: &str, base: Url, key: &Secret, timeout: Duration) -> anyhow::Result<JsonClient> {
+    Ok(JsonClient::new(&SERVICE, backend, base, Auth::Header("mj-api-secret", key), timeout)?
+        .max_response(MAX_RESPONSE_BYTES))
 }
 
 fn data_url(image: &SourceImage) -> String {

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::Context;
 use reqwest::Url;
 use serde::Deserialize;
 
@@ -165,15 +164,7 @@ impl Settings {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Settings> {
         let options = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let base_url = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!(
-                    "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.openai.com/v1",
-                    cfg.base_url
-                )
-            })?;
+        let base_url = kind::base_url(cfg)?;
         let model = cfg
             .model
             .as_deref()
