@@ -2,6 +2,10 @@
 //! [`Job`] into one [`JobOutput`] over its own protocol and says, through [`Capabilities`],
 //! which operations and prompt parameters it can honour. Retries, deadlines and the grid are
 //! the engine's business, not the adapter's: an adapter only classifies its failures.
+//!
+//! A protocol is one folder (its settings, checks, wire format and adapter) and one line in
+//! the [`Registry`]'s table of kinds; what the adapters share — the JSON client, the status
+//! ladder, the webhook mailbox — is in [`http_util`].
 
 pub mod a1111;
 pub mod comfyui;

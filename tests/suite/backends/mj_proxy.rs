@@ -555,6 +555,36 @@ async fn the_hook_receiver_checks_its_secret() {
     assert_eq!(post(format!("{base}/hooks/mj/wrong?backend=mj"), task.clone()).await, 401);
     assert_eq!(post(format!("{base}/hooks/mj/right?backend=mj"), task).await, 200, "not awaited: ignored");
     assert_eq!(post(format!("{base}/hooks/mj/right"), json!("junk")).await, 400);
+    assert_eq!(
+        post(format!("{base}/hooks/nobody/right"), task_json()).await,
+        404,
+        "no protocol asked for it"
+    );
+}
+
+fn task_json() -> Value {
+    json!({"id": "1", "status": "SUCCESS", "progress": "100%"})
+}
+
+/// The registry owns the mailbox, and the operator HTTP server mounts its routes: no process
+/// global stands between a delivery and the backend that waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_server_mounts_the_registrys_webhook_routes() {
+    let fake = fake(|_| {}).await;
+    let mut w = support::world::World::new(support::world::Backend::Demo { step_ms: 0 }, |c| {
+        c.http.listen = "127.0.0.1:0".into();
+        c.backends = vec![config(&fake).with("notify_hook", "https://easel.example")];
+    })
+    .await;
+    w.start_in_process().await;
+    let base = format!("http://{}", w.http.expect("http.listen is set"));
+    let http = reqwest::Client::new();
+    let status = |path: &str| {
+        let request = http.post(format!("{base}{path}")).json(&task_json());
+        async move { request.send().await.expect("post").status().as_u16() }
+    };
+    assert_eq!(status("/hooks/mj/not-the-secret?backend=mj").await, 401, "the mj route is mounted");
+    assert_eq!(status("/hooks/openjourney/not-the-secret").await, 404, "no openjourney backend, no route");
 }
 
 #[tokio::test]
