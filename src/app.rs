@@ -8,12 +8,25 @@ use crate::backends::Registry;
 use crate::backends::routing::{Request, Route, Want};
 use crate::base::{Clock, DAY_MS};
 use crate::base::{MessageRef, TaskKind};
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::db::{Db, NewTask, SubmitLimits, Task};
 use crate::prefs::UserSettings;
 use crate::prompt::{self, PromptError, PromptLimits, PromptSpec};
 use crate::storage::Storage;
 use crate::tasks::engine::{Engine, SubmitError};
+
+/// The config checks that need what is built from it: each backend kind's own keys and the
+/// word filter's patterns. `easel check-config` runs them; [`App::build`] meets the same errors.
+pub fn check_config(config: &Config) -> Result<(), ConfigError> {
+    crate::backends::check(config)?;
+    word_filter(config).map(drop)
+}
+
+fn word_filter(config: &Config) -> Result<WordFilter, ConfigError> {
+    let m = &config.moderation;
+    WordFilter::new(&m.banned_words, &m.allowed_words)
+        .map_err(|(key, why)| ConfigError::new(config.source_name(), format!("moderation.{key}"), why))
+}
 
 pub struct App {
     pub config: Config,
@@ -75,12 +88,11 @@ impl App {
     /// [`App::build`] with a given clock for day boundaries (tests move it past midnight).
     pub async fn build_with_clock(config: Config, clock: Clock) -> anyhow::Result<App> {
         crate::http::prometheus();
-        let words = WordFilter::new(&config.moderation.banned_words, &config.moderation.allowed_words)
-            .map_err(|(key, why)| anyhow::anyhow!("moderation.{key}: {why}"))?;
+        let words = word_filter(&config)?;
         let db = Db::open(&config.database.url).await?;
         let paused = db.is_paused().await?;
         let storage = Storage::new(&config.storage.dir)?;
-        let backends = Registry::from_config(&config.effective_backends(), &config.health)?;
+        let backends = Registry::from_config(&config)?;
         let engine = Engine::new(
             db.clone(),
             storage,

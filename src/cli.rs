@@ -191,17 +191,17 @@ pub async fn sandbox(path: Option<&Path>, listen: std::net::SocketAddr) -> ExitC
 }
 
 pub fn check_config(path: Option<&Path>) -> ExitCode {
-    let config = match config::load(path) {
+    let config = match config::load(path).and_then(|c| crate::app::check_config(&c).map(|_| c)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);
         }
     };
-    print!("{}", config.summary());
+    print!("{}", crate::backends::summary(&config));
     // Building the backends reads what they load at start (comfyui's workflow templates), so
     // a broken template is caught here rather than at `run`.
-    if let Err(e) = crate::backends::Registry::from_config(&config.effective_backends(), &config.health) {
+    if let Err(e) = crate::backends::Registry::from_config(&config) {
         eprintln!("error: {e:#}");
         return ExitCode::from(2);
     }

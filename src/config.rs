@@ -2,6 +2,10 @@
 //! (`EASEL__SECTION__KEY`, `EASEL__BACKENDS__<n>__KEY`, and `DISCORD_TOKEN`). Unknown keys are
 //! errors, every error names the file (or variable), the key and what to change, and secrets
 //! never appear in `Debug` or in the summary `easel check-config` prints.
+//!
+//! What only the parts built from the config can judge is checked where they are built: each
+//! backend kind's own keys by the backend registry, the word filter's patterns by the app
+//! (`easel check-config` runs both).
 
 mod backend;
 mod load;
@@ -12,8 +16,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 pub use backend::{
-    A1111Variation, BackendConfig, BackendKind, ComfyWorkflows, OpenAiResponseFormat, OpenAiVariation,
-    normalize_model, parse_size,
+    BackendConfig, BadSetting, COMMON_KEYS, DEMO_KIND, check_url, keys_of, normalize_model, parse_size,
 };
 pub use load::{ConfigError, load, load_from};
 
@@ -257,8 +260,9 @@ impl Config {
             .unwrap_or_else(|| "the built-in defaults".into())
     }
 
-    /// A summary for `easel check-config`, with every secret redacted.
-    pub fn summary(&self) -> String {
+    /// A summary for `easel check-config`, with every secret redacted; `backend_line` says
+    /// one backend in a line (the backend registry knows what each kind defaults to).
+    pub fn summary(&self, backend_line: impl Fn(&BackendConfig) -> String) -> String {
         let set = |s: &Secret| if s.is_empty() { "not set" } else { "set (redacted)" };
         let mut out = format!("config: {}\n", self.source_name());
         out += &format!(
@@ -276,7 +280,7 @@ impl Config {
             out += "backends: none configured, using the built-in offline demo backend\n";
         }
         for (i, b) in self.effective_backends().iter().enumerate() {
-            out += &format!("backend {i}: {}\n", b.summary());
+            out += &format!("backend {i}: {}\n", backend_line(b));
         }
         let l = &self.limits;
         out += &format!(
@@ -323,7 +327,7 @@ impl Config {
         let deadline = self.limits.task_deadline_secs;
         self.effective_backends()
             .iter()
-            .filter(|b| b.kind != BackendKind::Demo && b.timeout_secs.saturating_mul(2) > deadline)
+            .filter(|b| b.kind != DEMO_KIND && b.timeout_secs.saturating_mul(2) > deadline)
             .map(|b| {
                 format!(
                     "backend `{}` waits up to {} s per request but a task may take {} s in all \

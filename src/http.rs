@@ -56,13 +56,13 @@ pub fn prometheus() -> &'static PrometheusHandle {
 }
 
 pub fn router(app: Arc<App>) -> Router {
+    // Backends' webhook deliveries go to the registry's mailbox.
+    let hooks = app.engine.backends().router();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
         .with_state(app)
-        // Backends' webhook deliveries (see `backends::mj_proxy` and `backends::openjourney`).
-        .merge(crate::backends::mj_proxy::MjHooks::global().router())
-        .merge(crate::backends::openjourney::OpenJourneyHooks::global().router())
+        .merge(hooks)
 }
 
 /// Serves the operator endpoints when `[http] listen` is set; returns the bound address.

@@ -11,11 +11,12 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::demo_art::{Recipe, rgb_to_hsv};
+use super::kind::{self, Kind};
 use super::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
 use crate::base::{FailureCode, Strength};
-use crate::config::BackendConfig;
+use crate::config::{BackendConfig, BadSetting};
 use crate::imaging;
 use crate::prompt::{Param, PromptSpec};
 
@@ -25,6 +26,36 @@ const DEFAULT_STEP: Duration = Duration::from_millis(250);
 const MAX_UPSCALE_SIDE: u32 = 4096;
 /// Long side of the progress previews.
 const PREVIEW_SIDE: u32 = 512;
+
+pub(super) const KIND: Kind = Kind {
+    name: crate::config::DEMO_KIND,
+    default_concurrency: 2,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(DemoBackend::from_config(cfg)?)),
+};
+
+/// The demo's own keys in a `[[backends]]` entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Options {
+    /// Long side of each generated image, in pixels.
+    #[serde(default)]
+    image_size: Option<u32>,
+    /// Pause between progress steps, so progress can be watched.
+    #[serde(default)]
+    step_ms: Option<u64>,
+}
+
+impl Options {
+    fn read(cfg: &BackendConfig) -> Result<Options, BadSetting> {
+        let options: Options = cfg.parse_settings()?;
+        if let Some(size) = options.image_size.filter(|s| !(64..=2048).contains(s)) {
+            return Err(BadSetting::new("image_size", format!("{size} is out of range: use 64 to 2048")));
+        }
+        Ok(options)
+    }
+}
 
 pub struct DemoBackend {
     name: String,
@@ -39,12 +70,13 @@ struct DemoState {
 }
 
 impl DemoBackend {
-    pub fn from_config(cfg: &BackendConfig) -> Self {
-        DemoBackend {
+    pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
+        let options = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        Ok(DemoBackend {
             name: cfg.name.clone(),
-            image_size: cfg.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
-            step: cfg.step_ms.map_or(DEFAULT_STEP, Duration::from_millis),
-        }
+            image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
+            step: options.step_ms.map_or(DEFAULT_STEP, Duration::from_millis),
+        })
     }
 
     /// Reports progress in four steps with ever sharper previews, then paints the recipes.

@@ -2,6 +2,10 @@
 //! [`Job`] into one [`JobOutput`] over its own protocol and says, through [`Capabilities`],
 //! which operations and prompt parameters it can honour. Retries, deadlines and the grid are
 //! the engine's business, not the adapter's: an adapter only classifies its failures.
+//!
+//! A protocol is one folder (its settings, checks, wire format and adapter) and one line in
+//! the [`Registry`]'s table of kinds; what the adapters share — the JSON client, the status
+//! ladder, the webhook mailbox — is in [`http_util`].
 
 pub mod a1111;
 pub mod comfyui;
@@ -10,15 +14,17 @@ mod demo_art;
 pub mod health;
 pub mod http_util;
 pub mod imagineapi;
+mod kind;
 pub mod mj_proxy;
 pub mod openai;
 pub mod openjourney;
 pub mod opj;
+mod registry;
 pub mod routing;
 
-use std::collections::HashMap;
+pub use registry::{Registry, check, concurrency, summary};
+
 use std::fmt;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,7 +32,6 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::base::{FailureCode, Strength, TaskId};
-use crate::config::{BackendConfig, BackendKind, HealthConfig};
 use crate::prompt::{Param, PromptSpec};
 
 /// What a backend can do. The engine composes what is missing (a grid from four images, an
@@ -244,89 +249,5 @@ pub trait Backend: Send + Sync {
     /// but that job: other members' work on a shared server is not ours to stop.
     async fn cancel(&self, _remote_id: &str) -> Result<bool, BackendError> {
         Ok(false)
-    }
-}
-
-/// The configured backends by name, in config order, with their aliases and health.
-#[derive(Clone, Default)]
-pub struct Registry {
-    order: Vec<String>,
-    by_name: HashMap<String, Arc<dyn Backend>>,
-    concurrency: HashMap<String, usize>,
-    aliases: HashMap<String, Vec<String>>,
-    health: Arc<health::HealthBoard>,
-}
-
-impl Registry {
-    pub fn from_config(configs: &[BackendConfig], health: &HealthConfig) -> anyhow::Result<Self> {
-        let mut reg = Registry::default();
-        for cfg in configs {
-            let backend: Arc<dyn Backend> = match cfg.kind {
-                BackendKind::Demo => Arc::new(demo::DemoBackend::from_config(cfg)),
-                BackendKind::Openai => Arc::new(openai::OpenAiBackend::from_config(cfg)?),
-                BackendKind::A1111 => Arc::new(a1111::A1111Backend::from_config(cfg)?),
-                BackendKind::MjProxy => Arc::new(mj_proxy::MjProxyBackend::from_config(cfg)?),
-                BackendKind::ImagineApi => Arc::new(imagineapi::ImagineApiBackend::from_config(cfg)?),
-                BackendKind::OpenJourney => Arc::new(openjourney::OpenJourneyBackend::from_config(cfg)?),
-                BackendKind::Opj => Arc::new(opj::OpjBackend::from_config(cfg)?),
-                BackendKind::ComfyUi => Arc::new(comfyui::ComfyUiBackend::from_config(cfg)?),
-            };
-            reg.insert(backend, cfg.concurrency());
-            reg.aliases.insert(cfg.name.clone(), cfg.aliases.clone());
-        }
-        reg.health = health::HealthBoard::new(reg.order.iter().map(String::as_str), health);
-        Ok(reg)
-    }
-
-    pub fn insert(&mut self, backend: Arc<dyn Backend>, concurrency: usize) {
-        let name = backend.name().to_string();
-        if !self.by_name.contains_key(&name) {
-            self.order.push(name.clone());
-        }
-        self.concurrency.insert(name.clone(), concurrency.max(1));
-        self.by_name.insert(name, backend);
-    }
-
-    pub fn get(&self, name: &str) -> Option<Arc<dyn Backend>> {
-        self.by_name.get(name).cloned()
-    }
-
-    pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.order.iter().map(String::as_str)
-    }
-
-    pub fn len(&self) -> usize {
-        self.order.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.order.is_empty()
-    }
-
-    pub fn concurrency(&self, name: &str) -> usize {
-        self.concurrency.get(name).copied().unwrap_or(1)
-    }
-
-    pub fn aliases(&self, name: &str) -> &[String] {
-        self.aliases.get(name).map(Vec::as_slice).unwrap_or_default()
-    }
-
-    pub fn health(&self) -> &Arc<health::HealthBoard> {
-        &self.health
-    }
-
-    /// Every backend as routing sees it, given the current queued + running counts.
-    pub fn candidates(&self, load: &HashMap<String, u32>) -> Vec<routing::Candidate> {
-        self.order
-            .iter()
-            .map(|name| routing::Candidate {
-                name: name.clone(),
-                aliases: self.aliases(name).to_vec(),
-                caps: self.by_name[name].capabilities(),
-                available: self.health.available(name),
-                load: load.get(name).copied().unwrap_or(0),
-                concurrency: self.concurrency(name),
-            })
-            .collect()
     }
 }

@@ -8,7 +8,7 @@ use figment::providers::{Format, Serialized, Toml};
 use figment::value::Value;
 
 use super::Config;
-use super::backend::check_url;
+use super::backend::{check_url, normalize_model};
 
 /// The environment variable that names the config file when `--config` is not given.
 pub const CONFIG_ENV: &str = "EASEL_CONFIG";
@@ -169,10 +169,9 @@ fn insert_nested(entry: &mut figment::value::Dict, key: &str, value: Value) {
 /// that are always strings: a token or key made only of digits must stay a string.
 fn parse_env_value(key: &str, value: &str) -> Value {
     let always_text = ["token", "api_key", "name", "model", "url", "base_url", "api_base", "dir", "level"];
-    // Workflow template paths (`workflows__imagine`) are file names, whatever they look like.
-    if always_text.iter().any(|k| key == *k || key.ends_with(&format!(".{k}")))
-        || key.starts_with("workflows__")
-    {
+    // A table inside a backend entry (`EASEL__BACKENDS__0__WORKFLOWS__IMAGINE`) holds names
+    // and file paths, whatever they look like.
+    if always_text.iter().any(|k| key == *k || key.ends_with(&format!(".{k}"))) || key.contains("__") {
         return Value::from(value.to_string());
     }
     value.parse().unwrap_or_else(|_| Value::from(value.to_string()))
@@ -185,6 +184,12 @@ fn from_figment(err: figment::Error, source: &str, env_keys: &[(String, String)]
         .find(|(key, _)| !dotted.is_empty() && (dotted == *key || dotted.starts_with(&format!("{key}."))))
         .map(|(_, var)| format!("environment variable {var}"))
         .unwrap_or_else(|| source.to_string());
+    let (key, message) = describe(&err);
+    ConfigError::new(origin, key, message)
+}
+
+/// The key a figment error is about (`backends[0].kind`) and what is wrong with it.
+pub(super) fn describe(err: &figment::Error) -> (String, String) {
     let key = display_key(&err.path);
     let message = match &err.kind {
         figment::error::Kind::UnknownField(field, expected) => {
@@ -196,11 +201,7 @@ fn from_figment(err: figment::Error, source: &str, env_keys: &[(String, String)]
             } else {
                 format!("{key}.{field}")
             };
-            return ConfigError::new(
-                origin,
-                key,
-                format!("is not a key Easel knows here; the keys are: {}", expected.join(", ")),
-            );
+            return (key, format!("is not a key Easel knows here; the keys are: {}", expected.join(", ")));
         }
         figment::error::Kind::UnknownVariant(found, expected) => {
             format!("has the unknown value `{found}`; use one of: {}", expected.join(", "))
@@ -210,11 +211,11 @@ fn from_figment(err: figment::Error, source: &str, env_keys: &[(String, String)]
         }
         figment::error::Kind::MissingField(field) => {
             let key = if key.is_empty() { field.to_string() } else { format!("{key}.{field}") };
-            return ConfigError::new(origin, key, "is missing: this key is required");
+            return (key, "is missing: this key is required".into());
         }
         other => other.to_string(),
     };
-    ConfigError::new(origin, key, message)
+    (key, message)
 }
 
 /// `["backends", "0", "kind"]` → `backends[0].kind`.
@@ -254,7 +255,7 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
         ));
     }
     for (i, backend) in config.backends.iter().enumerate() {
-        backend.validate().map_err(|(key, msg)| err(&format!("backends[{i}].{key}"), msg))?;
+        backend.validate().map_err(|bad| err(&format!("backends[{i}].{}", bad.key), bad.message))?;
         if let Some(j) = config.backends[..i].iter().position(|b| b.name == backend.name) {
             return Err(err(
                 &format!("backends[{i}].name"),
@@ -269,7 +270,7 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
     for (i, backend) in config.backends.iter().enumerate() {
         let names = std::iter::once(&backend.name).chain(&backend.aliases);
         for (n, name) in names.enumerate() {
-            let norm = super::backend::normalize_model(name);
+            let norm = normalize_model(name);
             if let Some((_, owner)) = taken.iter().find(|(t, _)| *t == norm) {
                 let key =
                     if n == 0 { format!("backends[{i}].name") } else { format!("backends[{i}].aliases") };
@@ -328,9 +329,6 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
             ));
         }
     }
-    let m = &config.moderation;
-    crate::admin::moderation::WordFilter::new(&m.banned_words, &m.allowed_words)
-        .map_err(|(key, why)| err(&format!("moderation.{key}"), why))?;
     // Past Discord's own per-file limit nothing larger could arrive as an attachment, and a
     // bigger link would only cost memory.
     if l.max_image_bytes > crate::imaging::DISCORD_FILE_LIMIT as u64 {

@@ -1,23 +1,21 @@
-//! The HTTP side of the adapter: joining `/sdapi/v1/…` onto the server root, HTTP Basic auth,
-//! the per-request timeout, and reading bodies under a size cap. Every failure leaves here
-//! already classified, with the names the request used so that a "not found" can say which
-//! name the server did not know.
+//! The calls the adapter makes, on the shared JSON client: `/sdapi/v1/…` joined onto the
+//! server root, HTTP Basic auth, and a shorter timeout for progress and lists. Every failure
+//! leaves here already classified, with the names the request used so that a "not found" can
+//! say which name the server did not know.
 
-use crate::backends::http_util::{ReadError, read_capped};
 use std::time::Duration;
 
 use bytes::Bytes;
-use reqwest::{RequestBuilder, Url};
+use reqwest::Url;
 use serde::Serialize;
 
-use super::errors;
-use super::settings::{Credentials, Settings};
+use super::errors::{self, SERVICE};
+use super::settings::Settings;
 use crate::backends::BackendError;
+use crate::backends::http_util::{Auth, JsonClient, Reply};
 
 /// Cap on one API answer: four base64 PNGs of a large batch, or one upscaled image.
 const MAX_RESPONSE_BYTES: usize = 256 << 20;
-/// Error bodies are only excerpted, so little of them is read.
-const MAX_ERROR_BYTES: usize = 64 << 10;
 /// `/progress` answers quickly or not at all; a slow one is skipped, not waited for.
 const POLL_TIMEOUT: Duration = Duration::from_secs(5);
 /// The lists (checkpoints, upscalers) are served outside the job queue, so they come quickly.
@@ -60,20 +58,18 @@ pub(super) struct Names {
 }
 
 pub(super) struct Api {
-    http: reqwest::Client,
-    base: Url,
-    credentials: Option<Credentials>,
-    timeout: Duration,
+    client: JsonClient,
     pub names: Names,
 }
 
 impl Api {
     pub fn new(s: &Settings) -> anyhow::Result<Api> {
-        let http = reqwest::Client::builder()
-            .user_agent(concat!("easel/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(s.timeout.min(Duration::from_secs(30)))
-            .build()
-            .map_err(|e| anyhow::anyhow!("backend `{}`: cannot set up the HTTP client: {e}", s.name))?;
+        let auth = match &s.credentials {
+            Some(c) => Auth::Basic { user: c.user.clone(), password: c.password.clone() },
+            None => Auth::None,
+        };
+        let client = JsonClient::new(&SERVICE, &s.name, s.base_url.clone(), auth, s.timeout)?
+            .max_response(MAX_RESPONSE_BYTES);
         let names = Names {
             backend: s.name.clone(),
             model: s.model.clone(),
@@ -81,13 +77,7 @@ impl Api {
             upscaler: s.upscaler.clone(),
             interrogate_model: s.interrogate_model.clone(),
         };
-        Ok(Api {
-            http,
-            base: s.base_url.clone(),
-            credentials: s.credentials.clone(),
-            timeout: s.timeout,
-            names,
-        })
+        Ok(Api { client, names })
     }
 
     /// `base` + `/sdapi/v1/` + the endpoint, with exactly one slash at each joint.
@@ -96,55 +86,29 @@ impl Api {
             Some((path, query)) => (path, Some(query)),
             None => (endpoint.path(), None),
         };
-        let mut url = self.base.clone();
-        url.set_path(&format!("{}/sdapi/v1/{path}", self.base.path().trim_end_matches('/')));
+        let mut url = self.client.url(&["sdapi", "v1", path]);
         url.set_query(query);
         url
     }
 
     pub async fn post_json(&self, endpoint: Endpoint, body: &impl Serialize) -> Result<Bytes, BackendError> {
-        let url = self.url(endpoint);
-        let what = format!("POST {url}");
-        self.send(self.http.post(url).json(body).timeout(self.timeout), endpoint, &what).await
+        let reply = self.client.post(self.url(endpoint), body).await?;
+        self.success(endpoint, reply)
     }
 
     pub async fn get(&self, endpoint: Endpoint) -> Result<Bytes, BackendError> {
-        let url = self.url(endpoint);
-        let what = format!("GET {url}");
         let timeout = match endpoint {
             Endpoint::Progress => POLL_TIMEOUT,
             Endpoint::SdModels | Endpoint::Upscalers => LIST_TIMEOUT,
-            _ => self.timeout,
+            _ => self.client.timeout(),
         };
-        let timeout = timeout.min(self.timeout);
-        self.send(self.http.get(url).timeout(timeout), endpoint, &what).await
+        let reply = self.client.get_within(self.url(endpoint), timeout).await?;
+        self.success(endpoint, reply)
     }
 
-    async fn send(
-        &self,
-        request: RequestBuilder,
-        endpoint: Endpoint,
-        what: &str,
-    ) -> Result<Bytes, BackendError> {
-        let request = match &self.credentials {
-            Some(c) => request.basic_auth(&c.user, Some(c.password.expose())),
-            None => request,
-        };
-        let response = request.send().await.map_err(|e| errors::from_transport(&e, what, self.timeout))?;
-        let status = response.status();
-        if !status.is_success() {
-            // A broken error body still leaves the status to classify by.
-            let body = read_capped(response, MAX_ERROR_BYTES, true).await.unwrap_or_default();
-            return Err(errors::from_status(&self.names, endpoint, what, status, &body));
-        }
-        match read_capped(response, MAX_RESPONSE_BYTES, false).await {
-            Ok(body) => Ok(body),
-            Err(ReadError::Transport(e)) => Err(errors::from_transport(&e, what, self.timeout)),
-            Err(ReadError::TooLarge) => Err(errors::bad_response(
-                "an answer that was too large",
-                format!("{what}: body over {MAX_RESPONSE_BYTES} bytes"),
-            )),
-        }
+    /// The body of a success, else the classified failure naming what the server lacked.
+    fn success(&self, endpoint: Endpoint, reply: Reply) -> Result<Bytes, BackendError> {
+        Ok(reply.success(|r| errors::from_status(&self.names, endpoint, r))?.body)
     }
 
     /// Names from a list endpoint (upscalers, checkpoints), to tell an admin what to choose
@@ -159,11 +123,10 @@ impl Api {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{BackendConfig, BackendKind};
+    use crate::config::BackendConfig;
 
     fn api(base: &str) -> Api {
-        let mut cfg = BackendConfig::demo("t");
-        cfg.kind = BackendKind::A1111;
+        let mut cfg = BackendConfig::new("t", "a1111");
         cfg.base_url = base.into();
         Api::new(&Settings::from_config(&cfg).unwrap()).unwrap()
     }

@@ -3,11 +3,11 @@
 //! their seeds and the state a later V of them needs.
 
 use super::images::Batch;
+use super::settings::VariationMode;
 use super::settings::{self, Settings};
 use super::wire::{GenerateRequest, MadeBy, OverrideSettings, RemoteState};
 use crate::backends::{Job, JobOutput, OutputImage, ParentRef, SourceImage};
 use crate::base::Strength;
-use crate::config::A1111Variation;
 
 /// Images in a grid.
 pub(super) const GRID: usize = 4;
@@ -47,7 +47,7 @@ impl Plan {
             _ => size_of(source).unwrap_or_else(|| job.spec.aspect_or_square().dims(s.image_size)),
         };
         match (s.variation, image_seed(state.as_ref(), parent, index)) {
-            (A1111Variation::Subseed, Some(seed)) => Plan {
+            (VariationMode::Subseed, Some(seed)) => Plan {
                 made_by: MadeBy::Subseed,
                 width: size.0,
                 height: size.1,

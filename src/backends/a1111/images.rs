@@ -7,7 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
 
-use super::errors::{SERVICE, bad_response, parse_json};
+use super::errors::SERVICE;
 use super::wire::{GenerateResponse, Info};
 use crate::backends::{BackendError, http_util};
 
@@ -23,7 +23,7 @@ pub(super) struct Batch {
 
 /// Parses a generation answer and returns its first `count` batch images.
 pub(super) fn batch(body: &[u8], what: &str, count: usize) -> Result<Batch, BackendError> {
-    let response: GenerateResponse = parse_json(what, body, "an answer that is not an image list")?;
+    let response: GenerateResponse = SERVICE.parse_json(what, body, "an answer that is not an image list")?;
     let images = response.images.unwrap_or_default();
     let info = Info::parse(response.info.as_ref());
     // With batch_size > 1 and `return_grid`, images[0] is the server's grid of the batch and
@@ -31,7 +31,7 @@ pub(super) fn batch(body: &[u8], what: &str, count: usize) -> Result<Batch, Back
     let first =
         info.as_ref().and_then(|i| i.index_of_first_image).unwrap_or(usize::from(images.len() == count + 1));
     if images.len() < first + count {
-        return Err(bad_response(
+        return Err(SERVICE.bad_response(
             format!("{} image(s) instead of {count}", images.len().saturating_sub(first)),
             format!("{what}: {} images, the batch starting at {first}, {count} expected", images.len()),
         ));
@@ -47,8 +47,8 @@ pub(super) fn batch(body: &[u8], what: &str, count: usize) -> Result<Batch, Back
 /// Decodes one base64 image and checks that it is one; `what` locates it for the log.
 pub(super) fn decode(text: &str, what: &str) -> Result<Bytes, BackendError> {
     let bytes = decode_base64(text)
-        .map_err(|e| bad_response("an image that is not valid base64", format!("{what}: {e}")))?;
-    http_util::check_image(SERVICE, what, &bytes, MAX_IMAGE_BYTES, None)?;
+        .map_err(|e| SERVICE.bad_response("an image that is not valid base64", format!("{what}: {e}")))?;
+    http_util::check_image(SERVICE.name, what, &bytes, MAX_IMAGE_BYTES, None)?;
     Ok(bytes)
 }
 

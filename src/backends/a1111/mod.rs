@@ -48,12 +48,15 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use self::client::{Api, Endpoint};
+use self::errors::SERVICE;
 use self::grid::{GRID, Plan};
-use self::settings::Settings;
+use self::settings::{Options, Settings};
 use self::wire::{
     Img2ImgRequest, InterrogateRequest, InterrogateResponse, MadeBy, RemoteState, UpscaleRequest,
     UpscaleResponse,
 };
+use crate::backends::http_util::redact;
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
@@ -63,6 +66,16 @@ use crate::config::BackendConfig;
 
 /// Most names listed when an admin has to pick an upscaler the server has.
 const LISTED_NAMES: usize = 12;
+
+pub(super) const KIND: Kind = Kind {
+    name: "a1111",
+    // One job at a time behind the server's global lock: a second would only wait there,
+    // hiding its place in Easel's own queue.
+    default_concurrency: 1,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(A1111Backend::from_config(cfg)?)),
+};
 
 pub struct A1111Backend {
     settings: Settings,
@@ -103,7 +116,7 @@ impl A1111Backend {
             }
             Operation::Upscale { index, source, parent } => self.upscale(*index, source, parent).await,
             Operation::Describe { image } => self.describe(image).await,
-            Operation::Blend { .. } => Err(errors::unsupported(&self.settings.name, "cannot blend images")),
+            Operation::Blend { .. } => Err(SERVICE.unsupported(&self.settings.name, "cannot blend images")),
         }
     }
 
@@ -167,9 +180,9 @@ impl A1111Backend {
         };
         let what = self.what(Endpoint::Upscale);
         let reply: UpscaleResponse =
-            errors::parse_json(&what, &answer, "an answer that is not an upscale result")?;
+            SERVICE.parse_json(&what, &answer, "an answer that is not an upscale result")?;
         let Some(image) = reply.image.filter(|i| !i.trim().is_empty()) else {
-            return Err(errors::bad_response("an upscale result with no image", format!("{what}: no image")));
+            return Err(SERVICE.bad_response("an upscale result with no image", format!("{what}: no image")));
         };
         let bytes = images::decode(&image, &format!("{what}: image"))?;
         let state = RemoteState::parse(parent.remote_state.as_ref());
@@ -187,7 +200,7 @@ impl A1111Backend {
         let answer = self.queued(Endpoint::Interrogate, &body).await?;
         let what = self.what(Endpoint::Interrogate);
         let reply: InterrogateResponse =
-            errors::parse_json(&what, &answer, "an answer that is not a caption")?;
+            SERVICE.parse_json(&what, &answer, "an answer that is not a caption")?;
         let caption = reply.caption.unwrap_or_default();
         // A1111's CLIP interrogator answers 200 with "<error>" appended when it fails midway.
         let failed = caption.contains("<error>");
@@ -201,7 +214,7 @@ impl A1111Backend {
                     detail,
                 )
             } else {
-                errors::bad_response("an empty caption", detail)
+                SERVICE.bad_response("an empty caption", detail)
             });
         }
         Ok(JobOutput { prompts, ..JobOutput::default() })
@@ -258,7 +271,7 @@ impl Backend for A1111Backend {
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         progress.percent(0, None);
-        self.dispatch(&job, &progress).await.map_err(|e| errors::redact(e, &self.secrets))
+        self.dispatch(&job, &progress).await.map_err(|e| redact(e, &self.secrets))
     }
 
     /// Lists the checkpoints: cheap, outside the server's job queue, and behind `--api-auth`,
@@ -266,7 +279,7 @@ impl Backend for A1111Backend {
     async fn health(&self) -> Result<(), String> {
         match self.api.get(Endpoint::SdModels).await {
             Ok(_) => Ok(()),
-            Err(e) => Err(errors::redact(e, &self.secrets).user_message),
+            Err(e) => Err(redact(e, &self.secrets).user_message),
         }
     }
 }

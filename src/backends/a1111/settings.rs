@@ -4,14 +4,16 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Url;
+use serde::Deserialize;
 
 use crate::backends::Capabilities;
+use crate::backends::kind::{self, check_base_url, check_not_blank, check_sd_image_size};
 use crate::base::Strength;
-use crate::config::{A1111Variation, BackendConfig, Secret};
+use crate::config::{BackendConfig, BadSetting, Secret};
 use crate::prompt::Param;
 
 /// Long side of a generated image: SDXL-class checkpoints (SDXL, Pony, Illustrious, FLUX) are
@@ -26,6 +28,83 @@ pub(super) const DEFAULT_INTERROGATE_MODEL: &str = "clip";
 pub(super) const POLL_EVERY: Duration = Duration::from_secs(1);
 /// The widest aspect ratio offered: wider ones make a short side the models handle badly.
 const MAX_ASPECT: f64 = 4.0;
+
+/// The kind's own keys in a `[[backends]]` entry; unset ones take the server's or Easel's
+/// defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Options {
+    /// Long side of each generated image, in pixels.
+    #[serde(default)]
+    image_size: Option<u32>,
+    /// Sampling steps; the server's default when unset.
+    #[serde(default)]
+    steps: Option<u32>,
+    /// Classifier-free guidance scale; the server's default when unset.
+    #[serde(default)]
+    cfg_scale: Option<f64>,
+    /// Sampler name as the server lists it (`GET /sdapi/v1/samplers`), e.g. "DPM++ 2M".
+    #[serde(default)]
+    sampler: Option<String>,
+    /// Upscaler for U, as the server lists it (`GET /sdapi/v1/upscalers`).
+    #[serde(default)]
+    upscaler: Option<String>,
+    /// How much U enlarges the image.
+    #[serde(default)]
+    upscale_factor: Option<f64>,
+    /// How V makes variations.
+    #[serde(default)]
+    variation_mode: Option<VariationMode>,
+    /// The `/sdapi/v1/interrogate` model for /describe: "clip" or "deepdanbooru".
+    #[serde(default)]
+    interrogate_model: Option<String>,
+}
+
+impl Options {
+    /// Reads the entry's own keys and checks them with `base_url` and `api_key`.
+    pub fn read(cfg: &BackendConfig) -> Result<Options, BadSetting> {
+        let o: Options = cfg.parse_settings()?;
+        check_base_url(cfg)?;
+        // Never echo the key: it holds a password.
+        if !cfg.api_key.is_empty() && !cfg.api_key.expose().contains(':') {
+            return Err(BadSetting::new(
+                "api_key",
+                "is not of the form \"user:password\" (the server's --api-auth credentials)",
+            ));
+        }
+        check_sd_image_size(o.image_size)?;
+        if let Some(steps) = o.steps.filter(|s| !(1..=150).contains(s)) {
+            return Err(BadSetting::new("steps", format!("{steps} is out of range: use 1 to 150")));
+        }
+        if let Some(cfg) = o.cfg_scale.filter(|c| !(c.is_finite() && *c > 0.0 && *c <= 30.0)) {
+            return Err(BadSetting::new(
+                "cfg_scale",
+                format!("{cfg} is out of range: use a number above 0, up to 30"),
+            ));
+        }
+        if let Some(f) = o.upscale_factor.filter(|f| !(f.is_finite() && *f > 1.0 && *f <= 4.0)) {
+            return Err(BadSetting::new(
+                "upscale_factor",
+                format!("{f} is out of range: use a number above 1, up to 4"),
+            ));
+        }
+        let fix = "name one the server lists";
+        check_not_blank("sampler", o.sampler.as_deref(), fix)?;
+        check_not_blank("upscaler", o.upscaler.as_deref(), fix)?;
+        check_not_blank("interrogate_model", o.interrogate_model.as_deref(), fix)?;
+        Ok(o)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum VariationMode {
+    /// txt2img again with the image's own seed and a random subseed mixed in
+    /// (`subseed_strength`): the same composition with small changes.
+    Subseed,
+    /// img2img of the chosen image (`denoising_strength`): works for any image.
+    Img2img,
+}
 
 /// `--api-auth` credentials, from `api_key = "user:password"`.
 #[derive(Clone)]
@@ -54,19 +133,15 @@ pub(super) struct Settings {
     pub sampler: Option<String>,
     pub upscaler: String,
     pub upscale_factor: f64,
-    pub variation: A1111Variation,
+    pub variation: VariationMode,
     pub interrogate_model: String,
 }
 
 impl Settings {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Settings> {
+        let o = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let mut base_url = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!("backend `{name}`: base_url is not an http(s) URL such as http://127.0.0.1:7860")
-            })?;
+        let mut base_url = kind::base_url(cfg)?;
         // Credentials written into the URL would end up in every logged request line: take
         // them out, and use them when `api_key` does not give any.
         let from_url = (!base_url.username().is_empty()).then(|| {
@@ -103,15 +178,14 @@ impl Settings {
             credentials,
             model: text(&cfg.model),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
-            image_size: cfg.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
-            steps: cfg.steps,
-            cfg_scale: cfg.cfg_scale,
-            sampler: text(&cfg.sampler),
-            upscaler: text(&cfg.upscaler).unwrap_or_else(|| DEFAULT_UPSCALER.into()),
-            upscale_factor: cfg.upscale_factor.unwrap_or(DEFAULT_UPSCALE_FACTOR),
-            variation: cfg.variation_mode.unwrap_or(A1111Variation::Subseed),
-            interrogate_model: text(&cfg.interrogate_model)
-                .unwrap_or_else(|| DEFAULT_INTERROGATE_MODEL.into()),
+            image_size: o.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
+            steps: o.steps,
+            cfg_scale: o.cfg_scale,
+            sampler: text(&o.sampler),
+            upscaler: text(&o.upscaler).unwrap_or_else(|| DEFAULT_UPSCALER.into()),
+            upscale_factor: o.upscale_factor.unwrap_or(DEFAULT_UPSCALE_FACTOR),
+            variation: o.variation_mode.unwrap_or(VariationMode::Subseed),
+            interrogate_model: text(&o.interrogate_model).unwrap_or_else(|| DEFAULT_INTERROGATE_MODEL.into()),
         })
     }
 
@@ -187,11 +261,9 @@ fn decode_userinfo(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BackendKind;
 
     fn cfg(base_url: &str, api_key: &str) -> BackendConfig {
-        let mut c = BackendConfig::demo("sd");
-        c.kind = BackendKind::A1111;
+        let mut c = BackendConfig::new("sd", "a1111");
         c.base_url = base_url.into();
         c.api_key = Secret::new(api_key);
         c
@@ -203,7 +275,7 @@ mod tests {
         assert_eq!(s.image_size, 1024);
         assert_eq!(s.upscaler, "R-ESRGAN 4x+");
         assert_eq!(s.upscale_factor, 2.0);
-        assert_eq!(s.variation, A1111Variation::Subseed);
+        assert_eq!(s.variation, VariationMode::Subseed);
         assert_eq!(s.interrogate_model, "clip");
         assert!(s.credentials.is_none() && s.secrets().is_empty());
         assert!(s.capabilities().rerun_is_free);

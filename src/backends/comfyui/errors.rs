@@ -1,86 +1,46 @@
-//! How a failure at a ComfyUI server becomes a [`BackendError`]: a workflow refused by
-//! `POST /prompt` (its `node_errors`, named by node and class, with the checkpoint and missing
-//! node types turned into what the admin has to change), a prompt that failed while it ran
-//! (`execution_error`, with the exception's first words), HTTP statuses, and requests that got
-//! no answer. A bearer `api_key` (for a proxy in front of ComfyUI) is scrubbed from every one.
+//! What only a ComfyUI server says when something fails, beside the HTTP status (the common
+//! ladder in [`http_util`] classifies the rest): a workflow refused by `POST /prompt` (its
+//! `node_errors`, named by node and class, with the checkpoint and missing node types turned
+//! into what the admin has to change), and a prompt that failed while it ran
+//! (`execution_error`, with the exception's first words). The adapter scrubs a bearer
+//! `api_key` (for a proxy in front of ComfyUI) from every message.
 
-use crate::backends::http_util;
-pub(super) use crate::backends::http_util::{excerpt, redact};
-use crate::backends::http_util::{retry_after, truncate};
-use std::fmt::Display;
-use std::time::{Duration, SystemTime};
-
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-
-use super::wire::{ExecutionError, PromptRejection};
 use crate::backends::BackendError;
+use crate::backends::http_util::{Failure, REASON_CHARS, Reply, Service, excerpt, truncate};
 use crate::base::FailureCode;
 
-const EXCERPT_CHARS: usize = 500;
-/// How much of the server's own words a member is shown.
-const REASON_CHARS: usize = 300;
-/// How member-facing messages name this service.
-pub(super) const SERVICE: &str = "the ComfyUI server";
+use super::wire::{ExecutionError, PromptRejection};
+
+pub(super) static SERVICE: Service = Service {
+    name: "the ComfyUI server",
+    kind: "comfyui",
+    credentials: "(or the proxy in front of it) refused Easel; an admin needs to check `api_key` of backend \
+                  `{backend}`.",
+    not_found: None,
+    local: true,
+    too_large: "an answer that was too large",
+};
 
 /// Classifies a non-success HTTP answer; `backend` and `model` name what the admin may fix.
-pub(super) fn from_status(
-    backend: &str,
-    model: Option<&str>,
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    let after = || retry_after(headers, SystemTime::now());
-    match code {
-        400 => match PromptRejection::parse(body) {
-            Some(rejection) => rejected_workflow(backend, model, &rejection, detail),
-            None => BackendError::fatal(
-                FailureCode::BackendRejected,
-                format!("The ComfyUI server refused the request: {}", excerpt(body, REASON_CHARS)),
-                detail,
-            ),
+pub(super) fn from_status(backend: &str, model: Option<&str>, reply: &Reply) -> BackendError {
+    let f = Failure::new(&SERVICE, backend, reply);
+    match f.code {
+        400 => match PromptRejection::parse(&reply.body) {
+            Some(rejection) => rejected_workflow(backend, model, &rejection, f.detail.clone()),
+            None => f.rejected(format!(
+                "The ComfyUI server refused the request: {}",
+                excerpt(&reply.body, REASON_CHARS)
+            )),
         },
-        401 | 403 => BackendError::fatal(
-            FailureCode::CredentialsRejected,
-            format!(
-                "The ComfyUI server (or the proxy in front of it) refused Easel; an admin needs to check \
-                 `api_key` of backend `{backend}`."
-            ),
-            detail,
-        ),
-        404 => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!(
-                "Backend `{backend}` found no ComfyUI API at its address; `base_url` must be the server's \
-                 root, e.g. http://127.0.0.1:8188."
-            ),
-            detail,
-        ),
-        429 => BackendError::retryable(FailureCode::RateLimited, "The ComfyUI server is busy.", detail)
-            .with_retry_after(after()),
-        408 | 504 => {
-            BackendError::retryable(FailureCode::BackendTimeout, "The ComfyUI server timed out.", detail)
+        404 => f.rejected(format!(
+            "Backend `{backend}` found no ComfyUI API at its address; `base_url` must be the server's root, \
+             e.g. http://127.0.0.1:8188."
+        )),
+        429 => {
+            BackendError::retryable(FailureCode::RateLimited, "The ComfyUI server is busy.", f.detail.clone())
+                .with_retry_after(f.retry_after())
         }
-        502 | 503 => BackendError::retryable(
-            FailureCode::BackendUnavailable,
-            format!("The ComfyUI server is not available right now (HTTP {code})."),
-            detail,
-        )
-        .with_retry_after(after()),
-        500..=599 => BackendError::retryable(
-            FailureCode::BackendError,
-            format!("The ComfyUI server failed (HTTP {code}); its console shows the cause."),
-            detail,
-        ),
-        _ => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!("The ComfyUI server refused the request (HTTP {code})."),
-            detail,
-        ),
+        _ => f.classify(None),
     }
 }
 
@@ -181,39 +141,13 @@ pub(super) fn lost(prompt_id: &str) -> BackendError {
     )
 }
 
-/// Classifies a request that got no HTTP answer at all.
-pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    http_util::transport_error(SERVICE, err, what, timeout)
-}
-
-/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
-pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    http_util::bad_response(SERVICE, reason, detail)
-}
-
-pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
-    BackendError::fatal(
-        FailureCode::Unsupported,
-        format!("Backend `{backend}` {what}."),
-        format!("backend `{backend}` (comfyui): {what}"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
 
     fn classify(status: u16, body: &str) -> BackendError {
-        let status = StatusCode::from_u16(status).unwrap();
-        from_status(
-            "gpu",
-            Some("sdxl.safetensors"),
-            "POST /prompt",
-            status,
-            &HeaderMap::new(),
-            body.as_bytes(),
-        )
+        from_status("gpu", Some("sdxl.safetensors"), &Reply::fake(status, body.as_bytes()))
     }
 
     #[test]

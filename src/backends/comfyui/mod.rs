@@ -29,27 +29,41 @@
 mod client;
 mod errors;
 mod follow;
+mod settings;
 mod socket;
 mod template;
 mod wire;
 
 use std::time::Duration;
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde_json::json;
 
 use self::client::Api;
+use self::errors::SERVICE;
+use self::settings::Options;
 use self::socket::Socket;
 use self::template::{Placeholder, Template, Values, Workflow};
 use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
+use crate::backends::http_util::{excerpt, redact};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
 use crate::base::{FailureCode, Strength};
 use crate::config::BackendConfig;
 use crate::prompt::Param;
+
+pub(super) const KIND: Kind = Kind {
+    name: "comfyui",
+    // ComfyUI executes one prompt at a time from its queue: a second job would only wait
+    // there, hiding its place in Easel's own queue.
+    default_concurrency: 1,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(ComfyUiBackend::from_config(cfg)?)),
+};
 
 const DEFAULT_IMAGINE: &str = include_str!("default_imagine.json");
 const DEFAULT_VARIATION: &str = include_str!("default_variation.json");
@@ -90,14 +104,10 @@ impl std::fmt::Debug for ComfyUiBackend {
 impl ComfyUiBackend {
     /// Reads and checks every template; an error names the backend, the file and the fix.
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
+        let options = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let base = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!("backend `{name}`: base_url is not an http(s) URL such as http://127.0.0.1:8188")
-            })?;
-        let workflows = cfg.workflows.clone().unwrap_or_default();
+        let base = kind::base_url(cfg)?;
+        let workflows = options.workflows.unwrap_or_default();
         let imagine = load(&name, Workflow::Imagine, workflows.imagine.as_deref(), Some(DEFAULT_IMAGINE))?
             .ok_or_else(|| {
                 anyhow!("backend `{name}`: `workflows.imagine` is empty; name a template or remove it")
@@ -126,14 +136,14 @@ impl ComfyUiBackend {
             variation,
             upscale,
             model,
-            image_size: cfg.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             name,
         })
     }
 
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
-        let unsupported = |what: &str| errors::unsupported(&self.name, what);
+        let unsupported = |what: &str| SERVICE.unsupported(&self.name, what);
         let template = match &job.op {
             Operation::Imagine => &self.imagine,
             Operation::Variation { .. } => {
@@ -189,9 +199,9 @@ impl ComfyUiBackend {
             self.api.post(&["prompt"], &PromptRequest { prompt: &graph, client_id: &client_id }).await?;
         let answer: PromptResponse = self.api.json(&reply, "a queued prompt (`{\"prompt_id\": …}`)")?;
         let Some(id) = answer.prompt_id.filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "a queued prompt without a `prompt_id`",
-                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
+                format!("{}: {}", reply.what, excerpt(&reply.body, 300)),
             ));
         };
         progress.accepted(id.clone()).await;
@@ -243,7 +253,7 @@ impl ComfyUiBackend {
         let wanted = if matches!(job.op, Operation::Upscale { .. }) { 1 } else { GRID };
         let refs = entry.images();
         if refs.len() < wanted {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 format!(
                     "{} saved image(s) where the {} workflow should save {wanted} (one SaveImage node that gets the \
                      whole batch)",
@@ -368,18 +378,18 @@ impl Backend for ComfyUiBackend {
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         progress.percent(0, None);
-        self.execute(&job, &progress).await.map_err(|e| errors::redact(e, &self.secrets))
+        self.execute(&job, &progress).await.map_err(|e| redact(e, &self.secrets))
     }
 
     /// `GET /system_stats`: cheap, outside the job queue.
     async fn health(&self) -> Result<(), String> {
         match self.api.system_stats().await {
             Ok(_) => Ok(()),
-            Err(e) => Err(errors::redact(e, &self.secrets).user_message),
+            Err(e) => Err(redact(e, &self.secrets).user_message),
         }
     }
 
     async fn cancel(&self, remote_id: &str) -> Result<bool, BackendError> {
-        self.try_cancel(remote_id.trim()).await.map_err(|e| errors::redact(e, &self.secrets))
+        self.try_cancel(remote_id.trim()).await.map_err(|e| redact(e, &self.secrets))
     }
 }

@@ -47,7 +47,7 @@ impl Socket {
         if let Some(key) = api.authorization() {
             request.headers_mut().insert(reqwest::header::AUTHORIZATION, key.clone());
         }
-        let limit = api.timeout.min(Duration::from_secs(30));
+        let limit = api.timeout().min(Duration::from_secs(30));
         match tokio::time::timeout(limit, tokio_tungstenite::connect_async(request)).await {
             Ok(Ok((stream, _))) => Ok(Socket { stream }),
             Ok(Err(e)) => Err(format!("{url}: {e}")),

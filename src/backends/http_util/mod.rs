@@ -1,10 +1,18 @@
-//! HTTP plumbing every backend adapter shares: reading a body with a size cap, the delay a
-//! service asks for (`Retry-After`), scrubbing secrets out of errors, one-line excerpts of
-//! bodies and error chains for the log, and (in [`unusable`]) naming precisely what is wrong
-//! with an answer Easel cannot use.
+//! HTTP plumbing every backend adapter shares: the JSON client ([`JsonClient`]), the ladder
+//! from an HTTP status to a classified failure ([`Failure`], worded per [`Service`]), the
+//! webhook [`Mailbox`], reading a body with a size cap, the delay a service asks for
+//! (`Retry-After`), scrubbing secrets out of errors, one-line excerpts of bodies and error
+//! chains for the log, and (in `unusable`) naming precisely what is wrong with an answer
+//! Easel cannot use.
 
+mod client;
+mod ladder;
+mod mailbox;
 mod unusable;
 
+pub use client::{Auth, JsonClient, Probe, Reply};
+pub use ladder::{Failure, REASON_CHARS, Service, ended_with, one_line};
+pub use mailbox::{Letter, Mailbox, Route, Subscription};
 pub use unusable::{
     BodyKind, check_image, image_error, image_too_large, not_an_image, parse_json, unusable_json,
 };
@@ -266,6 +274,8 @@ pub async fn read_image(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::base::FailureCode;
+    use reqwest::header::HeaderValue;
 
     #[test]
     fn long_pieces_of_a_secret_are_scrubbed_too() {
@@ -303,5 +313,51 @@ mod tests {
         assert!(e.retryable && e.user_message.contains("HTTP 502"), "{e:?}");
         let e = image_host_error("ImagineAPI", "GET x", reqwest::StatusCode::NOT_FOUND, &headers, b"");
         assert!(!e.retryable && e.user_message.contains("does not work (HTTP 404)"), "{e:?}");
+    }
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_prefers_milliseconds_then_seconds_then_dates() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        let h = headers(&[("retry-after-ms", "1500"), ("retry-after", "9")]);
+        assert_eq!(retry_after(&h, now), Some(Duration::from_millis(1500)));
+        assert_eq!(retry_after(&headers(&[("retry-after", "9")]), now), Some(Duration::from_secs(9)));
+        let date = headers(&[("retry-after", "Sun, 06 Nov 1994 08:50:07 GMT")]);
+        assert_eq!(retry_after(&date, now), Some(Duration::from_secs(30)));
+        let past = headers(&[("retry-after", "Sat, 05 Nov 1994 08:50:07 GMT")]);
+        assert_eq!(retry_after(&past, now), Some(Duration::ZERO));
+        assert_eq!(retry_after(&headers(&[("retry-after", "soon")]), now), None);
+        assert_eq!(retry_after(&headers(&[("retry-after", "-3")]), now), None);
+        assert_eq!(retry_after(&headers(&[("retry-after-ms", "1e300")]), now), None);
+        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+    }
+
+    #[test]
+    fn http_dates_parse_across_leap_years() {
+        let t = parse_http_date("Thu, 29 Feb 2024 12:00:00 GMT").unwrap();
+        assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_709_208_000);
+        assert!(parse_http_date("Thu, 29 Feb 2024 12:00:00 UTC").is_none());
+        assert!(parse_http_date("Thu, 29 Feb 2024 25:00:00 GMT").is_none());
+    }
+
+    #[test]
+    fn redaction_scrubs_both_texts() {
+        let e = BackendError::fatal(FailureCode::BackendRejected, "key sk-abc was bad", "sent sk-abc");
+        let e = redact(e, &["sk-abc"]);
+        assert!(!e.user_message.contains("sk-abc") && !e.detail.contains("sk-abc"));
+    }
+
+    #[test]
+    fn excerpts_are_one_bounded_line() {
+        assert_eq!(excerpt(b"a\n  b", 10), "a b");
+        assert_eq!(excerpt("ééééé".as_bytes(), 3), "ééé…");
+        assert_eq!(excerpt(b"", 3), "(empty body)");
     }
 }

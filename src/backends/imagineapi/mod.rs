@@ -17,20 +17,19 @@
 //!
 //! See [`wire`] for the response shapes read from the guide.
 
-mod client;
 mod errors;
 mod wire;
 
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
-use reqwest::Url;
 use serde_json::json;
 use tokio::time::Instant;
 
-use self::client::Api;
+use self::errors::SERVICE;
 use self::wire::{CreateImage, Envelope, Image, Status};
+use crate::backends::http_util::{Auth, JsonClient, Probe, excerpt, redact};
+use crate::backends::kind::{self, Kind, Polled};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink,
 };
@@ -39,6 +38,14 @@ use crate::prompt::Param;
 
 /// Base poll interval when `poll_ms` is not set; the guide polls every 5 s, jobs take ~30 s.
 const DEFAULT_POLL_MS: u64 = 2000;
+
+pub(super) const KIND: Kind = Kind {
+    name: "imagineapi",
+    default_concurrency: 2,
+    keys: kind::keys::<Polled>,
+    check: |cfg| Polled::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(ImagineApiBackend::from_config(cfg)?)),
+};
 /// Polls back off to this many times the base interval while nothing changes.
 const BACKOFF_FACTOR: u32 = 5;
 /// Retryable polling failures in a row absorbed here; the next is returned (and the engine's
@@ -48,10 +55,12 @@ const POLL_RETRIES: u32 = 4;
 const UNKNOWN_LIMIT: u32 = 3;
 /// Cap on one downloaded image (Midjourney's upscales are a few MiB).
 const MAX_IMAGE_BYTES: usize = 30 << 20;
+/// A result link that cannot be downloaded, completing "… sent a response Easel could not use: …".
+const BAD_LINK: &str = "an image link that is not an http(s) URL";
 
 pub struct ImagineApiBackend {
     name: String,
-    api: Api,
+    api: JsonClient,
     api_key: Secret,
     poll: Duration,
 }
@@ -68,28 +77,21 @@ impl std::fmt::Debug for ImagineApiBackend {
 
 impl ImagineApiBackend {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
+        let options = Polled::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let base = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!(
-                    "backend `{name}`: base_url `{}` is not an http(s) URL such as https://cl.imagineapi.dev",
-                    cfg.base_url
-                )
-            })?;
+        let base = kind::base_url(cfg)?;
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(ImagineApiBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout)?,
+            api: JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             name,
         })
     }
 
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
         if !matches!(job.op, Operation::Imagine) {
-            return Err(errors::unsupported(&self.name, &format!("cannot {} images", job.op.name())));
+            return Err(SERVICE.unsupported(&self.name, &format!("cannot {} images", job.op.name())));
         }
         let id = match job.resume.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
             Some(id) => id.to_string(),
@@ -103,22 +105,15 @@ impl ImagineApiBackend {
     async fn submit(&self, job: &Job, progress: &ProgressSink) -> Result<String, BackendError> {
         let prompt = job.spec.canonical();
         let body = CreateImage { prompt: &prompt, reference: format!("easel-{}", job.task_id) };
-        let reply = self.api.post(&["items", "images"], &body).await?;
-        if !reply.status.is_success() {
-            return Err(errors::from_status(
-                &self.name,
-                &reply.what,
-                reply.status,
-                &reply.headers,
-                &reply.body,
-            ));
-        }
+        // The guide's `POST /items/images/` has a trailing slash.
+        let url = self.api.url(&["items", "images", ""]);
+        let reply = self.api.post(url, &body).await?.success(|r| errors::from_status(&self.name, r))?;
         let image = parse(&reply.what, &reply.body)?
-            .ok_or_else(|| errors::bad_response("a created image without `data`", reply.what.clone()))?;
+            .ok_or_else(|| SERVICE.bad_response("a created image without `data`", reply.what.clone()))?;
         let Some(id) = image.id.clone().filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "a created image without an `id`",
-                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
+                format!("{}: {}", reply.what, excerpt(&reply.body, 300)),
             ));
         };
         progress.accepted(id.clone()).await;
@@ -172,19 +167,11 @@ impl ImagineApiBackend {
 
     /// `None` when the service does not know the item (404 or no `data`).
     async fn fetch(&self, id: &str) -> Result<Option<Image>, BackendError> {
-        let reply = self.api.get(&["items", "images", id]).await?;
+        let reply = self.api.get(self.api.url(&["items", "images", id])).await?;
         if reply.status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        if !reply.status.is_success() {
-            return Err(errors::from_status(
-                &self.name,
-                &reply.what,
-                reply.status,
-                &reply.headers,
-                &reply.body,
-            ));
-        }
+        let reply = reply.success(|r| errors::from_status(&self.name, r))?;
         parse(&reply.what, &reply.body)
     }
 
@@ -197,12 +184,12 @@ impl ImagineApiBackend {
         }));
         let images = match (image.upscaled(), image.url.as_deref().filter(|u| !u.trim().is_empty())) {
             (Some(urls), _) => {
-                let downloads = urls.iter().map(|url| self.api.download(url, MAX_IMAGE_BYTES));
+                let downloads = urls.iter().map(|url| self.api.download(url, MAX_IMAGE_BYTES, BAD_LINK));
                 futures::future::try_join_all(downloads).await?
             }
-            (None, Some(grid)) => vec![self.api.download(grid, MAX_IMAGE_BYTES).await?],
+            (None, Some(grid)) => vec![self.api.download(grid, MAX_IMAGE_BYTES, BAD_LINK).await?],
             (None, None) => {
-                return Err(errors::bad_response(
+                return Err(SERVICE.bad_response(
                     "a completed image without `url` or four `upscaled_urls`",
                     format!("image {id}: url and upscaled_urls missing"),
                 ));
@@ -216,7 +203,7 @@ impl ImagineApiBackend {
 /// Reads `{"data": item}`; `None` when `data` is null.
 fn parse(what: &str, body: &[u8]) -> Result<Option<Image>, BackendError> {
     let envelope: Envelope =
-        errors::parse_json(what, body, "an answer that is not an image item (`{\"data\": {…}}`)")?;
+        SERVICE.parse_json(what, body, "an answer that is not an image item (`{\"data\": {…}}`)")?;
     Ok(envelope.data)
 }
 
@@ -246,10 +233,11 @@ impl Backend for ImagineApiBackend {
     }
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
-        self.execute(&job, &progress).await.map_err(|e| errors::redact(e, &[self.api_key.expose()]))
+        self.execute(&job, &progress).await.map_err(|e| redact(e, &[self.api_key.expose()]))
     }
 
     async fn health(&self) -> Result<(), String> {
-        self.api.probe().await
+        // `GET /users/me` (Directus) needs a valid token and nothing else.
+        self.api.probe(self.api.url(&["users", "me"]), Probe::NoServerError).await
     }
 }

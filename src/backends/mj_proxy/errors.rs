@@ -1,30 +1,26 @@
-//! How a failure at a midjourney-proxy server becomes a [`BackendError`]. Three sources:
-//! the HTTP status (auth, rate limits, outages), the submit result's `code` (which arrives
-//! with HTTP 200: queue full, banned prompt, validation), and a task that ended in
-//! `FAILURE`, `MODAL` or `CANCEL`. The API secret and the hook secret are scrubbed from
+//! What only a midjourney-proxy server says when something fails, beside the HTTP status
+//! (the common ladder in [`http_util`] classifies that): the submit result's `code`, which
+//! arrives with HTTP 200 (queue full, banned prompt, validation), and a task that ended in
+//! `FAILURE`, `MODAL` or `CANCEL`. The adapter scrubs the API secret and the hook secret from
 //! every message, since proxies echo what they were sent.
 
-use crate::backends::http_util;
-pub(super) use crate::backends::http_util::{excerpt, redact};
-use std::time::SystemTime;
-
-use crate::backends::http_util::{retry_after, truncate};
-use std::fmt::Display;
-use std::time::Duration;
-
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-
-use super::wire::{SubmitResult, Task};
 use crate::backends::BackendError;
+use crate::backends::http_util::{Failure, REASON_CHARS, Reply, Service, ended_with, one_line, truncate};
 use crate::base::FailureCode;
 
-/// How much of a response body goes into `detail`.
-const EXCERPT_CHARS: usize = 400;
-/// How much of the proxy's own words a member is shown.
-const REASON_CHARS: usize = 300;
-/// How member-facing messages name this service.
-pub(super) const SERVICE: &str = "the Midjourney proxy";
+use super::wire::{SubmitResult, Task};
+
+pub(super) static SERVICE: Service = Service {
+    name: "the Midjourney proxy",
+    kind: "mj-proxy",
+    credentials: "rejected Easel's credentials; an admin needs to check the API secret for backend `{backend}`.",
+    not_found: Some(
+        "has no such endpoint; an admin needs to check the base_url of backend `{backend}` (it usually ends \
+         in `/mj`).",
+    ),
+    local: false,
+    too_large: "an answer far larger than a task",
+};
 
 /// Words in a `failReason` that mean Midjourney's moderation stopped the job. The proxies
 /// pass Midjourney's English through, but write their own refusals in Chinese ("敏感词":
@@ -33,57 +29,8 @@ const BLOCK_PHRASES: &[&str] =
     &["banned", "blocked", "moderat", "image filter", "community standards", "sensitive", "敏感", "违禁"];
 
 /// Classifies a non-success HTTP answer that carries no usable submit code.
-pub(super) fn from_status(
-    backend: &str,
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    match code {
-        401 | 403 => BackendError::fatal(
-            FailureCode::CredentialsRejected,
-            format!(
-                "The Midjourney proxy rejected Easel's credentials; an admin needs to check the API \
-                 secret for backend `{backend}`."
-            ),
-            detail,
-        ),
-        429 => BackendError::retryable(
-            FailureCode::RateLimited,
-            "The Midjourney proxy is rate limiting Easel; the request will be tried again shortly.",
-            detail,
-        )
-        .with_retry_after(retry_after(headers, SystemTime::now())),
-        408 => {
-            BackendError::retryable(FailureCode::BackendTimeout, "The Midjourney proxy timed out.", detail)
-        }
-        404 => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!(
-                "The Midjourney proxy has no such endpoint; an admin needs to check the base_url of backend \
-                 `{backend}` (it usually ends in `/mj`)."
-            ),
-            detail,
-        ),
-        400..=499 => {
-            let reason = format!("HTTP {code} {}", status.canonical_reason().unwrap_or(""));
-            BackendError::fatal(
-                FailureCode::BackendRejected,
-                format!("The Midjourney proxy rejected the request ({}).", reason.trim()),
-                detail,
-            )
-        }
-        500..=599 => BackendError::retryable(
-            FailureCode::BackendError,
-            format!("The Midjourney proxy had a temporary problem (HTTP {code})."),
-            detail,
-        )
-        .with_retry_after(retry_after(headers, SystemTime::now())),
-        _ => bad_response(format!("it answered with HTTP {code}"), detail),
-    }
+pub(super) fn from_status(backend: &str, reply: &Reply) -> BackendError {
+    Failure::new(&SERVICE, backend, reply).classify(None)
 }
 
 /// Reads a submit result's `code`: `Ok` for the codes under which a task exists (1
@@ -119,7 +66,7 @@ pub(super) fn check_code(what: &str, result: &SubmitResult) -> Result<(), Backen
             format!("The Midjourney proxy had a problem: {said}"),
             detail,
         )),
-        other => Err(bad_response(format!("the unknown submit code {other}"), detail)),
+        other => Err(SERVICE.bad_response(format!("the unknown submit code {other}"), detail)),
     }
 }
 
@@ -128,26 +75,13 @@ pub(super) fn check_code(what: &str, result: &SubmitResult) -> Result<(), Backen
 pub(super) fn task_failed(id: &str, task: &Task) -> BackendError {
     let reason = task.fail_reason.as_deref().map(one_line).filter(|r| !r.is_empty());
     let detail = format!("task {id} FAILURE: {}", reason.as_deref().unwrap_or("no failReason"));
-    let shown =
-        reason.as_deref().map_or_else(|| "no reason given".to_string(), |r| truncate(r, REASON_CHARS));
-    if reason.as_deref().is_some_and(is_blocked) {
-        BackendError::fatal(
-            FailureCode::ContentBlocked,
-            format!("Midjourney refused this prompt: {shown}"),
-            detail,
-        )
-    } else {
-        BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!("Midjourney could not finish this task: {shown}"),
-            detail,
-        )
-    }
-}
-
-fn is_blocked(reason: &str) -> bool {
-    let lower = reason.to_lowercase();
-    BLOCK_PHRASES.iter().any(|p| lower.contains(p))
+    ended_with(
+        reason.as_deref(),
+        BLOCK_PHRASES,
+        "Midjourney",
+        "Midjourney could not finish this task",
+        detail,
+    )
 }
 
 /// A task waiting in `MODAL`: the proxy's account has remix on, so V and 🔄 open a prompt
@@ -181,41 +115,11 @@ pub(super) fn lost(id: &str) -> BackendError {
     )
 }
 
-/// Classifies a request that got no HTTP answer at all.
-pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    http_util::transport_error(SERVICE, err, what, timeout)
-}
-
-/// Parses a JSON answer, or says precisely why it could not be used (cut off, a web page,
-/// the wrong shape: `expecting`).
-pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
-    what: &str,
-    body: &[u8],
-    expecting: impl Display,
-) -> Result<T, BackendError> {
-    http_util::parse_json(SERVICE, what, body, expecting)
-}
-
-/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
-pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    http_util::bad_response(SERVICE, reason, detail)
-}
-
-pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
-    BackendError::fatal(
-        FailureCode::Unsupported,
-        format!("Backend `{backend}` {what}."),
-        format!("backend `{backend}` (mj-proxy): {what}"),
-    )
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::backends::http_util::{redact, retry_after};
+    use std::time::{Duration, SystemTime};
 
     fn result(json: &str) -> SubmitResult {
         SubmitResult::parse(json.as_bytes()).unwrap()
@@ -256,7 +160,7 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
-        let mut h = HeaderMap::new();
+        let mut h = reqwest::header::HeaderMap::new();
         h.insert("retry-after", "7".parse().unwrap());
         assert_eq!(retry_after(&h, SystemTime::now()), Some(Duration::from_secs(7)));
         // A date in the past means "now".

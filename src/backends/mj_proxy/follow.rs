@@ -9,10 +9,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::time::Instant;
 
-use super::client::Api;
-use super::errors;
-use super::hooks::Subscription;
+use super::errors::{self, SERVICE};
 use super::wire::{Status, Task};
+use crate::backends::http_util::{JsonClient, Subscription};
 use crate::backends::{BackendError, ProgressSink};
 
 /// Polls back off to this many times the base interval while nothing changes.
@@ -31,11 +30,11 @@ const PREVIEW_MAX_BYTES: usize = 8 << 20;
 const PREVIEW_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(super) struct Follow<'a> {
-    pub api: &'a Api,
+    pub api: &'a JsonClient,
     pub backend: &'a str,
     pub progress: &'a ProgressSink,
     pub poll: Duration,
-    pub hooks: Option<Subscription>,
+    pub hooks: Option<Subscription<Task>>,
     /// What the submit answer said about the task (code 21's `properties`), used when the
     /// proxy cannot be asked about it.
     pub fallback: Option<Task>,
@@ -113,25 +112,17 @@ impl Follow<'_> {
 
     /// `None` when the proxy does not know the task (an empty body, `null`, 204 or 404).
     async fn fetch(&self, id: &str) -> Result<Option<Task>, BackendError> {
-        let reply = self.api.get(&["task", id, "fetch"]).await?;
+        let reply = self.api.get(self.api.url(&["task", id, "fetch"])).await?;
         let status = reply.status.as_u16();
         if status == 204 || status == 404 {
             return Ok(None);
         }
-        if !reply.status.is_success() {
-            return Err(errors::from_status(
-                self.backend,
-                &reply.what,
-                reply.status,
-                &reply.headers,
-                &reply.body,
-            ));
-        }
+        let reply = reply.success(|r| errors::from_status(self.backend, r))?;
         if reply.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
         let task: Option<Task> =
-            errors::parse_json(&reply.what, &reply.body, "an answer that is not a task")?;
+            SERVICE.parse_json(&reply.what, &reply.body, "an answer that is not a task")?;
         // A task without status is a placeholder some forks answer for unknown ids.
         Ok(task.filter(|t| t.status.is_some()))
     }
@@ -180,8 +171,7 @@ impl Follow<'_> {
         }
         seen.preview_at = Some(Instant::now());
         seen.preview_url = Some(url.to_string());
-        let timeout = PREVIEW_TIMEOUT.min(self.api.timeout());
-        match self.api.download(url, PREVIEW_MAX_BYTES, timeout).await {
+        match self.api.download_within(url, PREVIEW_MAX_BYTES, super::BAD_LINK, PREVIEW_TIMEOUT).await {
             Ok(bytes) => Some(bytes),
             Err(e) => {
                 tracing::debug!(backend = self.backend, error = %e.detail, "mj-proxy preview skipped");
@@ -205,7 +195,7 @@ mod tests {
     #[tokio::test]
     async fn only_newer_reports_move_progress() {
         let base = "http://127.0.0.1:9".parse().unwrap();
-        let api = Api::new("t", base, &Secret::default(), Duration::from_secs(1)).unwrap();
+        let api = super::super::client("t", base, &Secret::default(), Duration::from_secs(1)).unwrap();
         let (sink, mut updates) = ProgressSink::new();
         let follow = Follow {
             api: &api,
@@ -244,8 +234,13 @@ mod tests {
 
     #[tokio::test]
     async fn final_statuses_become_errors() {
-        let api =
-            Api::new("t", "http://h".parse().unwrap(), &Secret::default(), Duration::from_secs(1)).unwrap();
+        let api = super::super::client(
+            "t",
+            "http://h".parse().unwrap(),
+            &Secret::default(),
+            Duration::from_secs(1),
+        )
+        .unwrap();
         let sink = ProgressSink::discard();
         let follow = Follow {
             api: &api,

@@ -2,8 +2,8 @@
 //! hosted services that speak their protocol) driving a Midjourney account. Every operation
 //! is a submit that returns a task id, which is stored at once through
 //! [`ProgressSink::accepted`] so a restart re-attaches instead of paying for the job twice;
-//! the task is then followed by polling, sped up by the optional notifyHook receiver
-//! ([`MjHooks`]), until it ends.
+//! the task is then followed by polling, sped up by the optional notifyHook deliveries (to the
+//! registry's webhook mailbox, under `/hooks/mj/…`), until it ends.
 //!
 //! - imagine: `/submit/imagine` with the canonical prompt, passed to Midjourney verbatim
 //!   (image prompts are the URLs at its start). A re-roll reaches the adapter as a plain
@@ -16,55 +16,65 @@
 //! Grids come back as Midjourney's own 2×2 image, which the engine crops (`native_grid`).
 
 mod actions;
-mod client;
 mod describe;
 mod errors;
 mod follow;
-mod hooks;
 mod wire;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use reqwest::Url;
 use serde::Serialize;
 
-pub use self::hooks::MjHooks;
-
 use self::actions::{RemoteState, Want};
-use self::client::Api;
+use self::errors::SERVICE;
 use self::follow::Follow;
 use self::wire::{
     ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, Dimensions, ImagineRequest,
     SubmitResult, Task,
 };
+use crate::backends::http_util::{Auth, JsonClient, Letter, Mailbox, Probe, Reply, Route, redact};
+use crate::backends::kind::{self, Hooked, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
-    SourceImage, http_util,
+    SourceImage,
 };
 use crate::base::FailureCode;
 use crate::config::{BackendConfig, Secret};
 use crate::prompt::Param;
 
+pub(super) const KIND: Kind = Kind {
+    name: "mj-proxy",
+    default_concurrency: 2,
+    keys: kind::keys::<Hooked>,
+    check: |cfg| Hooked::read(cfg).map(drop),
+    build: |cfg, mailbox| Ok(std::sync::Arc::new(MjProxyBackend::from_config(cfg, mailbox)?)),
+};
+
 /// Base poll interval when `poll_ms` is not set.
 const DEFAULT_POLL_MS: u64 = 1000;
 /// Cap on a downloaded result image.
 const MAX_IMAGE_BYTES: usize = 30 << 20;
+/// Cap on one API answer: a Task is a few KiB; describe's prompts and buttons add little.
+const MAX_RESPONSE_BYTES: usize = 4 << 20;
+/// A result link that cannot be downloaded, completing "… sent a response Easel could not use: …".
+const BAD_LINK: &str = "an image link that is not an http(s) URL";
 /// Images `/blend` takes.
 const BLEND_IMAGES: std::ops::RangeInclusive<usize> = 2..=5;
 
 pub struct MjProxyBackend {
     name: String,
-    api: Api,
+    api: JsonClient,
     api_key: Secret,
     poll: Duration,
     /// The `notifyHook` sent with submits; `None` without `notify_hook` in the config.
     hook_url: Option<String>,
-    hooks: MjHooks,
+    /// Where notifyHook deliveries arrive (`/hooks/mj/…`).
+    hooks: Route<Task>,
     /// Set once the proxy answered 404 to `/submit/action`, so later U/V go straight to
     /// `/submit/change`.
     no_action_endpoint: AtomicBool,
@@ -82,46 +92,23 @@ impl std::fmt::Debug for MjProxyBackend {
 }
 
 impl MjProxyBackend {
-    /// Builds the backend with the process-wide [`MjHooks::global`] receiver.
-    pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
-        Self::from_config_with_hooks(cfg, MjHooks::global().clone())
-    }
-
-    /// Builds the backend with its own hook receiver (tests, or a server that mounts one per
-    /// backend).
-    pub fn from_config_with_hooks(cfg: &BackendConfig, hooks: MjHooks) -> anyhow::Result<Self> {
+    /// Builds the backend; notifyHook deliveries (with `notify_hook`) arrive at `mailbox`.
+    pub fn from_config(cfg: &BackendConfig, mailbox: &Mailbox) -> anyhow::Result<Self> {
+        let options = Hooked::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        let hooks = mailbox.route::<Task>("mj");
         let name = cfg.name.clone();
-        let base = http_url(&cfg.base_url).with_context(|| {
-            format!(
-                "backend `{name}`: base_url `{}` is not an http(s) URL such as http://127.0.0.1:8080/mj",
-                cfg.base_url
-            )
-        })?;
-        let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
-            Some(public) => {
-                http_url(public).with_context(|| {
-                    format!("backend `{name}`: notify_hook `{public}` is not an http(s) URL")
-                })?;
-                Some(hooks.hook_url(public, &name))
-            }
-            None => None,
-        };
+        let base = kind::base_url(cfg)?;
+        let hook_url = options.hook_url(&hooks, &name);
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(MjProxyBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout)?,
+            api: client(&name, base, &cfg.api_key, timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             hook_url,
             hooks,
             no_action_endpoint: AtomicBool::new(false),
             name,
         })
-    }
-
-    /// The receiver whose [`MjHooks::router`] Easel's HTTP server must mount for
-    /// `notify_hook` to work.
-    pub fn hooks(&self) -> &MjHooks {
-        &self.hooks
     }
 
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
@@ -183,7 +170,7 @@ impl MjProxyBackend {
         };
 
         let Some(id) = answer.result.clone().filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "an accepted submit without a task id",
                 format!("submit code {}: no `result`", answer.code),
             ));
@@ -223,10 +210,10 @@ impl MjProxyBackend {
         common: Common<'_>,
     ) -> Result<SubmitResult, BackendError> {
         if want.index() > 3 {
-            return Err(errors::unsupported(&self.name, "has only images 1 to 4 in a grid"));
+            return Err(SERVICE.unsupported(&self.name, "has only images 1 to 4 in a grid"));
         }
         let Some(parent_id) = parent.remote_id.as_deref().filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::unsupported(&self.name, "can only act on images it made itself"));
+            return Err(SERVICE.unsupported(&self.name, "can only act on images it made itself"));
         };
         let state = RemoteState::read(parent.remote_state.as_ref());
         if let Some(custom_id) = want.button(&state)
@@ -239,7 +226,7 @@ impl MjProxyBackend {
             tracing::info!(backend = %self.name, "mj-proxy has no /submit/action; using /submit/change");
             self.no_action_endpoint.store(true, Ordering::Relaxed);
         }
-        let (action, index) = want.change(&state).map_err(|why| errors::unsupported(&self.name, why))?;
+        let (action, index) = want.change(&state).map_err(|why| SERVICE.unsupported(&self.name, why))?;
         self.submit_to("change", &ChangeRequest { task_id: parent_id, action, index, common }).await
     }
 
@@ -247,13 +234,16 @@ impl MjProxyBackend {
     async fn submit_to(&self, what: &str, body: &impl Serialize) -> Result<SubmitResult, BackendError> {
         match self.post_submit(what, body).await? {
             Some(answer) => Ok(answer),
-            None => Err(errors::from_status(
-                &self.name,
-                &format!("POST {}", self.api.url(&["submit", what])),
-                reqwest::StatusCode::NOT_FOUND,
-                &Default::default(),
-                b"",
-            )),
+            None => {
+                let what = format!("POST {}", self.api.url(&["submit", what]));
+                let missing = Reply {
+                    status: reqwest::StatusCode::NOT_FOUND,
+                    headers: Default::default(),
+                    body: Default::default(),
+                    what,
+                };
+                Err(errors::from_status(&self.name, &missing))
+            }
         }
     }
 
@@ -265,7 +255,7 @@ impl MjProxyBackend {
         what: &str,
         body: &impl Serialize,
     ) -> Result<Option<SubmitResult>, BackendError> {
-        let reply = self.api.post(&["submit", what], body).await?;
+        let reply = self.api.post(self.api.url(&["submit", what]), body).await?;
         let status = reply.status.as_u16();
         if !matches!(status, 401 | 403 | 429)
             && let Some(answer) = SubmitResult::parse(&reply.body)
@@ -277,14 +267,9 @@ impl MjProxyBackend {
             return Ok(None);
         }
         Err(if reply.status.is_success() {
-            http_util::unusable_json(
-                errors::SERVICE,
-                &reply.what,
-                &reply.body,
-                "an answer that is not a submit result",
-            )
+            SERVICE.unusable_json(&reply.what, &reply.body, "an answer that is not a submit result")
         } else {
-            errors::from_status(&self.name, &reply.what, reply.status, &reply.headers, &reply.body)
+            errors::from_status(&self.name, &reply)
         })
     }
 
@@ -295,7 +280,7 @@ impl MjProxyBackend {
         if let Operation::Describe { .. } = job.op {
             let prompts = describe::prompts(&task);
             if prompts.is_empty() {
-                return Err(errors::bad_response(
+                return Err(SERVICE.bad_response(
                     "a description with no prompts in it",
                     format!("task {id}: no keycap-numbered prompts in finalPrompt/promptEn/prompt"),
                 ));
@@ -303,12 +288,11 @@ impl MjProxyBackend {
             return Ok(JobOutput { prompts, remote_state, ..JobOutput::default() });
         }
         let Some(url) = task.image_url() else {
-            return Err(errors::bad_response(
-                "a finished task without an image",
-                format!("task {id}: no imageUrl"),
-            ));
+            return Err(
+                SERVICE.bad_response("a finished task without an image", format!("task {id}: no imageUrl"))
+            );
         };
-        let bytes = self.api.download(url, MAX_IMAGE_BYTES, self.api.timeout()).await?;
+        let bytes = self.api.download(url, MAX_IMAGE_BYTES, BAD_LINK).await?;
         Ok(JobOutput { images: vec![OutputImage { bytes, seed: None }], prompts: Vec::new(), remote_state })
     }
 }
@@ -341,18 +325,34 @@ impl Backend for MjProxyBackend {
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         self.execute(&job, &progress)
             .await
-            .map_err(|e| errors::redact(e, &[self.api_key.expose(), self.hooks.secret()]))
+            .map_err(|e| redact(e, &[self.api_key.expose(), self.hooks.secret()]))
     }
 
     async fn health(&self) -> Result<(), String> {
-        self.api.probe().await
+        // A task that does not exist, which both proxies answer cheaply (empty, `null` or 404)
+        // once the secret is accepted.
+        self.api.probe(self.api.url(&["task", "easel-health-probe", "fetch"]), Probe::NoServerError).await
     }
 }
 
-fn http_url(text: &str) -> Option<Url> {
-    Url::parse(text.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+/// The client for the proxy: the secret goes in the `mj-api-secret` header both proxies read.
+fn client(backend: &str, base: Url, key: &Secret, timeout: Duration) -> anyhow::Result<JsonClient> {
+    Ok(JsonClient::new(&SERVICE, backend, base, Auth::Header("mj-api-secret", key), timeout)?
+        .max_response(MAX_RESPONSE_BYTES))
 }
 
 fn data_url(image: &SourceImage) -> String {
     format!("data:{};base64,{}", image.mime, STANDARD.encode(&image.bytes))
+}
+
+/// Deliveries can come twice or out of order: only a later status, or more progress in the
+/// same status, replaces what was seen.
+impl Letter for Task {
+    fn job_id(&self) -> Option<String> {
+        self.id.clone()
+    }
+
+    fn supersedes(&self, seen: &Self) -> bool {
+        self.order_key() > seen.order_key()
+    }
 }

@@ -2,16 +2,13 @@
 //! base64 or a download per image, and a check of each image (size cap, magic bytes, header)
 //! so that a service's HTML error page never reaches the grid as an "image".
 
+use super::client::{Api, MAX_IMAGE_BYTES};
+use super::errors::{self, SERVICE};
+use super::wire::{ErrorBody, ImageDatum, ImagesResponse};
+use crate::backends::{BackendError, http_util};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-
-use super::client::{Api, MAX_IMAGE_BYTES};
-use super::errors::{self, bad_response};
-use super::wire::{ErrorBody, ImageDatum, ImagesResponse};
-use crate::backends::{BackendError, http_util};
 
 /// One image as the service returned it.
 pub(super) struct Returned {
@@ -32,21 +29,21 @@ pub(super) async fn collect(
         Err(e) => {
             // Some relays answer 200 with an error body; it deserves the error's own class.
             if ErrorBody::parse(body).is_some_and(|b| b.error.is_some()) {
-                return Err(errors::from_status(
-                    backend,
-                    what,
-                    StatusCode::BAD_REQUEST,
-                    &HeaderMap::new(),
-                    body,
-                ));
+                let refusal = http_util::Reply {
+                    status: reqwest::StatusCode::BAD_REQUEST,
+                    headers: Default::default(),
+                    body: Bytes::copy_from_slice(body),
+                    what: what.to_string(),
+                };
+                return Err(errors::from_status(backend, &refusal));
             }
-            let mut err = errors::unusable_json(what, body, "an answer that is not an image list");
+            let mut err = SERVICE.unusable_json(what, body, "an answer that is not an image list");
             err.detail = format!("{}; {e}", err.detail);
             return Err(err);
         }
     };
     if response.data.len() != expected {
-        return Err(bad_response(
+        return Err(SERVICE.bad_response(
             format!("{} image(s) instead of {expected}", response.data.len()),
             format!("{what}: asked for {expected} images, got {}", response.data.len()),
         ));
@@ -59,19 +56,19 @@ async fn fetch(api: &Api, what: &str, index: usize, datum: ImageDatum) -> Result
     let bytes = match (datum.b64_json.as_deref(), datum.url.as_deref()) {
         (Some(b64), _) if !b64.trim().is_empty() => {
             let bytes = decode_base64(b64).map_err(|e| {
-                bad_response(
+                SERVICE.bad_response(
                     "an image that is not valid base64",
                     format!("{what}: data[{index}].b64_json: {e}"),
                 )
             })?;
             let at = format!("{what}: data[{index}]");
-            http_util::check_image(errors::SERVICE, &at, &bytes, MAX_IMAGE_BYTES, None)?;
+            http_util::check_image(SERVICE.name, &at, &bytes, MAX_IMAGE_BYTES, None)?;
             bytes
         }
         // A download is checked as it is read.
         (_, Some(url)) if !url.trim().is_empty() => api.download(url).await?,
         _ => {
-            return Err(bad_response(
+            return Err(SERVICE.bad_response(
                 "an image entry with neither data nor a link",
                 format!("{what}: data[{index}] has no b64_json or url"),
             ));

@@ -18,17 +18,27 @@ use futures::stream::FuturesUnordered;
 use reqwest::multipart::Part;
 
 use self::client::Api;
-use self::settings::{Settings, Size};
+use self::errors::SERVICE;
+use self::settings::{Options, Settings, Size, Variation};
 use self::wire::{ChatResponse, ImageRequest};
+use crate::backends::http_util::{excerpt, redact};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
-    http_util,
 };
 use crate::base::{FailureCode, Strength};
-use crate::config::{BackendConfig, OpenAiVariation};
+use crate::config::BackendConfig;
 
 /// Images in a grid.
 const GRID: u8 = 4;
+
+pub(super) const KIND: Kind = Kind {
+    name: "openai",
+    default_concurrency: 2,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(OpenAiBackend::from_config(cfg)?)),
+};
 
 pub struct OpenAiBackend {
     settings: Settings,
@@ -67,8 +77,7 @@ struct Batch {
 impl OpenAiBackend {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
         let settings = Settings::from_config(cfg)?;
-        let api =
-            Api::new(&settings.name, settings.base_url.clone(), settings.api_key.clone(), settings.timeout)?;
+        let api = Api::new(&settings.name, settings.base_url.clone(), &settings.api_key, settings.timeout)?;
         Ok(OpenAiBackend { settings, api })
     }
 
@@ -80,28 +89,27 @@ impl OpenAiBackend {
                 size: s.size_for_aspect(job.spec.aspect_or_square()),
             },
             Operation::Upscale { .. } => {
-                return Err(errors::unsupported(
-                    &s.name,
-                    "has no upscaler; Easel serves the stored image instead",
-                ));
+                return Err(
+                    SERVICE.unsupported(&s.name, "has no upscaler; Easel serves the stored image instead")
+                );
             }
             Operation::Variation { source, strength, .. } => {
                 let size = s.nearest_size(aspect_of(source).unwrap_or(job.spec.aspect_or_square().ratio()));
                 match s.variation {
-                    OpenAiVariation::Edits => Call::Edit {
+                    Variation::Edits => Call::Edit {
                         prompt: variation_prompt(*strength, &job.spec.text),
                         images: std::slice::from_ref(source),
                         size,
                     },
-                    OpenAiVariation::Variations => Call::Vary { image: source, size },
-                    OpenAiVariation::None => {
-                        return Err(errors::unsupported(&s.name, "does not make variations"));
+                    Variation::Variations => Call::Vary { image: source, size },
+                    Variation::None => {
+                        return Err(SERVICE.unsupported(&s.name, "does not make variations"));
                     }
                 }
             }
             Operation::Blend { images } => {
                 if !s.blend {
-                    return Err(errors::unsupported(&s.name, "cannot blend images"));
+                    return Err(SERVICE.unsupported(&s.name, "cannot blend images"));
                 }
                 Call::Edit {
                     prompt: blend_prompt(images.len(), &job.spec.text),
@@ -172,10 +180,10 @@ impl OpenAiBackend {
             seed: s.send_seed.then(|| seed_for(job, batch)),
             negative_prompt: negative.as_deref().filter(|_| s.send_negative_prompt),
         };
-        let (path, body) = match call {
+        let reply = match call {
             Call::Generate { prompt, .. } => {
                 let body = ImageRequest { prompt: Some(prompt), ..fields };
-                ("images/generations", self.api.post_json("images/generations", &body).await?)
+                self.api.post_json("images/generations", &body).await?
             }
             Call::Edit { prompt, images, .. } => {
                 let mut form = ImageRequest { prompt: Some(prompt), ..fields }.to_form();
@@ -184,28 +192,27 @@ impl OpenAiBackend {
                 for (i, image) in images.iter().enumerate() {
                     form = form.part(name, file_part(image, i)?);
                 }
-                ("images/edits", self.api.post_form("images/edits", form).await?)
+                self.api.post_form("images/edits", form).await?
             }
             Call::Vary { image, .. } => {
                 let form = ImageRequest { negative_prompt: None, ..fields }.to_form();
                 let form = form.part("image", file_part(image, 0)?);
-                ("images/variations", self.api.post_form("images/variations", form).await?)
+                self.api.post_form("images/variations", form).await?
             }
         };
-        let what = format!("POST {}", self.api.url(path));
-        images::collect(&self.api, &s.name, &what, &body, batch.n as usize).await
+        images::collect(&self.api, &s.name, &reply.what, &reply.body, batch.n as usize).await
     }
 
     async fn describe(&self, image: &SourceImage) -> Result<JobOutput, BackendError> {
         let Some(model) = self.settings.describe_model.as_deref() else {
-            return Err(errors::unsupported(&self.settings.name, "has no describe model configured"));
+            return Err(SERVICE.unsupported(&self.settings.name, "has no describe model configured"));
         };
-        let body = self.api.post_json("chat/completions", &describe::request(model, image)).await?;
-        let what = format!("POST {}", self.api.url("chat/completions"));
+        let answer = self.api.post_json("chat/completions", &describe::request(model, image)).await?;
+        let what = answer.what;
         let reply: ChatResponse =
-            http_util::parse_json(errors::SERVICE, &what, &body, "an answer that is not a chat completion")?;
+            SERVICE.parse_json(&what, &answer.body, "an answer that is not a chat completion")?;
         let Some(message) = reply.choices.into_iter().next().map(|c| c.message) else {
-            return Err(errors::bad_response("an empty chat answer", format!("{what}: no choices")));
+            return Err(SERVICE.bad_response("an empty chat answer", format!("{what}: no choices")));
         };
         if let Some(refusal) = message.refusal.filter(|r| !r.trim().is_empty()) {
             return Err(BackendError::fatal(
@@ -217,9 +224,9 @@ impl OpenAiBackend {
         let text = message.content.map(wire::ChatContent::into_text).unwrap_or_default();
         let prompts = describe::parse_prompts(&text);
         if prompts.is_empty() {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "a description with no prompts in it",
-                format!("{what}: content: {}", errors::excerpt(text.as_bytes(), 300)),
+                format!("{what}: content: {}", excerpt(text.as_bytes(), 300)),
             ));
         }
         Ok(JobOutput { prompts, ..JobOutput::default() })
@@ -238,11 +245,11 @@ impl Backend for OpenAiBackend {
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         progress.percent(0, None);
-        self.dispatch(&job, &progress).await.map_err(|e| errors::redact(e, &[self.settings.api_key.expose()]))
+        self.dispatch(&job, &progress).await.map_err(|e| redact(e, &[self.settings.api_key.expose()]))
     }
 
     async fn health(&self) -> Result<(), String> {
-        self.api.probe("models").await
+        self.api.probe().await
     }
 }
 

@@ -5,17 +5,90 @@
 use std::fmt;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
 use reqwest::Url;
+use serde::Deserialize;
 
 use crate::backends::Capabilities;
-use crate::config::{BackendConfig, OpenAiResponseFormat, OpenAiVariation, Secret, parse_size};
+use crate::backends::kind::{self, check_base_url};
+use crate::config::{BackendConfig, BadSetting, Secret, parse_size};
 use crate::prompt::{Aspect, Param};
 
 pub(super) const DEFAULT_MODEL: &str = "gpt-image-1";
 const DEFAULT_MAX_N: u8 = 4;
 /// What `max_aspect` is when nothing bounds it.
 const FREE_FORM_MAX_ASPECT: f64 = 4.0;
+
+/// The kind's own keys in a `[[backends]]` entry; unset ones follow from the model's family.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Options {
+    /// Images per request; 1 makes four parallel single-image calls (dall-e-3, some relays).
+    #[serde(default)]
+    max_n: Option<u8>,
+    #[serde(default)]
+    response_format: Option<ResponseFormat>,
+    /// Sizes the model accepts (`WxH`); `--ar` picks the nearest.
+    #[serde(default)]
+    sizes: Option<Vec<String>>,
+    /// Send `seed` and `negative_prompt` as extra fields (FLUX providers accept them).
+    #[serde(default)]
+    send_seed: Option<bool>,
+    #[serde(default)]
+    send_negative_prompt: Option<bool>,
+    #[serde(default)]
+    variation: Option<Variation>,
+    /// Blend through `/images/edits` with several images (gpt-image models).
+    #[serde(default)]
+    blend: Option<bool>,
+    /// A vision chat model for /describe through `/chat/completions`.
+    #[serde(default)]
+    describe_model: Option<String>,
+}
+
+impl Options {
+    /// Reads the entry's own keys and checks them with `base_url`.
+    pub fn read(cfg: &BackendConfig) -> Result<Options, BadSetting> {
+        let options: Options = cfg.parse_settings()?;
+        check_base_url(cfg)?;
+        if let Some(n) = options.max_n.filter(|n| !(1..=10).contains(n)) {
+            return Err(BadSetting::new("max_n", format!("{n} is out of range: use 1 to 10")));
+        }
+        for size in options.sizes.iter().flatten() {
+            if parse_size(size).is_none() {
+                return Err(BadSetting::new(
+                    "sizes",
+                    format!("`{size}` is not a size: write it as WIDTHxHEIGHT, e.g. \"1024x1024\""),
+                ));
+            }
+        }
+        if options.sizes.as_ref().is_some_and(Vec::is_empty) {
+            return Err(BadSetting::new("sizes", "the list is empty: name at least one size"));
+        }
+        Ok(options)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum ResponseFormat {
+    /// Ask for base64 in the response body.
+    B64Json,
+    /// Ask for URLs and download them.
+    Url,
+    /// Send no `response_format` (GPT image models reject the field and always answer b64).
+    Omit,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(super) enum Variation {
+    /// `/images/edits` with the chosen image and the prompt (gpt-image models).
+    Edits,
+    /// `/images/variations` (dall-e-2 and providers that only have that).
+    Variations,
+    /// No variations: V buttons are not offered.
+    None,
+}
 
 /// The model families whose defaults differ. Anything else is treated as a generic
 /// OpenAI-compatible provider (FLUX relays and the like).
@@ -78,27 +151,20 @@ pub(super) struct Settings {
     pub model: String,
     pub timeout: Duration,
     pub max_n: u8,
-    pub response_format: OpenAiResponseFormat,
+    pub response_format: ResponseFormat,
     pub sizes: Vec<Size>,
     pub send_seed: bool,
     pub send_negative_prompt: bool,
-    pub variation: OpenAiVariation,
+    pub variation: Variation,
     pub blend: bool,
     pub describe_model: Option<String>,
 }
 
 impl Settings {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Settings> {
+        let options = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let name = cfg.name.clone();
-        let base_url = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!(
-                    "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.openai.com/v1",
-                    cfg.base_url
-                )
-            })?;
+        let base_url = kind::base_url(cfg)?;
         let model = cfg
             .model
             .as_deref()
@@ -107,23 +173,10 @@ impl Settings {
             .unwrap_or(DEFAULT_MODEL)
             .to_string();
         let family = Family::of(&model);
-        let sizes = match &cfg.sizes {
+        let sizes = match &options.sizes {
             None => family.default_sizes(),
-            Some(list) => {
-                let mut sizes = Vec::with_capacity(list.len());
-                for s in list {
-                    let Some((w, h)) = parse_size(s) else {
-                        bail!(
-                            "backend `{name}`: `{s}` in sizes is not a size: write it as WIDTHxHEIGHT, e.g. \"1024x1024\""
-                        );
-                    };
-                    sizes.push(Size { w, h });
-                }
-                if sizes.is_empty() {
-                    bail!("backend `{name}`: sizes is empty: name at least one size");
-                }
-                sizes
-            }
+            // Checked by `Options::read`.
+            Some(list) => list.iter().filter_map(|s| parse_size(s)).map(|(w, h)| Size { w, h }).collect(),
         };
         // dall-e-3 refuses n > 1, so a bare dall-e-3 entry must not default to batches of four.
         let default_max_n = if family == Family::DallE3 { 1 } else { DEFAULT_MAX_N };
@@ -132,23 +185,23 @@ impl Settings {
             base_url,
             api_key: cfg.api_key.clone(),
             timeout: Duration::from_secs(cfg.timeout_secs.max(1)),
-            max_n: cfg.max_n.unwrap_or(default_max_n).clamp(1, 10),
+            max_n: options.max_n.unwrap_or(default_max_n).clamp(1, 10),
             // GPT image models reject `response_format` and always answer in base64.
-            response_format: cfg.response_format.unwrap_or(if family == Family::GptImage {
-                OpenAiResponseFormat::Omit
+            response_format: options.response_format.unwrap_or(if family == Family::GptImage {
+                ResponseFormat::Omit
             } else {
-                OpenAiResponseFormat::B64Json
+                ResponseFormat::B64Json
             }),
             sizes,
-            send_seed: cfg.send_seed.unwrap_or(false),
-            send_negative_prompt: cfg.send_negative_prompt.unwrap_or(false),
-            variation: cfg.variation.unwrap_or(match family {
-                Family::GptImage => OpenAiVariation::Edits,
-                Family::DallE2 => OpenAiVariation::Variations,
-                Family::DallE3 | Family::Other => OpenAiVariation::None,
+            send_seed: options.send_seed.unwrap_or(false),
+            send_negative_prompt: options.send_negative_prompt.unwrap_or(false),
+            variation: options.variation.unwrap_or(match family {
+                Family::GptImage => Variation::Edits,
+                Family::DallE2 => Variation::Variations,
+                Family::DallE3 | Family::Other => Variation::None,
             }),
-            blend: cfg.blend.unwrap_or(family == Family::GptImage),
-            describe_model: cfg
+            blend: options.blend.unwrap_or(family == Family::GptImage),
+            describe_model: options
                 .describe_model
                 .as_deref()
                 .map(str::trim)
@@ -161,9 +214,9 @@ impl Settings {
     /// The `response_format` value to send, if any.
     pub fn response_format_field(&self) -> Option<&'static str> {
         match self.response_format {
-            OpenAiResponseFormat::B64Json => Some("b64_json"),
-            OpenAiResponseFormat::Url => Some("url"),
-            OpenAiResponseFormat::Omit => None,
+            ResponseFormat::B64Json => Some("b64_json"),
+            ResponseFormat::Url => Some("url"),
+            ResponseFormat::Omit => None,
         }
     }
 
@@ -199,7 +252,7 @@ impl Settings {
         Capabilities {
             imagine: true,
             upscale: false,
-            variation: self.variation != OpenAiVariation::None,
+            variation: self.variation != Variation::None,
             blend: self.blend,
             describe: self.describe_model.is_some(),
             previews: false,
@@ -216,11 +269,9 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::BackendKind;
 
     fn cfg(model: Option<&str>) -> BackendConfig {
-        let mut c = BackendConfig::demo("t");
-        c.kind = BackendKind::Openai;
+        let mut c = BackendConfig::new("t", "openai");
         c.base_url = "https://api.example.com/v1".into();
         c.model = model.map(String::from);
         c
@@ -230,24 +281,24 @@ mod tests {
     fn defaults_follow_the_model_family() {
         let gpt = Settings::from_config(&cfg(None)).unwrap();
         assert_eq!(gpt.model, "gpt-image-1");
-        assert_eq!(gpt.response_format, OpenAiResponseFormat::Omit);
-        assert_eq!(gpt.variation, OpenAiVariation::Edits);
+        assert_eq!(gpt.response_format, ResponseFormat::Omit);
+        assert_eq!(gpt.variation, Variation::Edits);
         assert!(gpt.blend);
         assert_eq!(gpt.max_n, 4);
         assert_eq!(gpt.sizes.len(), 3);
 
         let d3 = Settings::from_config(&cfg(Some("dall-e-3"))).unwrap();
         assert_eq!(d3.max_n, 1);
-        assert_eq!(d3.response_format, OpenAiResponseFormat::B64Json);
-        assert_eq!(d3.variation, OpenAiVariation::None);
+        assert_eq!(d3.response_format, ResponseFormat::B64Json);
+        assert_eq!(d3.variation, Variation::None);
         assert_eq!(d3.nearest_size(16.0 / 9.0).to_string(), "1792x1024");
 
         let d2 = Settings::from_config(&cfg(Some("dall-e-2"))).unwrap();
-        assert_eq!(d2.variation, OpenAiVariation::Variations);
+        assert_eq!(d2.variation, Variation::Variations);
         assert!(!d2.blend);
 
         let routed = Settings::from_config(&cfg(Some("openai/gpt-image-1.5"))).unwrap();
-        assert_eq!(routed.variation, OpenAiVariation::Edits);
+        assert_eq!(routed.variation, Variation::Edits);
 
         let flux = Settings::from_config(&cfg(Some("flux-dev"))).unwrap();
         assert_eq!(flux.sizes, vec![Size { w: 1024, h: 1024 }]);
@@ -273,7 +324,7 @@ mod tests {
         c.base_url = "ftp://x".into();
         assert!(Settings::from_config(&c).is_err());
         let mut c = cfg(None);
-        c.sizes = Some(vec!["big".into()]);
+        c.set("sizes", ["big"]);
         let err = Settings::from_config(&c).unwrap_err().to_string();
         assert!(err.contains("`big`"), "{err}");
     }

@@ -1,78 +1,43 @@
-//! How a failure at the Open Journey API becomes a [`BackendError`]. The documented error
-//! codes decide first (`invalid_api_key`, `rate_limit_exceeded`, `invalid_prompt`,
-//! `insufficient_credits`, `server_error`), the HTTP status when there is no code. Messages
-//! for what only an admin can fix name the backend; the API key is scrubbed from all.
+//! What only the Open Journey API says when something fails: its documented error codes
+//! (`invalid_api_key`, `rate_limit_exceeded`, `invalid_prompt`, `insufficient_credits`,
+//! `server_error`) decide first; without one, the common ladder in [`http_util`] classifies the
+//! HTTP status. Messages for what only an admin can fix name the backend; the adapter scrubs
+//! the API key from all.
 
-use crate::backends::http_util;
-pub(super) use crate::backends::http_util::{excerpt, redact};
-use crate::backends::http_util::{retry_after, truncate};
-use std::fmt::Display;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-
-use super::wire::{ApiError, ErrorBody};
 use crate::backends::BackendError;
+use crate::backends::http_util::{Failure, REASON_CHARS, Reply, Service, one_line, truncate};
 use crate::base::FailureCode;
 
-const EXCERPT_CHARS: usize = 400;
-const REASON_CHARS: usize = 300;
-/// How member-facing messages name this service.
-pub(super) const SERVICE: &str = "the Open Journey API";
+use super::client::rate_limit_wait;
+use super::wire::{ApiError, ErrorBody};
 
-/// Classifies a non-success HTTP answer. `wait` is what the rate-limit headers ask for.
-pub(super) fn from_status(
-    backend: &str,
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-    wait: Option<Duration>,
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    let said = serde_json::from_slice::<ErrorBody>(body).ok().map(|b| b.error);
+pub(super) static SERVICE: Service = Service {
+    name: "the Open Journey API",
+    kind: "openjourney",
+    credentials: "rejected Easel's API key; an admin needs to check the api_key of backend `{backend}`.",
+    not_found: Some(
+        "has no such endpoint or batch; an admin needs to check the base_url of backend `{backend}` (it \
+         ends in `/v1`).",
+    ),
+    local: false,
+    too_large: "an answer far larger than a batch",
+};
+
+/// Classifies a non-success HTTP answer.
+pub(super) fn from_status(backend: &str, reply: &Reply) -> BackendError {
+    let f = Failure::new(&SERVICE, backend, reply);
+    // `Retry-After`, else what the rate-limit headers ask for.
+    let wait = || f.retry_after().or_else(|| rate_limit_wait(&reply.headers, SystemTime::now()));
+    let said = serde_json::from_slice::<ErrorBody>(&reply.body).ok().map(|b| b.error);
     if let Some(error) = said.as_ref().filter(|e| e.code.is_some()) {
-        return from_code(
-            backend,
-            error,
-            detail,
-            retry_after(headers, std::time::SystemTime::now()).or(wait),
-        );
+        return from_code(backend, error, f.detail.clone(), wait());
     }
-    match code {
-        401 | 403 => from_code(backend, &named("invalid_api_key"), detail, None),
-        429 => from_code(
-            backend,
-            &named("rate_limit_exceeded"),
-            detail,
-            retry_after(headers, std::time::SystemTime::now()).or(wait),
-        ),
-        402 => from_code(backend, &named("insufficient_credits"), detail, None),
-        404 => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!(
-                "The Open Journey API has no such endpoint or batch; an admin needs to check the base_url \
-                 of backend `{backend}` (it ends in `/v1`)."
-            ),
-            detail,
-        ),
-        408 => {
-            BackendError::retryable(FailureCode::BackendTimeout, "The Open Journey API timed out.", detail)
-        }
-        400..=499 => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!("The Open Journey API rejected the request (HTTP {code})."),
-            detail,
-        ),
-        500..=599 => from_code(
-            backend,
-            &named("server_error"),
-            detail,
-            retry_after(headers, std::time::SystemTime::now()),
-        ),
-        _ => bad_response(format!("it answered with HTTP {code}"), detail),
+    match f.code {
+        429 => from_code(backend, &named("rate_limit_exceeded"), f.detail.clone(), wait()),
+        402 => from_code(backend, &named("insufficient_credits"), f.detail.clone(), None),
+        _ => f.classify(None),
     }
 }
 
@@ -128,36 +93,4 @@ pub(super) fn from_code(
             detail,
         ),
     }
-}
-
-/// Classifies a request that got no HTTP answer at all.
-pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    http_util::transport_error(SERVICE, err, what, timeout)
-}
-
-/// Parses a JSON answer, or says precisely why it could not be used (cut off, a web page,
-/// the wrong shape: `expecting`).
-pub(super) fn parse_json<T: serde::de::DeserializeOwned>(
-    what: &str,
-    body: &[u8],
-    expecting: impl Display,
-) -> Result<T, BackendError> {
-    http_util::parse_json(SERVICE, what, body, expecting)
-}
-
-/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
-pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    http_util::bad_response(SERVICE, reason, detail)
-}
-
-pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
-    BackendError::fatal(
-        FailureCode::Unsupported,
-        format!("Backend `{backend}` {what}."),
-        format!("backend `{backend}` (openjourney): {what}"),
-    )
-}
-
-fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }

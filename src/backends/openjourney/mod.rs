@@ -18,32 +18,40 @@
 
 mod client;
 mod errors;
-mod hooks;
 mod wire;
 
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
-use reqwest::Url;
 use serde_json::json;
 use tokio::time::Instant;
 
-pub use self::hooks::OpenJourneyHooks;
-
-use self::client::{Api, Reply};
-use self::wire::{Batch, BatchRequest, GenerateRequest, Status, WebhookRequest};
+use self::client::Api;
+use self::errors::SERVICE;
+use self::wire::{Batch, BatchRequest, Event, GenerateRequest, Status, WebhookRequest};
+use crate::backends::http_util::{Auth, JsonClient, Letter, Mailbox, Probe, Reply, Route, excerpt, redact};
+use crate::backends::kind::{self, Hooked, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink,
 };
 use crate::config::{BackendConfig, Secret};
 use crate::prompt::Param;
 
+pub(super) const KIND: Kind = Kind {
+    name: "openjourney",
+    default_concurrency: 2,
+    keys: kind::keys::<Hooked>,
+    check: |cfg| Hooked::read(cfg).map(drop),
+    build: |cfg, mailbox| Ok(std::sync::Arc::new(OpenJourneyBackend::from_config(cfg, mailbox)?)),
+};
+
 const DEFAULT_POLL_MS: u64 = 2000;
 const DEFAULT_STYLE: &str = "auto";
 const BACKOFF_FACTOR: u32 = 5;
 const POLL_RETRIES: u32 = 4;
 const MAX_IMAGE_BYTES: usize = 30 << 20;
+/// A result link that cannot be downloaded, completing "… sent a response Easel could not use: …".
+const BAD_LINK: &str = "an image link that is not an http(s) URL";
 /// The aspect ratios the API names (the guide shows 1:1 and 16:9; the rest are the usual set).
 const RATIOS: [(&str, f64); 7] = [
     ("1:1", 1.0),
@@ -64,7 +72,8 @@ pub struct OpenJourneyBackend {
     poll: Duration,
     style: String,
     hook_url: Option<String>,
-    hooks: OpenJourneyHooks,
+    /// Where webhook deliveries arrive (`/hooks/openjourney/…`).
+    hooks: Route<Event>,
     /// Set once `POST /webhooks` succeeded.
     registered: tokio::sync::Mutex<bool>,
 }
@@ -81,43 +90,28 @@ impl std::fmt::Debug for OpenJourneyBackend {
 }
 
 impl OpenJourneyBackend {
-    pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
-        Self::from_config_with_hooks(cfg, OpenJourneyHooks::global().clone())
-    }
-
-    pub fn from_config_with_hooks(cfg: &BackendConfig, hooks: OpenJourneyHooks) -> anyhow::Result<Self> {
+    /// Builds the backend; webhook deliveries (with `notify_hook`) arrive at `mailbox`.
+    pub fn from_config(cfg: &BackendConfig, mailbox: &Mailbox) -> anyhow::Result<Self> {
+        let options = Hooked::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        let hooks = mailbox.route::<Event>("openjourney");
         let name = cfg.name.clone();
-        let base = http_url(&cfg.base_url).with_context(|| {
-            format!(
-                "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.openjourney.ai/v1",
-                cfg.base_url
-            )
-        })?;
-        let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {
-            Some(public) => {
-                http_url(public).with_context(|| {
-                    format!("backend `{name}`: notify_hook `{public}` is not an http(s) URL")
-                })?;
-                Some(hooks.hook_url(public, &name))
-            }
-            None => None,
-        };
+        let base = kind::base_url(cfg)?;
+        let hook_url = options.hook_url(&hooks, &name);
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(OpenJourneyBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout)?,
+            // The key is for the API only, never for the CDN holding the results.
+            api: Api::new(
+                JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?
+                    .key_for_api_only(),
+            ),
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             style: cfg.model.clone().filter(|m| !m.trim().is_empty()).unwrap_or_else(|| DEFAULT_STYLE.into()),
             hook_url,
             hooks,
             registered: tokio::sync::Mutex::new(false),
             name,
         })
-    }
-
-    /// The receiver whose [`OpenJourneyHooks::router`] Easel's HTTP server must mount.
-    pub fn hooks(&self) -> &OpenJourneyHooks {
-        &self.hooks
     }
 
     /// Registers the webhook through `POST /webhooks` unless done already; without
@@ -135,10 +129,10 @@ impl OpenJourneyBackend {
 
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
         if !matches!(job.op, Operation::Imagine) {
-            return Err(errors::unsupported(&self.name, &format!("cannot {} images", job.op.name())));
+            return Err(SERVICE.unsupported(&self.name, &format!("cannot {} images", job.op.name())));
         }
         if let Err(e) = self.register_webhook().await {
-            let error = errors::redact(e, &[self.api_key.expose(), self.hooks.secret()]).detail;
+            let error = redact(e, &[self.api_key.expose(), self.hooks.secret()]).detail;
             tracing::warn!(backend = %self.name, %error, "openjourney webhook registration failed; polling only");
         }
         let id = match job.resume.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
@@ -160,9 +154,9 @@ impl OpenJourneyBackend {
         let reply = self.check(self.api.post(&["generate", "batch"], &body).await?)?;
         let batch = parse(&reply)?;
         let Some(id) = batch.batch_id.filter(|id| !id.trim().is_empty()) else {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "a batch without a `batch_id`",
-                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
+                format!("{}: {}", reply.what, excerpt(&reply.body, 300)),
             ));
         };
         progress.accepted(id.clone()).await;
@@ -229,30 +223,22 @@ impl OpenJourneyBackend {
 
     /// A success answer, or the classified refusal.
     fn check(&self, reply: Reply) -> Result<Reply, BackendError> {
-        if reply.status.is_success() {
-            return Ok(reply);
-        }
-        Err(errors::from_status(
-            &self.name,
-            &reply.what,
-            reply.status,
-            &reply.headers,
-            &reply.body,
-            reply.wait,
-        ))
+        reply.success(|r| errors::from_status(&self.name, r))
     }
 
     async fn output(&self, id: &str, batch: Batch) -> Result<JobOutput, BackendError> {
         let urls: Vec<&str> =
             batch.results.iter().filter_map(|r| r.url.as_deref()).filter(|u| !u.trim().is_empty()).collect();
         if urls.len() != 4 {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 format!("a finished batch with {} image URLs instead of 4", urls.len()),
                 format!("batch {id}: results {:?}", batch.results),
             ));
         }
-        let images =
-            futures::future::try_join_all(urls.iter().map(|u| self.api.download(u, MAX_IMAGE_BYTES))).await?;
+        let images = futures::future::try_join_all(
+            urls.iter().map(|u| self.api.client.download(u, MAX_IMAGE_BYTES, BAD_LINK)),
+        )
+        .await?;
         let ids: Vec<Option<&str>> = batch.results.iter().map(|r| r.id.as_deref()).collect();
         Ok(JobOutput {
             images: images.into_iter().map(|bytes| OutputImage { bytes, seed: None }).collect(),
@@ -263,17 +249,13 @@ impl OpenJourneyBackend {
 }
 
 fn parse(reply: &Reply) -> Result<Batch, BackendError> {
-    errors::parse_json(&reply.what, &reply.body, "an answer that is not a batch")
+    SERVICE.parse_json(&reply.what, &reply.body, "an answer that is not a batch")
 }
 
 /// The API's ratio nearest to `ratio` (width / height), compared on a log scale.
 fn nearest_ratio(ratio: f64) -> &'static str {
     let distance = |r: f64| (r.ln() - ratio.max(1e-3).ln()).abs();
     RATIOS.iter().min_by(|a, b| distance(a.1).total_cmp(&distance(b.1))).map_or("1:1", |r| r.0)
-}
-
-fn http_url(text: &str) -> Option<Url> {
-    Url::parse(text.trim()).ok().filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
 }
 
 #[async_trait]
@@ -302,11 +284,20 @@ impl Backend for OpenJourneyBackend {
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
         self.execute(&job, &progress)
             .await
-            .map_err(|e| errors::redact(e, &[self.api_key.expose(), self.hooks.secret()]))
+            .map_err(|e| redact(e, &[self.api_key.expose(), self.hooks.secret()]))
     }
 
     async fn health(&self) -> Result<(), String> {
-        self.api.probe().await
+        // A batch that does not exist: only refused keys and outages count.
+        let url = self.api.client.url(&["generate", "batch", "easel-health-probe"]);
+        self.api.client.probe(url, Probe::NoServerError).await
+    }
+}
+
+/// A webhook delivery wakes the job waiting on its batch, which then asks for the batch.
+impl Letter for Event {
+    fn job_id(&self) -> Option<String> {
+        self.batch_id().map(String::from)
     }
 }
 

@@ -99,11 +99,10 @@ pub(super) struct ErrorBody {
     pub error: ApiError,
 }
 
-/// A webhook delivery.
-#[derive(Debug, Deserialize)]
+/// A webhook delivery, `{"event", "timestamp", "data"}`. Which event it is does not matter:
+/// any delivery about a batch only wakes the job waiting on it.
+#[derive(Debug, Clone, Deserialize)]
 pub(super) struct Event {
-    #[serde(default)]
-    pub event: String,
     #[serde(default)]
     pub data: Value,
 }

@@ -1,105 +1,51 @@
-//! How a failure at the Openjourney REST API becomes a [`BackendError`]. The reference
-//! documents no error bodies, so the HTTP status decides the class and the body's reason (see
-//! [`super::wire::error_message`]) is only shown: a refused key or an empty account is for the
-//! admin, a refused prompt for the member, rate limits and outages are retried. A job that
-//! ended `failed` is classified by its reason. The API key is scrubbed from every message.
+//! What only the Openjourney REST API says when something fails. The reference documents no
+//! error bodies, so the HTTP status decides the class (the common ladder in [`http_util`]) and
+//! the body's reason (see [`super::wire::error_message`]) is only shown: a refused key or an
+//! empty account is for the admin, a refused prompt for the member, rate limits and outages are
+//! retried. A job that ended `failed` is classified by its reason. The adapter scrubs the API
+//! key from every message.
 
-use crate::backends::http_util;
-pub(super) use crate::backends::http_util::{excerpt, redact};
-use crate::backends::http_util::{retry_after, truncate};
-use std::fmt::Display;
-use std::time::{Duration, SystemTime};
-
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-
-use super::wire::{Job, Status, error_message};
 use crate::backends::BackendError;
+use crate::backends::http_util::{Failure, REASON_CHARS, Reply, Service, ended_with, truncate};
 use crate::base::FailureCode;
 
-const EXCERPT_CHARS: usize = 400;
-const REASON_CHARS: usize = 300;
-/// How member-facing messages name this service.
-pub(super) const SERVICE: &str = "the Openjourney REST API";
+use super::wire::{Job, Status, error_message};
+
+pub(super) static SERVICE: Service = Service {
+    name: "the Openjourney REST API",
+    kind: "opj",
+    credentials: "rejected Easel's API key; an admin needs to check the api_key of backend `{backend}`.",
+    not_found: Some(
+        "has no such endpoint; an admin needs to check the base_url (it ends in `/v1`) and model of \
+         backend `{backend}`.",
+    ),
+    local: false,
+    too_large: "an answer far larger than a job",
+};
 
 /// Words in a reason that mean the service's safety filter stopped the prompt or image.
 const BLOCK_PHRASES: &[&str] =
     &["nsfw", "safety", "moderat", "blocked", "banned", "inappropriate", "sensitive", "not allowed"];
 
 /// Classifies a non-success HTTP answer.
-pub(super) fn from_status(
-    backend: &str,
-    what: &str,
-    status: StatusCode,
-    headers: &HeaderMap,
-    body: &[u8],
-) -> BackendError {
-    let code = status.as_u16();
-    let detail = format!("{what} → HTTP {code}: {}", excerpt(body, EXCERPT_CHARS));
-    let said = error_message(body).map(|s| truncate(&s, REASON_CHARS));
-    let wait = || retry_after(headers, SystemTime::now());
-    match code {
-        401 | 403 => BackendError::fatal(
-            FailureCode::CredentialsRejected,
-            format!(
-                "The Openjourney REST API rejected Easel's API key; an admin needs to check the api_key \
-                 of backend `{backend}`."
-            ),
-            detail,
-        ),
-        402 => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!(
-                "The Openjourney account behind backend `{backend}` has no credits left; an admin needs \
-                 to top it up."
-            ),
-            detail,
-        ),
-        404 => BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!(
-                "The Openjourney REST API has no such endpoint; an admin needs to check the base_url \
-                 (it ends in `/v1`) and model of backend `{backend}`."
-            ),
-            detail,
-        ),
-        408 => BackendError::retryable(
-            FailureCode::BackendTimeout,
-            "The Openjourney REST API timed out.",
-            detail,
-        )
-        .with_retry_after(wait()),
-        429 => BackendError::retryable(
-            FailureCode::RateLimited,
-            "The Openjourney REST API is rate limiting Easel; the request will be tried again shortly.",
-            detail,
-        )
-        .with_retry_after(wait()),
-        400..=499 => {
-            let reason = said.unwrap_or_else(|| {
-                format!("HTTP {code} {}", status.canonical_reason().unwrap_or("")).trim().to_string()
-            });
+pub(super) fn from_status(backend: &str, reply: &Reply) -> BackendError {
+    let f = Failure::new(&SERVICE, backend, reply);
+    let said = error_message(&reply.body).map(|s| truncate(&s, REASON_CHARS));
+    match f.code {
+        402 => f.rejected(format!(
+            "The Openjourney account behind backend `{backend}` has no credits left; an admin needs to \
+             top it up."
+        )),
+        // A refusal of this request, worded as the member's prompt was refused.
+        400..=499 if !matches!(f.code, 401 | 403 | 404 | 408 | 429) => {
+            let reason = said.unwrap_or_else(|| f.status_text());
             if is_blocked(&reason) {
-                BackendError::fatal(
-                    FailureCode::ContentBlocked,
-                    format!("Openjourney refused this prompt: {reason}"),
-                    detail,
-                )
+                f.fatal(FailureCode::ContentBlocked, format!("Openjourney refused this prompt: {reason}"))
             } else {
-                BackendError::fatal(
-                    FailureCode::BackendRejected,
-                    format!("Openjourney refused the request: {reason}"),
-                    detail,
-                )
+                f.rejected(format!("Openjourney refused the request: {reason}"))
             }
         }
-        500..=599 => BackendError::retryable(
-            FailureCode::BackendError,
-            format!("The Openjourney REST API had a temporary problem (HTTP {code})."),
-            detail,
-        )
-        .with_retry_after(wait()),
-        _ => bad_response(format!("it answered with HTTP {code}"), detail),
+        _ => f.classify(said),
     }
 }
 
@@ -119,21 +65,13 @@ pub(super) fn job_failed(id: &str, job: &Job) -> BackendError {
             detail,
         );
     }
-    let shown =
-        reason.as_deref().map_or_else(|| "no reason given".to_string(), |r| truncate(r, REASON_CHARS));
-    if reason.as_deref().is_some_and(is_blocked) {
-        BackendError::fatal(
-            FailureCode::ContentBlocked,
-            format!("Openjourney refused this prompt: {shown}"),
-            detail,
-        )
-    } else {
-        BackendError::fatal(
-            FailureCode::BackendRejected,
-            format!("Openjourney could not finish this image: {shown}"),
-            detail,
-        )
-    }
+    ended_with(
+        reason.as_deref(),
+        BLOCK_PHRASES,
+        "Openjourney",
+        "Openjourney could not finish this image",
+        detail,
+    )
 }
 
 fn is_blocked(reason: &str) -> bool {
@@ -150,24 +88,6 @@ pub(super) fn lost(id: &str) -> BackendError {
     )
 }
 
-/// Classifies a request that got no HTTP answer at all.
-pub(super) fn from_transport(err: &reqwest::Error, what: &str, timeout: Duration) -> BackendError {
-    http_util::transport_error(SERVICE, err, what, timeout)
-}
-
-/// An answer Easel cannot use; `reason` completes "… sent a response Easel could not use: …".
-pub(super) fn bad_response(reason: impl Display, detail: impl Into<String>) -> BackendError {
-    http_util::bad_response(SERVICE, reason, detail)
-}
-
-pub(super) fn unsupported(backend: &str, what: &str) -> BackendError {
-    BackendError::fatal(
-        FailureCode::Unsupported,
-        format!("Backend `{backend}` {what}."),
-        format!("backend `{backend}` (opj): {what}"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,9 +95,8 @@ mod tests {
 
     #[test]
     fn statuses_are_classified() {
-        let h = HeaderMap::new();
         let c = |code: u16| {
-            let e = from_status("b", "POST x", StatusCode::from_u16(code).unwrap(), &h, b"");
+            let e = from_status("b", &Reply::fake(code, b""));
             (e.code, e.retryable)
         };
         assert_eq!(c(401), (FailureCode::CredentialsRejected, false));
@@ -188,7 +107,7 @@ mod tests {
         assert_eq!(c(502), (FailureCode::BackendError, true));
         assert_eq!(c(422), (FailureCode::BackendRejected, false));
         assert_eq!(c(302), (FailureCode::BackendBadResponse, false));
-        let e = from_status("b", "POST x", StatusCode::BAD_REQUEST, &h, br#"{"error": "NSFW prompt"}"#);
+        let e = from_status("b", &Reply::fake(400, br#"{"error": "NSFW prompt"}"#));
         assert_eq!(
             (e.code, e.user_message.as_str()),
             (FailureCode::ContentBlocked, "Openjourney refused this prompt: NSFW prompt")

@@ -13,9 +13,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::client::{Api, Reply};
-use super::errors;
+use super::errors::{self, SERVICE};
 use super::wire::{JOB_SHAPE, Job, Status};
+use crate::backends::http_util::{JsonClient, Reply, excerpt, redact};
 use crate::backends::{BackendError, ProgressSink};
 use crate::config::Secret;
 
@@ -46,23 +46,15 @@ pub(super) fn decode_ids(remote_id: Option<&str>) -> Vec<String> {
 /// A job out of a success answer.
 pub(super) fn parse(reply: &Reply) -> Result<Job, BackendError> {
     serde_json::from_slice(&reply.body).map_err(|e| {
-        errors::bad_response(
+        SERVICE.bad_response(
             format!("an answer that is not {JOB_SHAPE}"),
-            format!("{}: {e}; body: {}", reply.what, errors::excerpt(&reply.body, 300)),
+            format!("{}: {e}; body: {}", reply.what, excerpt(&reply.body, 300)),
         )
     })
 }
 
-/// A success answer, or the classified refusal.
-pub(super) fn check(backend: &str, reply: Reply) -> Result<Reply, BackendError> {
-    if reply.status.is_success() {
-        return Ok(reply);
-    }
-    Err(errors::from_status(backend, &reply.what, reply.status, &reply.headers, &reply.body))
-}
-
 pub(super) struct Follow<'a> {
-    pub api: &'a Api,
+    pub api: &'a JsonClient,
     pub backend: &'a str,
     pub poll: Duration,
     /// Scrubbed from what is logged here: a careless server may echo it in an error body.
@@ -102,7 +94,7 @@ impl Follow<'_> {
                             }
                             Some(Status::Waiting) => percents[i] = 0,
                             None => {
-                                return Err(errors::bad_response(
+                                return Err(SERVICE.bad_response(
                                     format!("{JOB_SHAPE} without a `status`"),
                                     format!("job {}: status missing", ids[i]),
                                 ));
@@ -134,7 +126,7 @@ impl Follow<'_> {
                 Some(e) if failures >= POLL_RETRIES => return Err(e),
                 Some(e) => {
                     failures += 1;
-                    let error = errors::redact(e.clone(), &[self.key.expose()]).detail;
+                    let error = redact(e.clone(), &[self.key.expose()]).detail;
                     tracing::warn!(backend = %self.backend, %error, "opj poll failed");
                     // Never below the base interval: a `Retry-After: 0` must not make a busy loop.
                     e.retry_after.unwrap_or(interval).clamp(base, MAX_POLL_WAIT.max(base))
@@ -150,11 +142,11 @@ impl Follow<'_> {
 
     /// `None` when the service does not know the job (404).
     async fn fetch(&self, id: &str) -> Result<Option<Job>, BackendError> {
-        let reply = self.api.job(id).await?;
+        let reply = self.api.get(self.api.url(&["job", id])).await?;
         if reply.status == reqwest::StatusCode::NOT_FOUND {
             return Ok(None);
         }
-        parse(&check(self.backend, reply)?).map(Some)
+        parse(&reply.success(|r| errors::from_status(self.backend, r))?).map(Some)
     }
 }
 

@@ -22,26 +22,26 @@
 //!
 //! See [`wire`] for the response shapes, which the reference does not show.
 
-mod client;
 mod errors;
 mod jobs;
-pub mod models;
+mod models;
 mod wire;
 
 use std::time::Duration;
 
-use anyhow::Context;
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use reqwest::Url;
 use serde::Serialize;
 use serde_json::json;
 
-use self::client::Api;
-use self::jobs::{Follow, check, decode_ids, encode_ids, parse};
+use self::errors::SERVICE;
+use self::jobs::{Follow, decode_ids, encode_ids, parse};
 pub use self::models::Model;
+use self::models::Options;
 use self::wire::{ExtractRequest, GenerateRequest, Job as RemoteJob, UpscaleRequest};
+use crate::backends::http_util::{Auth, JsonClient, Probe, excerpt, redact};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
@@ -51,14 +51,24 @@ use crate::prompt::Param;
 
 /// Base poll interval when `poll_ms` is not set.
 const DEFAULT_POLL_MS: u64 = 2000;
+
+pub(super) const KIND: Kind = Kind {
+    name: "opj",
+    default_concurrency: 2,
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
+    build: |cfg, _| Ok(std::sync::Arc::new(OpjBackend::from_config(cfg)?)),
+};
 /// Cap on one downloaded image (4-megapixel FLUX Ultra PNGs run to a few tens of MiB).
 const MAX_IMAGE_BYTES: usize = 40 << 20;
+/// A result link that cannot be downloaded, completing "… sent a response Easel could not use: …".
+const BAD_LINK: &str = "an `output` that is not an http(s) image link";
 /// Jobs, and so images, per imagine.
 const IMAGES: usize = 4;
 
 pub struct OpjBackend {
     name: String,
-    api: Api,
+    api: JsonClient,
     api_key: Secret,
     poll: Duration,
     model: &'static Model,
@@ -80,25 +90,16 @@ impl std::fmt::Debug for OpjBackend {
 impl OpjBackend {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
         let name = cfg.name.clone();
-        let base = Url::parse(cfg.base_url.trim())
-            .ok()
-            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-            .with_context(|| {
-                format!(
-                    "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.opj.app/v1",
-                    cfg.base_url
-                )
-            })?;
-        models::check_config(cfg).map_err(|(key, why)| anyhow::anyhow!("backend `{name}`: {key}: {why}"))?;
-        let model = Model::find(cfg.model.as_deref().unwrap_or_default()).map_err(|e| anyhow::anyhow!(e))?;
+        let base = kind::base_url(cfg)?;
+        let (options, model) = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(OpjBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout)?,
+            api: JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?,
             api_key: cfg.api_key.clone(),
-            poll: Duration::from_millis(cfg.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
+            poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             model,
-            guidance: cfg.cfg_scale,
-            upscaler: cfg.upscaler.clone().filter(|u| !u.trim().is_empty()),
+            guidance: options.cfg_scale,
+            upscaler: options.upscaler.filter(|u| !u.trim().is_empty()),
             name,
         })
     }
@@ -110,7 +111,7 @@ impl OpjBackend {
                 self.upscale(job, *index, source, parent, progress).await
             }
             Operation::Describe { image } => self.describe(job, image, progress).await,
-            op => Err(errors::unsupported(&self.name, &format!("cannot {} images", op.name()))),
+            op => Err(SERVICE.unsupported(&self.name, &format!("cannot {} images", op.name()))),
         }
     }
 
@@ -138,7 +139,7 @@ impl OpjBackend {
         }
         let ended = self.follow().all(&ids, progress).await?;
         let urls = ended.iter().zip(&ids).map(|(j, id)| image_link(id, j)).collect::<Result<Vec<_>, _>>()?;
-        let downloads = urls.iter().map(|url| self.api.download(url, MAX_IMAGE_BYTES));
+        let downloads = urls.iter().map(|url| self.api.download(url, MAX_IMAGE_BYTES, BAD_LINK));
         let images = futures::future::try_join_all(downloads).await?;
         Ok(JobOutput {
             images: images
@@ -169,7 +170,7 @@ impl OpjBackend {
         let body = UpscaleRequest { image: &link, model: self.upscaler.as_deref() };
         let (id, ended) = self.single(job, "utils/upscale", &body, progress).await?;
         let url = image_link(&id, &ended)?;
-        let bytes = self.api.download(&url, MAX_IMAGE_BYTES).await?;
+        let bytes = self.api.download(&url, MAX_IMAGE_BYTES, BAD_LINK).await?;
         Ok(JobOutput {
             images: vec![OutputImage { bytes, seed: None }],
             prompts: Vec::new(),
@@ -195,7 +196,7 @@ impl OpjBackend {
         prompts.dedup();
         prompts.truncate(IMAGES);
         if prompts.is_empty() {
-            return Err(errors::bad_response(
+            return Err(SERVICE.bad_response(
                 "a prompt-extract job whose `output` holds no prompt text",
                 format!("job {id}: output {:?}", ended.output),
             ));
@@ -226,12 +227,14 @@ impl OpjBackend {
 
     /// POSTs one job; its id.
     async fn submit(&self, path: &str, body: &impl Serialize) -> Result<String, BackendError> {
-        let reply = check(&self.name, self.api.post(path, body).await?)?;
+        // The model path (`flux/1.1/pro`) is several segments.
+        let url = self.api.url(&path.split('/').filter(|s| !s.is_empty()).collect::<Vec<_>>());
+        let reply = self.api.post(url, body).await?.success(|r| errors::from_status(&self.name, r))?;
         let created = parse(&reply)?;
         created.id().ok_or_else(|| {
-            errors::bad_response(
+            SERVICE.bad_response(
                 format!("a new job without an `id` (expected {})", wire::JOB_SHAPE),
-                format!("{}: {}", reply.what, errors::excerpt(&reply.body, 300)),
+                format!("{}: {}", reply.what, excerpt(&reply.body, 300)),
             )
         })
     }
@@ -244,7 +247,7 @@ impl OpjBackend {
 /// The image link a finished job gives in `output`.
 fn image_link(id: &str, job: &RemoteJob) -> Result<String, BackendError> {
     job.outputs().into_iter().next().ok_or_else(|| {
-        errors::bad_response(
+        SERVICE.bad_response(
             "a finished job without an `output` image link",
             format!("job {id}: output {:?}", job.output),
         )
@@ -287,10 +290,13 @@ impl Backend for OpjBackend {
     }
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {
-        self.execute(&job, &progress).await.map_err(|e| errors::redact(e, &[self.api_key.expose()]))
+        self.execute(&job, &progress).await.map_err(|e| redact(e, &[self.api_key.expose()]))
     }
 
     async fn health(&self) -> Result<(), String> {
-        self.api.probe().await
+        // "Ping the API & checkpoints".
+        self.api
+            .probe(self.api.url(&["internal", "ping"]), Probe::Success("check base_url (it ends in /v1)"))
+            .await
     }
 }

@@ -1,13 +1,16 @@
 //! The model endpoints the Openjourney REST reference documents, and which request fields
 //! each one takes. One entry per `POST /v1/<path>`; `model` in the config names the path.
-//! The config check and the adapter both read this table, so a field is only sent to a model
+//! The config check ([`Options`]) and the adapter both read this table, so a field is only sent to a model
 //! documented to take it, and a prompt parameter only counts as honoured where it is sent.
 //!
 //! `canvas` is a named shape, not a ratio. The reference names them ("Square, Portrait,
 //! Landscape and Wide Landscape") without sizes, so `--ar` picks the nearest of the shapes
 //! below, compared on a log scale; the ratios are Easel's reading, used for nothing else.
 
-use crate::config::BackendConfig;
+use serde::Deserialize;
+
+use crate::backends::kind::{check_base_url, check_not_blank, check_poll_ms};
+use crate::config::{BackendConfig, BadSetting};
 
 /// A canvas name as the API spells it, and the width / height Easel takes it to mean.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -118,49 +121,70 @@ impl Model {
     }
 }
 
-/// The checks of an `opj` entry beyond those every polled kind has (`easel check-config`
-/// runs them): `base_url` ends in `/v1`, `model` is a documented endpoint, `cfg_scale` only
-/// where the model takes `guidance`. `Err((key, message))` names the offending key.
-pub fn check_config(cfg: &BackendConfig) -> Result<(), (&'static str, String)> {
-    // A base without `/v1`, or with a model path after it, would 404 on every request.
-    let path = reqwest::Url::parse(cfg.base_url.trim()).map(|u| u.path().trim_end_matches('/').to_string());
-    if !path.is_ok_and(|p| p.ends_with("/v1")) {
-        return Err((
-            "base_url",
-            format!(
-                "`{}` does not end in /v1: give everything before the API's own paths, e.g. \
-                 \"https://api.opj.app/v1\"",
-                cfg.base_url
-            ),
-        ));
-    }
-    let Some(path) = cfg.model.as_deref() else {
-        return Err((
-            "model",
-            format!("is not set: name the endpoint after /v1/, one of {}", Model::valid_list()),
-        ));
-    };
-    let model = Model::find(path).map_err(|m| ("model", m))?;
-    if let Some(scale) = cfg.cfg_scale {
-        if !model.guidance {
-            let takers: Vec<&str> = MODELS.iter().filter(|m| m.guidance).map(|m| m.path).collect();
-            return Err((
-                "cfg_scale",
+/// The kind's own keys in a `[[backends]]` entry.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct Options {
+    /// Base interval of `/job/{id}` polls in milliseconds.
+    #[serde(default)]
+    pub poll_ms: Option<u64>,
+    /// Sent as `guidance` to the models that take it.
+    #[serde(default)]
+    pub cfg_scale: Option<f64>,
+    /// The `model` of `/utils/upscale` ("Real-ESRGAN", …).
+    #[serde(default)]
+    pub upscaler: Option<String>,
+}
+
+impl Options {
+    /// Reads the entry's own keys and checks them with `base_url` (it ends in `/v1`) and
+    /// `model` (a documented endpoint, taking `guidance` if `cfg_scale` is set).
+    pub fn read(cfg: &BackendConfig) -> Result<(Options, &'static Model), BadSetting> {
+        let options: Options = cfg.parse_settings()?;
+        check_base_url(cfg)?;
+        check_poll_ms(options.poll_ms)?;
+        // A base without `/v1`, or with a model path after it, would 404 on every request.
+        let path =
+            reqwest::Url::parse(cfg.base_url.trim()).map(|u| u.path().trim_end_matches('/').to_string());
+        if !path.is_ok_and(|p| p.ends_with("/v1")) {
+            return Err(BadSetting::new(
+                "base_url",
                 format!(
-                    "model `{}` takes no guidance (only {} do): remove cfg_scale",
-                    model.path,
-                    takers.join(" and ")
+                    "`{}` does not end in /v1: give everything before the API's own paths, e.g. \
+                     \"https://api.opj.app/v1\"",
+                    cfg.base_url
                 ),
             ));
         }
-        if !(scale.is_finite() && scale > 0.0 && scale <= 30.0) {
-            return Err(("cfg_scale", format!("{scale} is out of range: use a number above 0, up to 30")));
+        let Some(path) = cfg.model.as_deref() else {
+            return Err(BadSetting::new(
+                "model",
+                format!("is not set: name the endpoint after /v1/, one of {}", Model::valid_list()),
+            ));
+        };
+        let model = Model::find(path).map_err(|m| BadSetting::new("model", m))?;
+        if let Some(scale) = options.cfg_scale {
+            if !model.guidance {
+                let takers: Vec<&str> = MODELS.iter().filter(|m| m.guidance).map(|m| m.path).collect();
+                return Err(BadSetting::new(
+                    "cfg_scale",
+                    format!(
+                        "model `{}` takes no guidance (only {} do): remove cfg_scale",
+                        model.path,
+                        takers.join(" and ")
+                    ),
+                ));
+            }
+            if !(scale.is_finite() && scale > 0.0 && scale <= 30.0) {
+                return Err(BadSetting::new(
+                    "cfg_scale",
+                    format!("{scale} is out of range: use a number above 0, up to 30"),
+                ));
+            }
         }
+        check_not_blank("upscaler", options.upscaler.as_deref(), "name one such as \"Real-ESRGAN\"")?;
+        Ok((options, model))
     }
-    if cfg.upscaler.as_deref().is_some_and(|u| u.trim().is_empty()) {
-        return Err(("upscaler", "is empty: name one such as \"Real-ESRGAN\", or remove the key".into()));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -22,8 +22,8 @@ fn config(dir: &tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> Config {
     config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
     config.storage.dir = dir.path().join("images");
     let mut demo = BackendConfig::demo("demo");
-    demo.image_size = Some(64);
-    demo.step_ms = Some(0);
+    demo.set("image_size", 64);
+    demo.set("step_ms", 0);
     config.backends = vec![demo];
     tweak(&mut config);
     config
@@ -147,7 +147,7 @@ async fn the_scheduler_holds_each_member_to_their_roles_running_cap() {
     let dir = tempfile::tempdir().unwrap();
     let app = App::build(config(&dir, |c| {
         // Slow enough that nothing finishes while we look; slots for everyone.
-        c.backends[0].step_ms = Some(60_000);
+        c.backends[0].set("step_ms", 60_000);
         c.backends[0].concurrency = Some(8);
         c.limits.per_user_running = 1;
         c.quotas = vec![QuotaConfig { role_id: 7, daily_limit: 0, running_cap: Some(2) }];
@@ -199,7 +199,7 @@ async fn the_scheduler_holds_each_member_to_their_roles_running_cap() {
 async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(&dir, |c| {
-        c.backends[0].step_ms = Some(100);
+        c.backends[0].set("step_ms", 100);
         c.backends[0].concurrency = Some(1);
     });
     let alice = member("alice", &[]);
@@ -341,7 +341,9 @@ fn the_config_names_bad_patterns_and_quota_entries() {
     let load = |toml: &str| {
         let path = dir.path().join("easel.toml");
         std::fs::write(&path, toml).unwrap();
+        // As `easel check-config` checks: the word filter's patterns where the filter is built.
         easel::config::load_from(Some(&path), Vec::new())
+            .and_then(|c| easel::app::check_config(&c).map(|_| c))
     };
     let e = load("[moderation]\nbanned_words = ['ok', '(oops']\n").unwrap_err();
     assert_eq!(e.key, "moderation.banned_words[1]");

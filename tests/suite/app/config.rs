@@ -1,9 +1,11 @@
 //! The config contract: layering, and an error that names the source, the key and the fix
-//! for every kind of mistake an admin can make.
+//! for every kind of mistake an admin can make. A config is checked as `easel check-config`
+//! checks it: loaded, then each backend entry against its kind.
 
 use std::path::PathBuf;
 
-use easel::config::{A1111Variation, BackendConfig, BackendKind, Config, ConfigError, load_from};
+use easel::backends::{concurrency, summary};
+use easel::config::{BackendConfig, Config, ConfigError, load_from};
 
 fn write(dir: &tempfile::TempDir, text: &str) -> PathBuf {
     let path = dir.path().join("easel.toml");
@@ -18,18 +20,23 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
 fn error_for(text: &str) -> ConfigError {
     let dir = tempfile::tempdir().unwrap();
     let path = write(&dir, text);
-    let err = load_from(Some(&path), env(&[])).expect_err("this config must be refused");
+    let err = checked(Some(&path), env(&[])).expect_err("this config must be refused");
     assert_eq!(err.origin, path.display().to_string(), "the error names the file: {err}");
     err
+}
+
+/// Loads as `easel check-config` does.
+fn checked(path: Option<&std::path::Path>, env: Vec<(String, String)>) -> Result<Config, ConfigError> {
+    load_from(path, env).and_then(|c| easel::app::check_config(&c).map(|_| c))
 }
 
 #[test]
 fn the_example_config_parses_and_documents_every_section() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("config.example.toml");
-    let config = load_from(Some(&path), env(&[])).unwrap();
+    let config = checked(Some(&path), env(&[])).unwrap();
     assert_eq!(config.backends.len(), 2);
-    assert_eq!(config.backends[0].kind, BackendKind::Demo);
-    assert_eq!(config.backends[1].kind, BackendKind::Openai);
+    assert_eq!(config.backends[0].kind, "demo");
+    assert_eq!(config.backends[1].kind, "openai");
     assert_eq!(config.limits.per_user_running, 3);
     assert_eq!(config.limits.per_user_queued, 10);
     assert_eq!(config.database.url, "sqlite://data/easel.db");
@@ -38,12 +45,12 @@ fn the_example_config_parses_and_documents_every_section() {
 
 #[test]
 fn no_file_means_defaults_with_the_demo_backend() {
-    let config = load_from(None, env(&[])).unwrap();
+    let config = checked(None, env(&[])).unwrap();
     assert!(config.backends.is_empty());
     let effective = config.effective_backends();
     assert_eq!(effective.len(), 1);
-    assert_eq!(effective[0].kind, BackendKind::Demo);
-    assert!(config.summary().contains("built-in offline demo backend"));
+    assert_eq!(effective[0].kind, "demo");
+    assert!(summary(&config).contains("built-in offline demo backend"));
 }
 
 #[test]
@@ -53,7 +60,7 @@ fn the_environment_overrides_the_file() {
         &dir,
         "[limits]\nper_user_running = 2\n[[backends]]\nname = \"main\"\nkind = \"openai\"\nbase_url = \"https://example.com/v1\"\n",
     );
-    let config = load_from(
+    let config = checked(
         Some(&path),
         env(&[
             ("EASEL__LIMITS__PER_USER_RUNNING", "5"),
@@ -66,7 +73,7 @@ fn the_environment_overrides_the_file() {
     .unwrap();
     assert_eq!(config.limits.per_user_running, 5);
     assert_eq!(config.backends[0].api_key.expose(), "12345", "a numeric-looking key stays a string");
-    assert_eq!(config.backends[0].concurrency(), 7);
+    assert_eq!(concurrency(&config.backends[0]), 7);
     assert_eq!(config.discord.token.expose(), "token-from-env");
     assert!(config.check_runnable().is_ok());
 }
@@ -161,8 +168,8 @@ fn secrets_never_appear_in_the_summary_or_debug_output() {
         &dir,
         "[discord]\ntoken = \"discord-secret-token\"\n[[backends]]\nname = \"m\"\nkind = \"openai\"\nbase_url = \"https://x.example/v1\"\napi_key = \"sk-very-secret\"\n",
     );
-    let config = load_from(Some(&path), env(&[])).unwrap();
-    let shown = format!("{}\n{:?}", config.summary(), config);
+    let config = checked(Some(&path), env(&[])).unwrap();
+    let shown = format!("{}\n{:?}", summary(&config), config);
     assert!(!shown.contains("discord-secret-token") && !shown.contains("sk-very-secret"), "{shown}");
     assert!(shown.contains("set (redacted)"));
 }
@@ -181,20 +188,25 @@ fn an_a1111_backend_reads_its_keys_and_defaults_to_one_job_at_a_time() {
          [[backends]]\nname = \"toy\"\nkind = \"demo\"\nimage_size = 256\n"
     );
     let path = write(&dir, &text);
-    let config = load_from(Some(&path), env(&[("EASEL__BACKENDS__0__STEPS", "25")])).unwrap();
+    let config = checked(Some(&path), env(&[("EASEL__BACKENDS__0__STEPS", "25")])).unwrap();
     let b = &config.backends[0];
-    assert_eq!(b.kind, BackendKind::A1111);
-    assert_eq!(b.kind.as_str(), "a1111");
-    assert_eq!((b.steps, b.cfg_scale, b.upscale_factor), (Some(25), Some(7.0), Some(3.0)));
-    assert_eq!(b.variation_mode, Some(A1111Variation::Img2img));
-    assert_eq!((b.image_size, config.backends[1].image_size), (Some(768), Some(256)));
-    assert_eq!((b.concurrency, b.concurrency()), (None, 1));
-    assert_eq!(config.backends[1].concurrency(), 2, "other kinds keep their default");
-    let summary = config.summary();
+    assert_eq!(b.kind, "a1111");
+    assert_eq!(
+        (b.get::<u32>("steps"), b.get::<f64>("cfg_scale"), b.get::<f64>("upscale_factor")),
+        (Some(25), Some(7.0), Some(3.0))
+    );
+    assert_eq!(b.get::<String>("variation_mode").as_deref(), Some("img2img"));
+    assert_eq!(
+        (b.get::<u32>("image_size"), config.backends[1].get::<u32>("image_size")),
+        (Some(768), Some(256))
+    );
+    assert_eq!((b.concurrency, concurrency(b)), (None, 1));
+    assert_eq!(concurrency(&config.backends[1]), 2, "other kinds keep their default");
+    let summary = summary(&config);
     assert!(summary.contains("`gpu` (a1111), 1 at once") && !summary.contains("secret-pass"), "{summary}");
 
     let path = write(&dir, &format!("{A1111}concurrency = 3\n"));
-    assert_eq!(load_from(Some(&path), env(&[])).unwrap().backends[0].concurrency(), 3);
+    assert_eq!(concurrency(&checked(Some(&path), env(&[])).unwrap().backends[0]), 3);
 }
 
 #[test]
@@ -254,14 +266,21 @@ fn a_comfyui_backend_reads_its_workflows_and_runs_one_prompt_at_a_time() {
     );
     let path = write(&dir, &text);
     let env = env(&[("EASEL__BACKENDS__0__WORKFLOWS__UPSCALE", "/etc/easel/1234.json")]);
-    let config = load_from(Some(&path), env).unwrap();
+    let config = checked(Some(&path), env).unwrap();
     let b = &config.backends[0];
-    assert_eq!((b.kind, b.kind.as_str()), (BackendKind::ComfyUi, "comfyui"));
-    let w = b.workflows.clone().unwrap();
-    assert_eq!(w.imagine.as_deref(), Some("flows/imagine.json"));
-    assert_eq!(w.variation.as_deref(), Some(""), "an empty path turns V off");
-    assert_eq!(w.upscale.as_deref(), Some("/etc/easel/1234.json"), "set from the environment, kept as text");
-    assert_eq!((b.image_size, b.poll_ms, b.concurrency()), (Some(768), Some(500), 1));
+    assert_eq!(b.kind, "comfyui");
+    let w: std::collections::BTreeMap<String, String> = b.get("workflows").unwrap();
+    assert_eq!(w.get("imagine").map(String::as_str), Some("flows/imagine.json"));
+    assert_eq!(w.get("variation").map(String::as_str), Some(""), "an empty path turns V off");
+    assert_eq!(
+        w.get("upscale").map(String::as_str),
+        Some("/etc/easel/1234.json"),
+        "set from the environment, kept as text"
+    );
+    assert_eq!(
+        (b.get::<u32>("image_size"), b.get::<u64>("poll_ms"), concurrency(b)),
+        (Some(768), Some(500), 1)
+    );
 }
 
 #[test]
@@ -288,11 +307,10 @@ fn comfyui_values_are_checked() {
 #[test]
 fn check_config_notes_a_request_timeout_that_leaves_no_room_for_a_retry() {
     let mut config = Config::default();
-    let mut slow = BackendConfig::demo("slow");
-    slow.kind = BackendKind::Openai;
+    let mut slow = BackendConfig::new("slow", "openai");
     slow.timeout_secs = 600;
     config.backends = vec![slow.clone()];
-    let summary = config.summary();
+    let summary = summary(&config);
     assert!(summary.contains("note: backend `slow` waits up to 600 s per request"), "{summary}");
     // The defaults (180 s per request, 900 s per task) leave room for retries.
     slow.timeout_secs = 180;

@@ -18,7 +18,7 @@ use easel::backends::{
     SourceImage,
 };
 use easel::base::{FailureCode, Strength};
-use easel::config::{A1111Variation, BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::prompt::{Aspect, Param, PromptSpec};
 use serde_json::{Value, json};
 use support::fake_a1111::{FakeA1111, Fault, Knobs, png, preview_png};
@@ -40,13 +40,12 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeA1111 {
 }
 
 fn config(fake: &FakeA1111, tweak: impl FnOnce(&mut BackendConfig)) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("studio");
-    cfg.kind = BackendKind::A1111;
+    let mut cfg = BackendConfig::new("studio", "a1111");
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(format!("{USER}:{PASSWORD}"));
     cfg.timeout_secs = 20;
     // Small images keep the suite fast; the arithmetic is the same at 1024.
-    cfg.image_size = Some(512);
+    cfg.set("image_size", 512);
     tweak(&mut cfg);
     cfg
 }
@@ -183,10 +182,10 @@ async fn imagine_makes_one_batch_of_four_with_their_seeds_and_skips_the_servers_
 async fn imagine_sends_the_configured_sampling_options_and_tiling_and_reads_a_batch_without_a_grid() {
     let fake = fake(|k| k.return_grid = false).await;
     let b = backend(&config(&fake, |c| {
-        c.steps = Some(28);
-        c.cfg_scale = Some(5.5);
-        c.sampler = Some("DPM++ 2M".into());
-        c.image_size = Some(1024);
+        c.set("steps", 28);
+        c.set("cfg_scale", 5.5);
+        c.set("sampler", "DPM++ 2M");
+        c.set("image_size", 1024);
     }));
     let mut s = spec("seamless moss texture");
     s.params.tile = true;
@@ -375,7 +374,7 @@ async fn a_variation_of_a_variation_goes_through_img2img() {
 #[tokio::test]
 async fn img2img_variations_send_the_chosen_image_at_the_strengths_denoising() {
     let fake = fake(|_| {}).await;
-    let b = backend(&config(&fake, |c| c.variation_mode = Some(A1111Variation::Img2img)));
+    let b = backend(&config(&fake, |c| c.set("variation_mode", "img2img")));
     let parent = output(&b, job(Operation::Imagine, wide("a harbour"), 1000)).await;
 
     for (n, (strength, denoise)) in
@@ -425,8 +424,8 @@ async fn upscale_uses_the_configured_upscaler_and_factor() {
     assert_eq!(sent["image"], STANDARD.encode(&parent.images[1].bytes));
 
     let b = backend(&config(&fake, |c| {
-        c.upscaler = Some("Lanczos".into());
-        c.upscale_factor = Some(3.0);
+        c.set("upscaler", "Lanczos");
+        c.set("upscale_factor", 3.0);
     }));
     let op = Operation::Upscale { index: 0, source: source(&parent, 0), parent: child_of(&parent) };
     let out = output(&b, job(op, wide("a map"), 1)).await;
@@ -437,7 +436,7 @@ async fn upscale_uses_the_configured_upscaler_and_factor() {
 #[tokio::test]
 async fn an_unknown_upscaler_is_named_with_the_ones_the_server_has() {
     let fake = fake(|_| {}).await;
-    let b = backend(&config(&fake, |c| c.upscaler = Some("SwinIR 4x".into())));
+    let b = backend(&config(&fake, |c| c.set("upscaler", "SwinIR 4x")));
     let image = SourceImage { bytes: png(64, 64, 3).into(), mime: "image/png", width: 64, height: 64 };
     let op = Operation::Upscale { index: 0, source: image, parent: ParentRef::default() };
 
@@ -479,7 +478,7 @@ async fn describe_turns_the_clip_caption_into_four_prompts() {
 #[tokio::test]
 async fn describe_reads_deepdanbooru_tags_and_names_an_unknown_model() {
     let fake = fake(|_| {}).await;
-    let b = backend(&config(&fake, |c| c.interrogate_model = Some("deepdanbooru".into())));
+    let b = backend(&config(&fake, |c| c.set("interrogate_model", "deepdanbooru")));
     let out = output(&b, describe_job()).await;
     assert_eq!(
         out.prompts,
@@ -491,7 +490,7 @@ async fn describe_reads_deepdanbooru_tags_and_names_an_unknown_model() {
         ]
     );
 
-    let b = backend(&config(&fake, |c| c.interrogate_model = Some("wd14-vit".into())));
+    let b = backend(&config(&fake, |c| c.set("interrogate_model", "wd14-vit")));
     let err = failure(&b, describe_job()).await;
     assert_eq!((err.code, err.retryable), (FailureCode::BackendRejected, false));
     assert!(err.user_message.contains("interrogate model `wd14-vit`"), "{}", err.user_message);
@@ -583,7 +582,7 @@ async fn unknown_checkpoints_and_samplers_are_named() {
     assert_eq!((err.code, err.retryable), (FailureCode::BackendRejected, false));
     assert!(err.user_message.contains("checkpoint `nonexistent_v2`"), "{}", err.user_message);
 
-    let b = backend(&config(&fake, |c| c.sampler = Some("Euler Z".into())));
+    let b = backend(&config(&fake, |c| c.set("sampler", "Euler Z")));
     let err = failure(&b, imagine("x")).await;
     assert_eq!((err.code, err.retryable), (FailureCode::BackendRejected, false));
     assert!(err.user_message.contains("sampler `Euler Z`"), "{}", err.user_message);

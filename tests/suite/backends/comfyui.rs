@@ -16,7 +16,7 @@ use easel::backends::{
     Backend, BackendError, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate, SourceImage,
 };
 use easel::base::{FailureCode, Strength};
-use easel::config::{BackendConfig, BackendKind, ComfyWorkflows, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::prompt::{Aspect, Param, PromptSpec};
 use serde_json::{Value, json};
 use support::fake_comfyui::{FakeComfyUi, Fault, Knobs, WsMode, batch_png, preview_png};
@@ -28,6 +28,9 @@ const WAIT: Duration = Duration::from_secs(10);
 const MODEL: &str = "sd_xl_base_1.0.safetensors";
 const KEY: &str = "proxy-key-7f3a9c2e51";
 
+/// `workflows = { imagine = "…", … }` of a comfyui entry.
+type Workflows = std::collections::BTreeMap<&'static str, String>;
+
 async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeComfyUi {
     let mut knobs = Knobs::default();
     tweak(&mut knobs);
@@ -35,12 +38,11 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeComfyUi {
 }
 
 fn config(fake: &FakeComfyUi, tweak: impl FnOnce(&mut BackendConfig)) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("comfy");
-    cfg.kind = BackendKind::ComfyUi;
+    let mut cfg = BackendConfig::new("comfy", "comfyui");
     cfg.base_url = fake.base_url.clone();
     cfg.model = Some(MODEL.into());
-    cfg.image_size = Some(512);
-    cfg.poll_ms = Some(20);
+    cfg.set("image_size", 512);
+    cfg.set("poll_ms", 20);
     cfg.timeout_secs = 20;
     tweak(&mut cfg);
     cfg
@@ -213,7 +215,7 @@ async fn imagine_fills_the_template_and_makes_four_images_in_one_prompt() {
 async fn progress_and_previews_come_over_the_websocket() {
     let fake = fake(|_| {}).await;
     // Rare polls: everything here must come over the socket, however slow the machine.
-    let b = backend(&config(&fake, |c| c.poll_ms = Some(5000)));
+    let b = backend(&config(&fake, |c| c.set("poll_ms", 5000)));
     let (_, log) = output(&b, imagine(5)).await;
 
     let accepted_at = log.iter().position(|u| matches!(u, Update::Accepted(_))).unwrap();
@@ -279,9 +281,8 @@ async fn variation_uploads_the_chosen_image_and_runs_img2img() {
 #[tokio::test]
 async fn upscale_runs_the_configured_workflow_on_the_uploaded_image() {
     let fake = fake(|_| {}).await;
-    let b = backend(&config(&fake, |c| {
-        c.workflows = Some(ComfyWorkflows { upscale: Some(upscale_workflow()), ..ComfyWorkflows::default() })
-    }));
+    let b =
+        backend(&config(&fake, |c| c.set("workflows", Workflows::from([("upscale", upscale_workflow())]))));
     assert!(b.capabilities().upscale);
     let input = source(&batch_png(96, 64, 3, 0));
     let op = Operation::Upscale { index: 2, source: input, parent: ParentRef::default() };
@@ -301,9 +302,7 @@ async fn operations_without_a_workflow_are_not_offered() {
     assert!(caps.imagine && caps.variation && !caps.upscale && !caps.blend && !caps.describe);
     assert!(caps.resumable && caps.rerun_is_free && caps.previews && !caps.native_grid);
     assert_eq!(caps.params, [Param::Aspect, Param::Seed, Param::No]);
-    let b = backend(&config(&fake, |c| {
-        c.workflows = Some(ComfyWorkflows { variation: Some(String::new()), ..ComfyWorkflows::default() })
-    }));
+    let b = backend(&config(&fake, |c| c.set("workflows", Workflows::from([("variation", String::new())]))));
     assert!(!b.capabilities().variation);
     let op =
         Operation::Upscale { index: 0, source: source(&batch_png(8, 8, 1, 0)), parent: ParentRef::default() };
@@ -422,14 +421,14 @@ async fn templates_are_checked_when_the_backend_is_built() {
         std::fs::write(&path, text).unwrap();
         path.display().to_string()
     };
-    let refused = |workflows: ComfyWorkflows, model: Option<&str>| {
+    let refused = |workflows: Workflows, model: Option<&str>| {
         let cfg = config(&fake, |c| {
-            c.workflows = Some(workflows);
+            c.set("workflows", workflows);
             c.model = model.map(String::from);
         });
         ComfyUiBackend::from_config(&cfg).expect_err("this template must be refused").to_string()
     };
-    let imagine = |path: String| ComfyWorkflows { imagine: Some(path), ..ComfyWorkflows::default() };
+    let imagine = |path: String| Workflows::from([("imagine", path)]);
 
     let bad = file("bad.json", "{\"1\": ");
     let e = refused(imagine(bad.clone()), Some(MODEL));
@@ -445,12 +444,9 @@ async fn templates_are_checked_when_the_backend_is_built() {
     let missing = dir.path().join("nope.json").display().to_string();
     let e = refused(imagine(missing.clone()), Some(MODEL));
     assert!(e.contains(&missing) && e.contains("workflows.imagine"), "{e}");
-    let e = refused(ComfyWorkflows::default(), None);
+    let e = refused(Workflows::new(), None);
     assert!(e.contains("the built-in imagine workflow") && e.contains("set `model`"), "{e}");
-    let e = refused(
-        ComfyWorkflows { upscale: Some(file("up.json", "[]")), ..ComfyWorkflows::default() },
-        Some(MODEL),
-    );
+    let e = refused(Workflows::from([("upscale", file("up.json", "[]"))]), Some(MODEL));
     assert!(e.contains("up.json") && e.contains("not a JSON object"), "{e}");
 }
 
@@ -474,8 +470,7 @@ async fn a_refused_workflow_names_the_node_and_what_to_fix() {
         .replace("\"KSampler\"", "\"FancySampler\"");
     std::fs::write(&path, text).unwrap();
     let b = backend(&config(&fake, |c| {
-        c.workflows =
-            Some(ComfyWorkflows { imagine: Some(path.display().to_string()), ..ComfyWorkflows::default() })
+        c.set("workflows", Workflows::from([("imagine", path.display().to_string())]))
     }));
     let e = failure(&b, imagine(1)).await;
     assert!(

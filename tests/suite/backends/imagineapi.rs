@@ -9,7 +9,7 @@ use std::time::Duration;
 use easel::backends::imagineapi::ImagineApiBackend;
 use easel::backends::{Backend, BackendError, Job, JobOutput, Operation, ProgressSink, ProgressUpdate};
 use easel::base::{FailureCode, Strength};
-use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::prompt::{Param, PromptLimits, PromptSpec, parse};
 use serde_json::json;
 use support::fake_imagineapi::{COLOURS, FakeImagineApi, Knobs, Step};
@@ -24,12 +24,11 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeImagineApi {
 }
 
 fn config(fake: &FakeImagineApi) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("imagine");
-    cfg.kind = BackendKind::ImagineApi;
+    let mut cfg = BackendConfig::new("imagine", "imagineapi");
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(KEY);
     cfg.timeout_secs = 5;
-    cfg.poll_ms = Some(10);
+    cfg.set("poll_ms", 10);
     cfg
 }
 
@@ -244,11 +243,11 @@ async fn capabilities_and_unsupported_operations() {
 
 #[test]
 fn config_accepts_the_kind_and_its_keys() {
-    let mut cfg = BackendConfig::demo("i");
-    cfg.kind = BackendKind::ImagineApi;
+    let mut cfg = BackendConfig::new("i", "imagineapi");
     cfg.base_url = "https://cl.imagineapi.dev".into();
-    cfg.poll_ms = Some(500);
-    assert_eq!(cfg.kind.as_str(), "imagineapi");
+    cfg.set("poll_ms", 500);
+    let all = easel::config::Config { backends: vec![cfg.clone()], ..Default::default() };
+    assert!(easel::backends::check(&all).is_ok(), "`imagineapi` is a kind and `poll_ms` one of its keys");
     assert!(ImagineApiBackend::from_config(&cfg).is_ok());
     cfg.base_url = "ftp://x".into();
     assert!(ImagineApiBackend::from_config(&cfg).is_err());

@@ -10,12 +10,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use bytes::Bytes;
-use easel::backends::mj_proxy::{MjHooks, MjProxyBackend};
+use easel::backends::http_util::Mailbox;
+use easel::backends::mj_proxy::MjProxyBackend;
 use easel::backends::{
     Backend, BackendError, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate, SourceImage,
 };
 use easel::base::{FailureCode, Strength};
-use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::prompt::{Aspect, Param, PromptSpec};
 use serde_json::{Value, json};
 use support::fake_mj_proxy::{COLOURS, FakeMjProxy, Fault, HookMode, Knobs};
@@ -33,17 +34,16 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeMjProxy {
 }
 
 fn config(fake: &FakeMjProxy) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("mj");
-    cfg.kind = BackendKind::MjProxy;
+    let mut cfg = BackendConfig::new("mj", "mj-proxy");
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(KEY);
     cfg.timeout_secs = 5;
-    cfg.poll_ms = Some(10);
+    cfg.set("poll_ms", 10);
     cfg
 }
 
 fn backend(cfg: &BackendConfig) -> MjProxyBackend {
-    MjProxyBackend::from_config_with_hooks(cfg, MjHooks::new()).expect("a valid backend config")
+    MjProxyBackend::from_config(cfg, &Mailbox::new()).expect("a valid backend config")
 }
 
 fn spec(text: &str) -> PromptSpec {
@@ -405,8 +405,8 @@ async fn describe_returns_four_prompts() {
     assert!(body["base64"].as_str().is_some_and(|b| b.starts_with("data:image/png;base64,")));
 }
 
-/// Serves a hook receiver on its own port; returns its public base URL.
-async fn serve_hooks(hooks: &MjHooks) -> String {
+/// Serves a webhook mailbox on its own port; returns its public base URL.
+async fn serve_hooks(hooks: &Mailbox) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind hooks");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let router = hooks.router();
@@ -432,12 +432,12 @@ impl Hooked {
             k.hooks = mode;
         })
         .await;
-        let hooks = MjHooks::with_secret("hook-secret-1");
+        let hooks = Mailbox::with_secret("hook-secret-1");
         let public = serve_hooks(&hooks).await;
         let mut cfg = config(&fake);
-        cfg.poll_ms = Some(60_000);
-        cfg.notify_hook = Some(public.clone());
-        let b = MjProxyBackend::from_config_with_hooks(&cfg, hooks).expect("config");
+        cfg.set("poll_ms", 60_000);
+        cfg.set("notify_hook", public.clone());
+        let b = MjProxyBackend::from_config(&cfg, &hooks).expect("config");
         let (tx, live) = watch::channel(Vec::new());
         let running = tokio::spawn(async move { run_watched(&b, imagine("a fox"), tx).await });
         let mut hooked = Hooked { fake, public, running, live };
@@ -531,17 +531,20 @@ async fn late_hooks_after_newer_ones_change_nothing() {
 #[tokio::test]
 async fn lost_hooks_fall_back_to_polling() {
     let fake = fake(|k| k.hooks = HookMode::Drop).await;
-    let hooks = MjHooks::new();
+    let hooks = Mailbox::new();
     let mut cfg = config(&fake);
-    cfg.notify_hook = Some(serve_hooks(&hooks).await);
-    let b = MjProxyBackend::from_config_with_hooks(&cfg, hooks).expect("config");
+    cfg.set("notify_hook", serve_hooks(&hooks).await);
+    let b = MjProxyBackend::from_config(&cfg, &hooks).expect("config");
     assert_eq!(run(&b, imagine("a fox")).await.output().images.len(), 1);
     assert!(fake.delivered().is_empty());
 }
 
 #[tokio::test]
 async fn the_hook_receiver_checks_its_secret() {
-    let hooks = MjHooks::with_secret("right");
+    let hooks = Mailbox::with_secret("right");
+    // Building an mj-proxy backend opens its route in the mailbox.
+    let fake = fake(|_| {}).await;
+    let _b = MjProxyBackend::from_config(&config(&fake), &hooks).expect("config");
     let base = serve_hooks(&hooks).await;
     let http = reqwest::Client::new();
     let post = |path: String, body: Value| {
@@ -552,6 +555,36 @@ async fn the_hook_receiver_checks_its_secret() {
     assert_eq!(post(format!("{base}/hooks/mj/wrong?backend=mj"), task.clone()).await, 401);
     assert_eq!(post(format!("{base}/hooks/mj/right?backend=mj"), task).await, 200, "not awaited: ignored");
     assert_eq!(post(format!("{base}/hooks/mj/right"), json!("junk")).await, 400);
+    assert_eq!(
+        post(format!("{base}/hooks/nobody/right"), task_json()).await,
+        404,
+        "no protocol asked for it"
+    );
+}
+
+fn task_json() -> Value {
+    json!({"id": "1", "status": "SUCCESS", "progress": "100%"})
+}
+
+/// The registry owns the mailbox, and the operator HTTP server mounts its routes: no process
+/// global stands between a delivery and the backend that waits for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_server_mounts_the_registrys_webhook_routes() {
+    let fake = fake(|_| {}).await;
+    let mut w = support::world::World::new(support::world::Backend::Demo { step_ms: 0 }, |c| {
+        c.http.listen = "127.0.0.1:0".into();
+        c.backends = vec![config(&fake).with("notify_hook", "https://easel.example")];
+    })
+    .await;
+    w.start_in_process().await;
+    let base = format!("http://{}", w.http.expect("http.listen is set"));
+    let http = reqwest::Client::new();
+    let status = |path: &str| {
+        let request = http.post(format!("{base}{path}")).json(&task_json());
+        async move { request.send().await.expect("post").status().as_u16() }
+    };
+    assert_eq!(status("/hooks/mj/not-the-secret?backend=mj").await, 401, "the mj route is mounted");
+    assert_eq!(status("/hooks/openjourney/not-the-secret").await, 404, "no openjourney backend, no route");
 }
 
 #[tokio::test]
@@ -703,16 +736,21 @@ fn config_accepts_mj_proxy_keys_and_checks_them() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("easel.toml");
         std::fs::write(&path, body).expect("write");
-        easel::config::load_from(Some(&path), Vec::new()).map(|c| c.backends).map_err(|e| e.to_string())
+        easel::config::load_from(Some(&path), Vec::new())
+            .and_then(|c| easel::app::check_config(&c).map(|_| c.backends))
+            .map_err(|e| e.to_string())
     };
     let ok = load(
         "[[backends]]\nname = \"mj\"\nkind = \"mj-proxy\"\nbase_url = \"http://127.0.0.1:8080/mj\"\n\
          poll_ms = 2000\nnotify_hook = \"https://easel.example\"\n",
     )
     .expect("valid");
-    assert_eq!(ok[0].kind, BackendKind::MjProxy);
-    assert_eq!((ok[0].poll_ms, ok[0].notify_hook.as_deref()), (Some(2000), Some("https://easel.example")));
-    assert!(MjProxyBackend::from_config(&ok[0]).is_ok());
+    assert_eq!(ok[0].kind, "mj-proxy");
+    assert_eq!(
+        (ok[0].get::<u64>("poll_ms"), ok[0].get::<String>("notify_hook").as_deref()),
+        (Some(2000), Some("https://easel.example"))
+    );
+    assert!(MjProxyBackend::from_config(&ok[0], &Mailbox::new()).is_ok());
 
     let err =
         load("[[backends]]\nname = \"mj\"\nkind = \"mj-proxy\"\nbase_url = \"http://h/mj\"\npoll_ms = 5\n")

@@ -15,7 +15,7 @@ use easel::backends::{
     SourceImage,
 };
 use easel::base::{FailureCode, Strength};
-use easel::config::{BackendConfig, BackendKind, OpenAiResponseFormat, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::prompt::{Aspect, Param, PromptSpec};
 use serde_json::{Value, json};
 use support::fake_openai::{FakeOpenAi, Fault, Knobs, png};
@@ -29,8 +29,7 @@ async fn fake() -> FakeOpenAi {
 }
 
 fn config(fake: &FakeOpenAi, tweak: impl FnOnce(&mut BackendConfig)) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("fake-openai");
-    cfg.kind = BackendKind::Openai;
+    let mut cfg = BackendConfig::new("fake-openai", "openai");
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(KEY);
     cfg.timeout_secs = 20;
@@ -148,8 +147,8 @@ async fn max_n_1_makes_four_parallel_requests_with_distinct_seeds() {
     fake.set(|k| k.max_n = 1);
     let b = backend(&config(&fake, |c| {
         c.model = Some("flux-dev".into());
-        c.max_n = Some(1);
-        c.send_seed = Some(true);
+        c.set("max_n", 1);
+        c.set("send_seed", true);
     }));
 
     let (out, percents) = output(&b, imagine("a fox")).await;
@@ -201,7 +200,7 @@ async fn url_answers_are_downloaded_from_the_services_file_host() {
     let fake = fake().await;
     let b = backend(&config(&fake, |c| {
         c.model = Some("dall-e-2".into());
-        c.response_format = Some(OpenAiResponseFormat::Url);
+        c.set("response_format", "url");
     }));
 
     let (out, _) = output(&b, imagine("a boat")).await;
@@ -220,7 +219,7 @@ async fn image_links_on_another_origin_are_fetched_without_the_key() {
     fake.set(|k| k.url_origin = Some(format!("http://localhost:{port}")));
     let b = backend(&config(&fake, |c| {
         c.model = Some("dall-e-2".into());
-        c.response_format = Some(OpenAiResponseFormat::Url);
+        c.set("response_format", "url");
     }));
 
     let (out, _) = output(&b, imagine("a boat")).await;
@@ -253,8 +252,8 @@ async fn seed_and_negative_prompt_are_sent_only_when_configured() {
 
     let extras = backend(&config(&fake, |c| {
         c.model = Some("flux-dev".into());
-        c.send_seed = Some(true);
-        c.send_negative_prompt = Some(true);
+        c.set("send_seed", true);
+        c.set("send_negative_prompt", true);
     }));
     assert_eq!(extras.capabilities().params, [Param::Aspect, Param::Seed, Param::No]);
     assert!(extras.capabilities().ignored_params(&s).is_empty());
@@ -383,7 +382,7 @@ async fn blend_is_unsupported_where_not_configured() {
 #[tokio::test]
 async fn describe_asks_the_vision_model_and_returns_four_prompts() {
     let fake = fake().await;
-    let b = backend(&config(&fake, |c| c.describe_model = Some("gpt-4o-mini".into())));
+    let b = backend(&config(&fake, |c| c.set("describe_model", "gpt-4o-mini")));
     assert!(b.capabilities().describe);
     let image = source(40, 30, 77);
 
@@ -408,7 +407,7 @@ async fn describe_asks_the_vision_model_and_returns_four_prompts() {
 #[tokio::test]
 async fn describe_reads_fenced_and_numbered_answers() {
     let fake = fake().await;
-    let b = backend(&config(&fake, |c| c.describe_model = Some("gpt-4o-mini".into())));
+    let b = backend(&config(&fake, |c| c.set("describe_model", "gpt-4o-mini")));
     let describe = || job(Operation::Describe { image: source(8, 8, 1) }, spec(""));
 
     fake.set(|k| k.describe_reply = "```json\n[\"one\", \"two\", \"three\", \"four\"]\n```".into());
@@ -460,9 +459,9 @@ async fn capabilities_follow_the_config() {
     assert_eq!(gpt.params, [Param::Aspect]);
 
     assert_eq!(backend(&config(&fake, model("dall-e-3"))).capabilities().max_aspect, 1.75);
-    let wide = backend(&config(&fake, |c| c.sizes = Some(vec!["1024x1024".into(), "2048x512".into()])));
+    let wide = backend(&config(&fake, |c| c.set("sizes", ["1024x1024", "2048x512"])));
     assert_eq!(wide.capabilities().max_aspect, 4.0);
-    let none = backend(&config(&fake, |c| c.variation = Some(easel::config::OpenAiVariation::None)));
+    let none = backend(&config(&fake, |c| c.set("variation", "none")));
     assert!(!none.capabilities().variation);
 }
 
@@ -598,8 +597,7 @@ async fn an_unreachable_service_is_unavailable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("address");
     drop(listener);
-    let mut cfg = BackendConfig::demo("gone");
-    cfg.kind = BackendKind::Openai;
+    let mut cfg = BackendConfig::new("gone", "openai");
     cfg.base_url = format!("http://{addr}/v1");
     cfg.api_key = Secret::new(KEY);
     let err = failure(&backend(&cfg), imagine("x")).await;
@@ -663,7 +661,7 @@ async fn other_client_errors_are_rejected_with_the_providers_message() {
 async fn the_fakes_own_validation_surfaces_as_a_rejection() {
     // gpt-image models refuse `response_format`, exactly as OpenAI does.
     let fake = fake().await;
-    let b = backend(&config(&fake, |c| c.response_format = Some(OpenAiResponseFormat::B64Json)));
+    let b = backend(&config(&fake, |c| c.set("response_format", "b64_json")));
     let err = failure(&b, imagine("x")).await;
     assert_eq!(err.code, FailureCode::BackendRejected);
     assert!(err.user_message.contains("response_format"), "{}", err.user_message);
@@ -743,7 +741,7 @@ async fn bytes_that_are_not_an_image_are_the_wrong_content_type() {
         Fault::NotAnImage,
         |c| {
             c.model = Some("dall-e-2".into());
-            c.response_format = Some(OpenAiResponseFormat::Url);
+            c.set("response_format", "url");
         },
         wrong,
     )

@@ -7,10 +7,11 @@ use crate::support;
 
 use std::time::Duration;
 
-use easel::backends::openjourney::{OpenJourneyBackend, OpenJourneyHooks};
+use easel::backends::http_util::Mailbox;
+use easel::backends::openjourney::OpenJourneyBackend;
 use easel::backends::{Backend, BackendError, Job, JobOutput, Operation, ProgressSink, ProgressUpdate};
 use easel::base::FailureCode;
-use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::prompt::{Param, PromptLimits, PromptSpec, parse};
 use support::fake_openjourney::{COLOURS, FakeOpenJourney, Knobs};
 
@@ -24,17 +25,16 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeOpenJourney {
 }
 
 fn config(fake: &FakeOpenJourney) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("oj");
-    cfg.kind = BackendKind::OpenJourney;
+    let mut cfg = BackendConfig::new("oj", "openjourney");
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(KEY);
     cfg.timeout_secs = 5;
-    cfg.poll_ms = Some(10);
+    cfg.set("poll_ms", 10);
     cfg
 }
 
 fn backend(cfg: &BackendConfig) -> OpenJourneyBackend {
-    OpenJourneyBackend::from_config_with_hooks(cfg, OpenJourneyHooks::new()).expect("valid config")
+    OpenJourneyBackend::from_config(cfg, &Mailbox::new()).expect("valid config")
 }
 
 fn spec(text: &str) -> PromptSpec {
@@ -199,16 +199,16 @@ async fn an_exhausted_rate_limit_pauses_requests_until_the_reset() {
 #[tokio::test]
 async fn webhooks_are_registered_once_and_end_the_wait_early() {
     let fake = fake(|k| k.advance_on_get = false).await;
-    let hooks = OpenJourneyHooks::new();
+    let hooks = Mailbox::new();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let public = format!("http://{}", listener.local_addr().unwrap());
     let router = hooks.router();
     let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
     let mut cfg = config(&fake);
-    cfg.poll_ms = Some(60_000);
-    cfg.notify_hook = Some(public.clone());
-    let backend = std::sync::Arc::new(OpenJourneyBackend::from_config_with_hooks(&cfg, hooks).unwrap());
+    cfg.set("poll_ms", 60_000);
+    cfg.set("notify_hook", public.clone());
+    let backend = std::sync::Arc::new(OpenJourneyBackend::from_config(&cfg, &hooks).unwrap());
     let running = tokio::spawn({
         let backend = backend.clone();
         async move { run(&backend, imagine("a cat")).await }
@@ -235,8 +235,9 @@ async fn capabilities_and_config() {
     let caps = backend(&config(&fake)).capabilities();
     assert!(caps.imagine && caps.resumable && !caps.upscale && !caps.variation && !caps.native_grid);
     assert_eq!(caps.params, [Param::Aspect, Param::Quality]);
-    assert_eq!(BackendKind::OpenJourney.as_str(), "openjourney");
+    let all = easel::config::Config { backends: vec![config(&fake)], ..Default::default() };
+    assert!(easel::backends::check(&all).is_ok(), "`openjourney` is a kind and its keys are its own");
     let mut cfg = config(&fake);
-    cfg.notify_hook = Some("not a url".into());
-    assert!(OpenJourneyBackend::from_config(&cfg).is_err());
+    cfg.set("notify_hook", "not a url");
+    assert!(OpenJourneyBackend::from_config(&cfg, &Mailbox::new()).is_err());
 }

@@ -13,7 +13,7 @@ use easel::backends::{
     Backend, BackendError, Job, JobOutput, Operation, ParentRef, ProgressSink, ProgressUpdate, SourceImage,
 };
 use easel::base::{FailureCode, Strength};
-use easel::config::{BackendConfig, BackendKind, Secret, load_from};
+use easel::config::{BackendConfig, Secret, load_from};
 use easel::prompt::{Param, PromptLimits, PromptSpec, parse};
 use serde_json::json;
 use support::fake_opj::{self, CAPTION, COLOURS, FakeOpj, Fault, Knobs, Step, UPSCALED_SIZE};
@@ -28,13 +28,12 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeOpj {
 }
 
 fn config(fake: &FakeOpj, model: &str) -> BackendConfig {
-    let mut cfg = BackendConfig::demo("opj");
-    cfg.kind = BackendKind::Opj;
+    let mut cfg = BackendConfig::new("opj", "opj");
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(KEY);
     cfg.model = Some(model.into());
     cfg.timeout_secs = 5;
-    cfg.poll_ms = Some(10);
+    cfg.set("poll_ms", 10);
     cfg
 }
 
@@ -137,7 +136,7 @@ async fn imagine_runs_four_jobs_with_consecutive_seeds_and_the_nearest_canvas() 
 async fn fields_are_sent_only_to_the_models_that_take_them() {
     let fake = fake(|_| {}).await;
     let mut cfg = config(&fake, "sdxl/generative");
-    cfg.cfg_scale = Some(6.5);
+    cfg.set("cfg_scale", 6.5);
     let sdxl = OpjBackend::from_config(&cfg).unwrap();
     run(&sdxl, imagine("a castle --ar 9:16 --no fog, people")).await.result.expect("sdxl");
     assert_eq!(
@@ -221,7 +220,7 @@ async fn a_retry_after_a_partial_submission_posts_only_the_missing_jobs() {
 async fn upscale_sends_the_chosen_images_own_link_and_the_configured_upscaler() {
     let fake = fake(|_| {}).await;
     let mut cfg = config(&fake, "flux/1.1/pro");
-    cfg.upscaler = Some("Real-ESRGAN".into());
+    cfg.set("upscaler", "Real-ESRGAN");
     let backend = OpjBackend::from_config(&cfg).unwrap();
     let grid = run(&backend, imagine("a cat")).await.result.expect("imagine");
     let state = grid.remote_state.clone();
@@ -447,7 +446,9 @@ fn load_error(backend: &str) -> easel::config::ConfigError {
     let dir = tempfile::tempdir().unwrap();
     let path: PathBuf = dir.path().join("easel.toml");
     std::fs::write(&path, format!("[[backends]]\nname = \"o\"\nkind = \"opj\"\n{backend}")).unwrap();
-    load_from(Some(&path), Vec::new()).expect_err("this entry must be refused")
+    load_from(Some(&path), Vec::new())
+        .and_then(|c| easel::app::check_config(&c))
+        .expect_err("this entry must be refused")
 }
 
 #[test]
@@ -458,8 +459,9 @@ fn config_accepts_the_kind_and_checks_base_url_model_and_guidance() {
                 model = \"sdxl/generative\"\ncfg_scale = 7.5\nupscaler = \"Real-ESRGAN\"\npoll_ms = 1500\n";
     std::fs::write(&path, good).unwrap();
     let config = load_from(Some(&path), Vec::new()).expect("a valid opj entry");
+    easel::app::check_config(&config).expect("a valid opj entry");
     let b = &config.backends[0];
-    assert_eq!((b.kind, b.kind.as_str(), b.concurrency()), (BackendKind::Opj, "opj", 2));
+    assert_eq!((b.kind.as_str(), easel::backends::concurrency(b)), ("opj", 2));
     assert!(OpjBackend::from_config(b).is_ok());
 
     let url = "base_url = \"https://api.opj.app/v1\"\n";
@@ -494,8 +496,7 @@ fn config_accepts_the_kind_and_checks_base_url_model_and_guidance() {
         assert_eq!(err.key, key, "{entry}: {err}");
         assert!(err.message.contains(says), "{entry}: {}", err.message);
     }
-    let mut cfg = BackendConfig::demo("o");
-    cfg.kind = BackendKind::Opj;
+    let mut cfg = BackendConfig::new("o", "opj");
     cfg.base_url = "ftp://api.opj.app/v1".into();
     cfg.model = Some("flux/dev".into());
     assert!(OpjBackend::from_config(&cfg).is_err());

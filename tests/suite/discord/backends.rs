@@ -3,7 +3,7 @@
 
 use crate::support;
 
-use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::sandbox::CommandOption;
 use support::fake_a1111::{self, FakeA1111};
 use support::fake_mj_proxy::{self, FakeMjProxy};
@@ -14,10 +14,9 @@ use support::world::{Backend, World};
 async fn automatic1111_serves_imagine_upscale_and_variations() {
     let fake = FakeA1111::start(fake_a1111::Knobs::default()).await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo("gpu");
-        b.kind = BackendKind::A1111;
+        let mut b = BackendConfig::new("gpu", "a1111");
         b.base_url = fake.base_url.clone();
-        b.image_size = Some(512);
+        b.set("image_size", 512);
         c.backends = vec![b];
     })
     .await;
@@ -39,11 +38,10 @@ async fn midjourney_proxy_serves_imagine_upscale_and_variations_through_its_butt
     })
     .await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo("mj");
-        b.kind = BackendKind::MjProxy;
+        let mut b = BackendConfig::new("mj", "mj-proxy");
         b.base_url = fake.base_url.clone();
         b.api_key = Secret::new("mj-secret");
-        b.poll_ms = Some(20);
+        b.set("poll_ms", 20);
         c.backends = vec![b];
     })
     .await;
@@ -61,10 +59,9 @@ async fn midjourney_proxy_serves_imagine_upscale_and_variations_through_its_butt
 async fn automatic1111_describes_an_upload_through_interrogate() {
     let fake = FakeA1111::start(fake_a1111::Knobs::default()).await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo("gpu");
-        b.kind = BackendKind::A1111;
+        let mut b = BackendConfig::new("gpu", "a1111");
         b.base_url = fake.base_url.clone();
-        b.image_size = Some(512);
+        b.set("image_size", 512);
         c.backends = vec![b];
     })
     .await;
@@ -80,10 +77,9 @@ async fn automatic1111_describes_an_upload_through_interrogate() {
 async fn midjourney_proxy_blends_and_describes_natively() {
     let fake = FakeMjProxy::start(fake_mj_proxy::Knobs::default()).await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo("mj");
-        b.kind = BackendKind::MjProxy;
+        let mut b = BackendConfig::new("mj", "mj-proxy");
         b.base_url = fake.base_url.clone();
-        b.poll_ms = Some(20);
+        b.set("poll_ms", 20);
         c.backends = vec![b];
     })
     .await;

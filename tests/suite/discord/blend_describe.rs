@@ -169,7 +169,7 @@ async fn member_mistakes_get_private_answers_that_say_what_to_change() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_whose_backend_cannot_blend_says_so() {
-    let mut w = World::new(Backend::OpenAi, |c| c.backends[0].blend = Some(false)).await;
+    let mut w = World::new(Backend::OpenAi, |c| c.backends[0].set("blend", false)).await;
     w.start_in_process().await;
     let alice = w.sandbox.add_user("alice");
     let a = w.sandbox.upload("a.png", "image/png", png(1));

@@ -67,7 +67,7 @@ async fn a_member_imagines_and_upscales_in_the_browser() {
     // Full-size demo images (the world's default is small, for speed): the screenshots are
     // the README's pictures.
     let mut world =
-        World::new(Backend::Demo { step_ms: 100 }, |c| c.backends[0].image_size = Some(512)).await;
+        World::new(Backend::Demo { step_ms: 100 }, |c| c.backends[0].set("image_size", 512)).await;
     world.start_in_process().await;
     let browser = Browser::launch(&chromium).await.expect("chromium starts");
     let page = browser.new_page(1280, 800).await.expect("a tab");

@@ -4,9 +4,10 @@
 
 use crate::support;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use easel::config::{BackendConfig, BackendKind, ComfyWorkflows};
+use easel::config::BackendConfig;
 use support::fake_comfyui::{self, FakeComfyUi};
 use support::flows::imagine_upscale_vary;
 use support::world::{Backend, World};
@@ -16,16 +17,12 @@ async fn comfyui_serves_imagine_upscale_and_variations() {
     let fake = FakeComfyUi::start(fake_comfyui::Knobs::default()).await;
     let upscale = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("deploy/comfyui/upscale.json");
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo("comfy");
-        b.kind = BackendKind::ComfyUi;
+        let mut b = BackendConfig::new("comfy", "comfyui");
         b.base_url = fake.base_url.clone();
         b.model = Some("sd_xl_base_1.0.safetensors".into());
-        b.image_size = Some(512);
-        b.poll_ms = Some(20);
-        b.workflows = Some(ComfyWorkflows {
-            upscale: Some(upscale.display().to_string()),
-            ..ComfyWorkflows::default()
-        });
+        b.set("image_size", 512);
+        b.set("poll_ms", 20);
+        b.set("workflows", BTreeMap::from([("upscale", upscale.display().to_string())]));
         c.backends = vec![b];
     })
     .await;

@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use easel::sandbox::Message;
 use support::fake_imagineapi::{self, FakeImagineApi};
 use support::fake_openjourney::{self, FakeOpenJourney};
@@ -12,15 +12,12 @@ use support::flows::click_id;
 use support::world::{Backend, World};
 
 /// A world whose one backend is a hosted API of `kind` at `base_url`, polled every 10 ms.
-async fn hosted(kind: BackendKind, name: &str, base_url: &str, key: &str) -> World {
+async fn hosted(kind: &str, name: &str, base_url: &str, key: &str) -> World {
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo(name);
-        b.kind = kind;
+        let mut b = BackendConfig::new(name, kind);
         b.base_url = base_url.to_string();
         b.api_key = Secret::new(key);
-        b.image_size = None;
-        b.step_ms = None;
-        b.poll_ms = Some(10);
+        b.set("poll_ms", 10);
         c.backends = vec![b];
     })
     .await;
@@ -49,7 +46,7 @@ async fn imagineapi_serves_imagine_and_its_upscaled_images() {
     let key = "u667iLDO2Xfu0-qpv_nu82EeeDtYGlsf";
     let fake =
         FakeImagineApi::start(fake_imagineapi::Knobs { token: key.into(), ..Default::default() }).await;
-    let w = hosted(BackendKind::ImagineApi, "mj", &fake.base_url, key).await;
+    let w = hosted("imagineapi", "mj", &fake.base_url, key).await;
     imagine_then_upscale(&w).await;
     let posts = fake.requests().iter().filter(|r| r.method == "POST" && r.path == "/items/images/").count();
     assert_eq!(posts, 1, "U serves one of the four upscaled images: no second job");
@@ -60,7 +57,7 @@ async fn openjourney_serves_imagine_as_a_batch_of_four() {
     let key = "oj_live_7Hq2kVn93LsPx0aZrT5m";
     let fake =
         FakeOpenJourney::start(fake_openjourney::Knobs { key: key.into(), ..Default::default() }).await;
-    let w = hosted(BackendKind::OpenJourney, "oj", &fake.base_url, key).await;
+    let w = hosted("openjourney", "oj", &fake.base_url, key).await;
     imagine_then_upscale(&w).await;
     let paths: Vec<String> = fake.requests().iter().map(|r| r.path.clone()).collect();
     assert_eq!(paths.iter().filter(|p| p.ends_with("/generate/batch")).count(), 1, "{paths:?}");

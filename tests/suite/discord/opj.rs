@@ -4,7 +4,7 @@
 
 use crate::support;
 
-use easel::config::{BackendConfig, BackendKind, Secret};
+use easel::config::{BackendConfig, Secret};
 use support::fake_opj::{FakeOpj, Knobs};
 use support::flows::{click_id, describe_upload};
 use support::world::{Backend, World};
@@ -15,12 +15,11 @@ const KEY: &str = "opj-e2e-2f9c41";
 async fn opj_serves_imagine_upscale_and_describe_without_variations() {
     let fake = FakeOpj::start(Knobs { key: KEY.into(), ..Knobs::default() }).await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
-        let mut b = BackendConfig::demo("opj");
-        b.kind = BackendKind::Opj;
+        let mut b = BackendConfig::new("opj", "opj");
         b.base_url = fake.base_url.clone();
         b.api_key = Secret::new(KEY);
         b.model = Some("flux/1.1/pro".into());
-        b.poll_ms = Some(20);
+        b.set("poll_ms", 20);
         c.backends = vec![b];
     })
     .await;

@@ -37,8 +37,8 @@ async fn a_member_with_six_queued_does_not_delay_another_members_one() {
     config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
     config.storage.dir = dir.path().join("images");
     let mut demo = BackendConfig::demo("demo");
-    demo.image_size = Some(64);
-    demo.step_ms = Some(0);
+    demo.set("image_size", 64);
+    demo.set("step_ms", 0);
     demo.concurrency = Some(1);
     config.backends = vec![demo];
     let app = App::build(config).await.unwrap();

@@ -11,8 +11,8 @@ use support::world::{Backend, World};
 
 fn demo(name: &str, aliases: &[&str]) -> BackendConfig {
     let mut b = BackendConfig::demo(name);
-    b.image_size = Some(128);
-    b.step_ms = Some(0);
+    b.set("image_size", 128);
+    b.set("step_ms", 0);
     b.aliases = aliases.iter().map(|a| a.to_string()).collect();
     b
 }

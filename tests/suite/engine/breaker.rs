@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use easel::app::App;
 use easel::base::{TaskKind, TaskState};
-use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::config::{BackendConfig, Config, Secret};
 use easel::db::{NewTask, Task};
 use easel::prompt::PromptSpec;
 use support::fake_openai::{FakeOpenAi, Fault, Knobs};
@@ -18,18 +18,17 @@ const KEY: &str = "sk-breaker-test-0a1b2c3d";
 const WAIT: Duration = Duration::from_secs(60);
 
 fn config(dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Config {
-    let mut cloud = BackendConfig::demo("cloud");
-    cloud.kind = BackendKind::Openai;
+    let mut cloud = BackendConfig::new("cloud", "openai");
     cloud.base_url = fake.base_url.clone();
     cloud.api_key = Secret::new(KEY);
     cloud.model = Some("gpt-image-1".into());
     cloud.timeout_secs = 20;
-    cloud.image_size = None;
-    cloud.step_ms = None;
+    cloud.unset("image_size");
+    cloud.unset("step_ms");
     cloud.concurrency = Some(1);
     let mut local = BackendConfig::demo("local");
-    local.image_size = Some(64);
-    local.step_ms = Some(0);
+    local.set("image_size", 64);
+    local.set("step_ms", 0);
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
     config.storage.dir = dir.path().join("images");

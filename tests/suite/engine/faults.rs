@@ -10,7 +10,7 @@ use std::time::Duration;
 use easel::app::{App, Requester};
 use easel::base::ImageRole;
 use easel::base::{FailureCode, TaskKind, TaskState};
-use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::config::{BackendConfig, Config, Secret};
 use easel::db::{NewTask, Task};
 use easel::tasks::events::EventKind;
 use support::fake_openai::{FakeOpenAi, Fault, Knobs};
@@ -19,14 +19,13 @@ const KEY: &str = "sk-engine-test-9f8e7d6c5b4a";
 const WAIT: Duration = Duration::from_secs(60);
 
 fn config(dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Config {
-    let mut backend = BackendConfig::demo("cloud");
-    backend.kind = BackendKind::Openai;
+    let mut backend = BackendConfig::new("cloud", "openai");
     backend.base_url = fake.base_url.clone();
     backend.api_key = Secret::new(KEY);
     backend.model = Some("gpt-image-1".into());
     backend.timeout_secs = 20;
-    backend.image_size = None;
-    backend.step_ms = None;
+    backend.unset("image_size");
+    backend.unset("step_ms");
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
     config.storage.dir = dir.path().join("images");

@@ -15,8 +15,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn config(dir: &tempfile::TempDir) -> Config {
     let mut demo = BackendConfig::demo("demo");
-    demo.image_size = Some(128);
-    demo.step_ms = Some(0);
+    demo.set("image_size", 128);
+    demo.set("step_ms", 0);
     let mut config = Config::default();
     config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
     config.storage.dir = dir.path().join("images");

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use easel::app::App;
-use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::config::{BackendConfig, Config, Secret};
 use easel::sandbox::{CommandOption, Message, Sandbox, SandboxOptions};
 
 use super::fake_openai::{FakeOpenAi, Knobs};
@@ -63,8 +63,7 @@ impl World {
         config.storage.dir = dir.path().join("images");
         config.backends = vec![match backend {
             Backend::OpenAi => {
-                let mut b = BackendConfig::demo("cloud");
-                b.kind = BackendKind::Openai;
+                let mut b = BackendConfig::new("cloud", "openai");
                 b.base_url = fake.base_url.clone();
                 b.api_key = Secret::new(API_KEY);
                 b.model = Some("gpt-image-1".into());
@@ -73,8 +72,8 @@ impl World {
             }
             Backend::Demo { step_ms } => {
                 let mut b = BackendConfig::demo("demo");
-                b.image_size = Some(128);
-                b.step_ms = Some(step_ms);
+                b.set("image_size", 128);
+                b.set("step_ms", step_ms);
                 b
             }
         }];
@@ -203,14 +202,14 @@ pub fn is_final(m: &Message) -> bool {
 
 fn toml_for(c: &Config) -> String {
     let b = &c.backends[0];
-    let backend = match b.kind {
-        BackendKind::Demo => format!(
+    let backend = match b.kind.as_str() {
+        "demo" => format!(
             "name = \"{}\"\nkind = \"demo\"\nimage_size = {}\nstep_ms = {}\n",
             b.name,
-            b.image_size.unwrap_or(128),
-            b.step_ms.unwrap_or(0)
+            b.get::<u32>("image_size").unwrap_or(128),
+            b.get::<u64>("step_ms").unwrap_or(0)
         ),
-        BackendKind::Openai => format!(
+        "openai" => format!(
             "name = \"{}\"\nkind = \"openai\"\nbase_url = \"{}\"\napi_key = \"{}\"\nmodel = \"gpt-image-1\"\n\
              timeout_secs = {}\n",
             b.name,
