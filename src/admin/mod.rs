@@ -1,16 +1,36 @@
-//! Who may use Easel, where, and how much: the one gate every new task passes
-//! ([`crate::app::App::admit`], in `gate`), quotas by role (`quota`), the banned-word filter
-//! (`moderation`) and the admin tables (`store`: pause, bans, quota overrides, the prompt
-//! audit). The gate checks, in order: direct messages and the guild and channel allow-lists,
-//! bans, the pause switch, banned words, the daily quota — and writes an audit row for every
-//! prompt that asked for new work.
+//! Who may use Easel, where, and how much: the one gate every new task passes ([`Gate`]),
+//! quotas by role (`quota`), the banned-word filter (`moderation`) and the admin tables
+//! (`store`: pause, bans, quota overrides, the prompt audit). The gate checks, in order: direct
+//! messages and the guild and channel allow-lists, bans, the pause switch, banned words, the
+//! daily quota — and an audit row is written for every prompt that asked for new work.
 
 mod gate;
 pub mod moderation;
 pub mod quota;
 pub mod store;
 
+pub use gate::Gate;
+
+use crate::base::MessageRef;
 use quota::Quota;
+use store::AuditEntry;
+
+/// Who asked, and where the answer goes.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub user_id: String,
+    /// `None` in a direct message with the bot.
+    pub guild_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub message: MessageRef,
+    /// The member's role ids in that guild (for quotas by role).
+    pub roles: Vec<u64>,
+    /// The member may use admin powers there (Manage Server or Administrator).
+    pub admin: bool,
+    /// A press on the member's own private-mode results in their DMs: the work began in a
+    /// server that admitted it, so the no-DMs rule does not apply.
+    pub private_results: bool,
+}
 
 /// What a member asks the gate for.
 #[derive(Debug, Clone, Copy)]
@@ -29,12 +49,12 @@ impl<'a> Ask<'a> {
     }
 }
 
-/// The gate let the member through, under this quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The gate let the member through, under this quota. A request for new work carries its
+/// audit row, written by [`Gate::record`] once the member has been answered.
+#[derive(Debug)]
 pub struct Admission {
     pub quota: Quota,
-    /// Tasks counted against today's quota before this request.
-    pub used_today: u32,
+    audit: Option<AuditEntry>,
 }
 
 /// Why the gate refused, in words for the member (shown privately).

@@ -3,7 +3,7 @@
 
 use crate::backends::Capabilities;
 use crate::base::{Strength, TaskKind, TaskState};
-use crate::discord::components::ButtonAction;
+use crate::discord::custom_id::ButtonAction;
 use crate::tasks::Task;
 use crate::tasks::engine::QueuePlace;
 
