@@ -28,7 +28,7 @@ pub enum Child {
 #[derive(Debug)]
 pub enum Pressed {
     /// New work, ready to queue once the press is acknowledged.
-    Queue(Ticket),
+    Queue(Box<Ticket>),
     /// Remix mode: show the member a form holding the prompt; it comes back to
     /// [`App::check_remix`].
     Remix(RemixForm),
@@ -45,7 +45,12 @@ pub struct RemixForm {
 impl App {
     /// A press of `child` under task `parent`: the gate, then the checks on the parent (it
     /// finished; the owner-only rule), then what the press makes.
-    pub async fn check_press(&self, who: &Requester, parent: TaskId, child: Child) -> Result<Pressed, Refused> {
+    pub async fn check_press(
+        &self,
+        who: &Requester,
+        parent: TaskId,
+        child: Child,
+    ) -> Result<Pressed, Refused> {
         let found = self.engine.store().get(parent).await?;
         let who = &in_their_dms(who, found.as_ref());
         let parent = found.ok_or(Refused::ParentGone)?;
@@ -89,15 +94,19 @@ impl App {
             Child::Reroll => (TaskKind::Reroll, Vec::new()),
         };
         let planned = Planned { inputs, ..child_of(&parent, kind, parent.prompt.clone()) };
-        Ok(Pressed::Queue(self.ticket(who, admission, vec![planned], false).await?))
+        Ok(Pressed::Queue(Box::new(self.ticket(who, admission, vec![planned], false).await?)))
     }
 
     /// The remix form came back with `text`: variations of image `index` of `parent` with the
     /// edited prompt, keeping the image's shape unless the member asked for another.
-    pub async fn check_remix(&self, who: &Requester, form: &RemixForm, text: &str) -> Result<Ticket, Refused> {
+    pub async fn check_remix(
+        &self,
+        who: &Requester,
+        form: &RemixForm,
+        text: &str,
+    ) -> Result<Ticket, Refused> {
         let parent = self.engine.store().get(form.parent).await?;
-        let parent =
-            parent.filter(|p| p.state == TaskState::Succeeded).ok_or(Refused::RemixUnfinished)?;
+        let parent = parent.filter(|p| p.state == TaskState::Succeeded).ok_or(Refused::RemixUnfinished)?;
         let admission = self.gate.admit(who, Ask::create("remix", text, 1)).await?;
         let planned = match self.remixed(who, &parent, form, text) {
             Ok(planned) => planned,
@@ -106,7 +115,13 @@ impl App {
         self.ticket(who, Some(admission), vec![planned], false).await
     }
 
-    fn remixed(&self, who: &Requester, parent: &Task, form: &RemixForm, text: &str) -> Result<Planned, Refused> {
+    fn remixed(
+        &self,
+        who: &Requester,
+        parent: &Task,
+        form: &RemixForm,
+        text: &str,
+    ) -> Result<Planned, Refused> {
         self.owner_only(who, parent)?;
         let mut specs = crate::prompt::parse(text, &self.prompt_limits())?;
         if specs.len() != 1 {
@@ -154,7 +169,7 @@ impl App {
         let prompt = parent.output_prompts.get(index as usize).ok_or(Refused::NoSuchPrompt(index + 1))?;
         let can_draw = self.engine.backends().get(&parent.backend).is_some_and(|b| b.capabilities().imagine);
         let backend = can_draw.then_some(parent.backend.as_str());
-        Ok(Pressed::Queue(self.check_imagine(prompt, backend, who).await?))
+        Ok(Pressed::Queue(Box::new(self.check_imagine(prompt, backend, who).await?)))
     }
 
     /// The input images stored with `task`, in order, as the files the member handed in.

@@ -102,7 +102,12 @@ impl App {
 
     /// `easel imagine` (and tests): the same path as /imagine for the local operator, who is
     /// not a Discord member, so without the gate; queued at once.
-    pub async fn imagine(&self, raw: &str, model: Option<&str>, who: &Requester) -> Result<Vec<Task>, Refused> {
+    pub async fn imagine(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+    ) -> Result<Vec<Task>, Refused> {
         let ticket = self.plan_imagine(raw, model, who, false).await?;
         self.queue(ticket).await
     }
@@ -148,7 +153,9 @@ impl App {
         let mut prompt = PromptSpec::default();
         prompt.params.aspect = Some(aspect);
         let planned = Planned::new(TaskKind::Blend, prompt);
-        self.ticket(who, Some(admission), vec![planned], false).await.map_err(|e| unsupported(e, Refused::CannotBlend))
+        self.ticket(who, Some(admission), vec![planned], false)
+            .await
+            .map_err(|e| unsupported(e, Refused::CannotBlend))
     }
 
     /// /describe: four prompts for one image, attached once fetched.

@@ -149,4 +149,3 @@ pub fn check_config(path: Option<&Path>) -> ExitCode {
         }
     }
 }
-

@@ -37,11 +37,13 @@ impl Answer {
     /// acknowledged — as a follow-up.
     pub(super) async fn send(self, ctx: &serenity::Context, id: serenity::InteractionId, token: &str) {
         let sent = match self {
-            Answer::Before(e) => serenity::CreateInteractionResponse::Message(
-                serenity::CreateInteractionResponseMessage::new().content(e.for_member()).ephemeral(true),
-            )
-            .execute(ctx, (id, token))
-            .await,
+            Answer::Before(e) => {
+                serenity::CreateInteractionResponse::Message(
+                    serenity::CreateInteractionResponseMessage::new().content(e.for_member()).ephemeral(true),
+                )
+                .execute(ctx, (id, token))
+                .await
+            }
             Answer::After(e) => serenity::CreateInteractionResponseFollowup::new()
                 .content(e.for_member())
                 .ephemeral(true)
@@ -68,7 +70,7 @@ async fn press(
         return acknowledge(ctx, ci).await;
     };
     let ticket = match data.app.check_press(&who, action.task(), child).await {
-        Ok(Pressed::Queue(ticket)) => ticket,
+        Ok(Pressed::Queue(ticket)) => *ticket,
         Ok(Pressed::Remix(form)) => return remix::open(ctx, ci, &form).await.map_err(Answer::Before),
         Err(e) => return Err(Answer::Before(e.into())),
     };

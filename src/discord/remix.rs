@@ -39,7 +39,11 @@ pub async fn submitted(ctx: &serenity::Context, data: &Data, mi: &serenity::Moda
     }
 }
 
-async fn queue_remix(ctx: &serenity::Context, data: &Data, mi: &serenity::ModalInteraction) -> Result<(), Answer> {
+async fn queue_remix(
+    ctx: &serenity::Context,
+    data: &Data,
+    mi: &serenity::ModalInteraction,
+) -> Result<(), Answer> {
     let Some((parent, index, strength)) = custom_id::parse_remix_form(&mi.data.custom_id) else {
         return Err(Answer::Before(BotError::user(
             "This form can't be used: run the command again for fresh buttons.",

@@ -184,7 +184,6 @@ impl Sink {
             }
         }
     }
-
 }
 
 enum Delivery {
@@ -194,4 +193,3 @@ enum Delivery {
     /// There is no Discord message for this task.
     Skipped,
 }
-

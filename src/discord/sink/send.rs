@@ -111,7 +111,6 @@ impl Sink {
         }
     }
 
-
     /// After the interaction token is gone only a new channel message can show the result;
     /// progress is not worth a new message, so only final states go this way.
     async fn via_channel(&self, t: &Task, msg: Outgoing) -> Result<Delivery, RestError> {
@@ -138,7 +137,6 @@ impl Sink {
         }
         Ok(Delivery::Sent)
     }
-
 
     async fn render_context(&self, t: &Task, has_preview: bool) -> RenderContext {
         let engine = &self.inner.engine;
@@ -193,7 +191,6 @@ impl Sink {
         let mime = crate::imaging::sniff(&bytes).map(|f| f.mime()).unwrap_or("application/octet-stream");
         Some(FilePart { name: format!("{name}.{ext}"), mime, bytes })
     }
-
 }
 
 /// The wire form of a rendered view.

@@ -228,8 +228,12 @@ async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart(
         assert_eq!(done.state, TaskState::Succeeded);
         let store = app.engine.store();
         assert_eq!(store.get(second).await.unwrap().unwrap().state, TaskState::Queued);
+        let bob = member("bob", &[]);
+        app.gate.admit(&bob, Ask::Use).await.unwrap();
         assert!(app.gate.ban("bob", "admin", Some("spam")).await.unwrap());
         assert!(!app.gate.ban("bob", "admin", None).await.unwrap(), "already barred");
+        // The gate remembers members it has seen; a ban reaches it at once.
+        assert!(matches!(app.gate.admit(&bob, Ask::Use).await, Err(Refusal::Banned)));
         app.engine.shutdown(Duration::from_secs(5)).await;
     }
 

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use easel::app::App;
 use easel::cli::serve::Server;
-use easel::http::Health;
 use easel::config::{BackendConfig, BackendKind, Config, Secret};
+use easel::http::Health;
 use easel::sandbox::{CommandOption, Message, Sandbox, SandboxOptions};
 
 use super::fake_openai::{FakeOpenAi, Knobs};
