@@ -34,6 +34,13 @@ pub enum Pressed {
     Remix(RemixForm),
 }
 
+/// What a press on a result makes: a child task, or an answer of its own (the remix form, or
+/// the /imagine that 1–4 under a /describe result starts).
+enum Makes {
+    Task(Box<Planned>),
+    Done(Pressed),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemixForm {
     pub parent: TaskId,
@@ -60,41 +67,52 @@ impl App {
             Child::Prompt { .. } => None,
             _ => Some(self.gate.admit(who, Ask::create("button", &parent.prompt.canonical(), 1)).await?),
         };
-        let checked = self.parent_usable(who, &parent);
-        if let Err(e) = checked {
-            return Err(self.refuse_admitted(admission, e).await);
+        match self.press_makes(who, &parent, child).await {
+            Ok(Makes::Task(planned)) => {
+                let ticket = self.ticket(who, admission, vec![*planned], false).await?;
+                Ok(Pressed::Queue(Box::new(ticket)))
+            }
+            Ok(Makes::Done(pressed)) => {
+                self.record_admission(admission).await?;
+                Ok(pressed)
+            }
+            Err(e) => Err(self.refuse_admitted(admission, e).await),
         }
+    }
+
+    /// What the press makes of its parent, once the gate let it through.
+    async fn press_makes(&self, who: &Requester, parent: &Task, child: Child) -> Result<Makes, Refused> {
+        self.parent_usable(who, parent)?;
         let (kind, inputs) = match child {
-            Child::Prompt { index } => return self.imagine_described(who, &parent, index).await,
             Child::Upscale { index } => (TaskKind::Upscale { index }, Vec::new()),
             Child::Vary { index, strength } => {
-                let settings = match self.prefs.settings(&who.user_id).await {
-                    Ok(settings) => settings,
-                    Err(e) => return Err(self.refuse_admitted(admission, e.into()).await),
-                };
+                let settings = self.prefs.settings(&who.user_id).await?;
                 // V1–V4 under a grid follow the presser's chosen strength; Vary (Strong) and
                 // (Subtle) under an upscale say their own.
                 let strength = if parent.kind.makes_grid() { settings.strength } else { strength };
                 if settings.remix {
                     // The form is the answer to this press; the remix is gated on its own.
-                    self.record_admission(admission).await?;
                     let prompt = parent.prompt.canonical();
-                    return Ok(Pressed::Remix(RemixForm { parent: parent.id, index, strength, prompt }));
+                    return Ok(Makes::Done(Pressed::Remix(RemixForm {
+                        parent: parent.id,
+                        index,
+                        strength,
+                        prompt,
+                    })));
                 }
                 (TaskKind::Variation { index, strength }, Vec::new())
             }
             // 🔄 under /blend or /describe has no prompt to roll again: it runs the same
             // operation on the same input images, which the store kept with the parent.
             Child::Reroll if matches!(parent.kind, TaskKind::Blend | TaskKind::Describe) => {
-                match self.input_images(parent.id).await {
-                    Ok(inputs) => (parent.kind, inputs),
-                    Err(e) => return Err(self.refuse_admitted(admission, e).await),
-                }
+                (parent.kind, self.input_images(parent.id).await?)
             }
             Child::Reroll => (TaskKind::Reroll, Vec::new()),
+            Child::Prompt { index } => {
+                return Ok(Makes::Done(self.imagine_described(who, parent, index).await?));
+            }
         };
-        let planned = Planned { inputs, ..child_of(&parent, kind, parent.prompt.clone()) };
-        Ok(Pressed::Queue(Box::new(self.ticket(who, admission, vec![planned], false).await?)))
+        Ok(Makes::Task(Box::new(Planned { inputs, ..child_of(parent, kind, parent.prompt.clone()) })))
     }
 
     /// The remix form came back with `text`: variations of image `index` of `parent` with the

@@ -198,8 +198,8 @@ impl App {
         Ok(())
     }
 
-    /// A check after the gate refused: the gate's admission is still audited (the gate did let
-    /// the member through), then the refusal goes back.
+    /// A later check refused what the gate let through: the admission is still audited (the
+    /// gate did admit the member), then the refusal goes back.
     pub(super) async fn refuse_admitted(&self, admission: Option<Admission>, refused: Refused) -> Refused {
         match self.record_admission(admission).await {
             Ok(()) => refused,
