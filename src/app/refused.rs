@@ -59,3 +59,29 @@ impl Refused {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn easels_own_failures_are_told_apart_from_what_the_member_can_change() {
+        let internal = [
+            Refused::Internal(anyhow::anyhow!("disk full")),
+            Refused::Gate(Refusal::Internal(anyhow::anyhow!("disk full"))),
+            Refused::Submit(SubmitError::Internal(anyhow::anyhow!("disk full"))),
+            Refused::Cancel(CancelError::Internal(anyhow::anyhow!("disk full"))),
+        ];
+        for r in internal {
+            assert_eq!(r.into_internal().expect("internal").to_string(), "disk full");
+        }
+        let owner = Refused::NotOwner { owner: "42".into() };
+        let told = owner.into_internal().expect_err("the member's to hear");
+        assert_eq!(told.to_string(), "Only <@42> can use the buttons on these images.");
+        assert_eq!(
+            Refused::RemixOfSeveral.to_string(),
+            "A remix takes one prompt: leave out `{a, b}` choices."
+        );
+        assert!(Refused::Gate(Refusal::Banned).into_internal().is_err());
+    }
+}
