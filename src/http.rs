@@ -1,7 +1,9 @@
 //! Easel's own HTTP server on `[http] listen`: `GET /healthz` (is the bot connected to Discord,
 //! can the database take writes, can each backend be reached), `GET /metrics` in Prometheus
-//! text format, and the receivers of backends' webhooks (midjourney-proxy's notifyHook). The metrics themselves are recorded where things happen, with the `metrics`
-//! crate's macros; this module installs the recorder and renders it.
+//! text format, and the receivers of backends' webhooks (midjourney-proxy's notifyHook). The
+//! metrics themselves are recorded where things happen, with the `metrics` crate's macros;
+//! this module installs the recorder and renders it. It is handed only what it serves
+//! ([`Served`]), not the whole app.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,8 +19,9 @@ use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde_json::json;
 
-use crate::app::App;
+use crate::backends::Registry;
 use crate::base::TaskState;
+use crate::db::Db;
 
 /// How long `/healthz` waits for one backend's probe.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -47,35 +50,44 @@ pub fn prometheus() -> &'static PrometheusHandle {
         let builder = PrometheusBuilder::new();
         let builder = builder.set_buckets(&seconds).unwrap_or_else(|_| PrometheusBuilder::new());
         let recorder = builder.build_recorder();
-        crate::metrics_catalog::describe(&recorder);
         let handle = recorder.handle();
+        crate::metrics_catalog::describe(&recorder);
         // Another recorder may already be installed (tests build several apps): keep it.
         let _ = metrics::set_global_recorder(recorder);
         handle
     })
 }
 
-pub fn router(app: Arc<App>) -> Router {
+/// What the operator endpoints read: the gateway flag Discord's side keeps, the database and
+/// the backends.
+#[derive(Clone)]
+pub struct Served {
+    pub health: Arc<Health>,
+    pub db: Db,
+    pub backends: Registry,
+}
+
+pub fn router(served: Served) -> Router {
     // Backends' webhook deliveries go to the registry's mailbox.
-    let hooks = app.engine.backends().router();
+    let hooks = served.backends.router();
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(render_metrics))
-        .with_state(app)
+        .with_state(served)
         .merge(hooks)
 }
 
-/// Serves the operator endpoints when `[http] listen` is set; returns the bound address.
-pub async fn spawn(app: Arc<App>) -> anyhow::Result<Option<SocketAddr>> {
-    let listen = app.config.http.listen.clone();
+/// Serves the operator endpoints on `listen` (`[http] listen`) unless it is empty; returns
+/// the bound address.
+pub async fn spawn(listen: &str, served: Served) -> anyhow::Result<Option<SocketAddr>> {
     if listen.is_empty() {
         return Ok(None);
     }
     let listener =
-        tokio::net::TcpListener::bind(&listen).await.with_context(|| format!("http.listen {listen}"))?;
+        tokio::net::TcpListener::bind(listen).await.with_context(|| format!("http.listen {listen}"))?;
     let addr = listener.local_addr()?;
     tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, router(app)).await {
+        if let Err(e) = axum::serve(listener, router(served)).await {
             tracing::error!(error = %e, "the operator HTTP server stopped");
         }
     });
@@ -83,13 +95,13 @@ pub async fn spawn(app: Arc<App>) -> anyhow::Result<Option<SocketAddr>> {
     Ok(Some(addr))
 }
 
-async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
-    let database = match app.db.probe_write().await {
+async fn healthz(State(served): State<Served>) -> impl IntoResponse {
+    let database = match served.db.probe_write().await {
         Ok(()) => "writable".to_string(),
         Err(e) => format!("error: {e:#}"),
     };
     let mut backends = serde_json::Map::new();
-    let registry = app.engine.backends();
+    let registry = &served.backends;
     let probes = registry.names().filter_map(|name| registry.get(name).map(|b| (name.to_string(), b)));
     let results = futures::future::join_all(probes.map(|(name, backend)| async move {
         let verdict = match tokio::time::timeout(PROBE_TIMEOUT, backend.health()).await {
@@ -108,7 +120,7 @@ async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
         }
         backends.insert(name, verdict.into());
     }
-    let gateway = app.health.gateway();
+    let gateway = served.health.gateway();
     let healthy = gateway && database == "writable";
     let body = json!({
         "status": if healthy { "ok" } else { "unhealthy" },
@@ -121,9 +133,9 @@ async fn healthz(State(app): State<Arc<App>>) -> impl IntoResponse {
     (status, axum::Json(body))
 }
 
-async fn render_metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+async fn render_metrics(State(served): State<Served>) -> impl IntoResponse {
     // Queue state is read from the database at scrape time, so it is right after a restart.
-    match app.db.counts_by_state().await {
+    match served.db.counts_by_state().await {
         Ok(counts) => {
             for state in TaskState::ALL {
                 let n = counts.iter().find(|(s, _)| *s == state).map_or(0, |(_, n)| *n);

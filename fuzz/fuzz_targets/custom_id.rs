@@ -5,7 +5,7 @@
 //! Discord's 100-character limit.
 #![no_main]
 
-use easel::discord::components::ButtonAction;
+use easel::discord::custom_id::ButtonAction;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|custom_id: &str| {

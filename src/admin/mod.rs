@@ -1,17 +1,35 @@
-//! Who may use Easel, where, and how much: the one gate every new task passes
-//! ([`crate::app::App::admit`], in `gate`), quotas by role (`quota`) and the banned-word
-//! filter (`moderation`); the admin tables (pause, bans, quota overrides, the prompt audit)
-//! are in [`crate::db`]. The gate checks, in order: direct messages and the guild and channel
-//! allow-lists, bans, the pause switch, banned words, the daily quota — and writes an audit
-//! row for every prompt that asked for new work. The daily quota is checked again, for good,
-//! as the tasks are created ([`crate::tasks::engine::Engine::submit_all`]).
+//! Who may use Easel, where, and how much: the one gate every new task passes ([`Gate`]),
+//! quotas by role (`quota`), the banned-word filter (`moderation`) and the admin tables
+//! (`store`: pause, bans, quota overrides, the prompt audit). The gate checks, in order: direct
+//! messages and the guild and channel allow-lists, bans, the pause switch, banned words, the
+//! daily quota — and an audit row is written for every prompt that asked for new work.
 
 mod gate;
 pub mod moderation;
 pub mod quota;
 
-use crate::tasks::submit::daily_limit_text;
+pub use gate::Gate;
+
+use crate::base::MessageRef;
+use crate::db::AuditEntry;
 use quota::Quota;
+
+/// Who asked, and where the answer goes.
+#[derive(Debug, Clone, Default)]
+pub struct Requester {
+    pub user_id: String,
+    /// `None` in a direct message with the bot.
+    pub guild_id: Option<String>,
+    pub channel_id: Option<String>,
+    pub message: MessageRef,
+    /// The member's role ids in that guild (for quotas by role).
+    pub roles: Vec<u64>,
+    /// The member may use admin powers there (Manage Server or Administrator).
+    pub admin: bool,
+    /// A press on the member's own private-mode results in their DMs: the work began in a
+    /// server that admitted it, so the no-DMs rule does not apply.
+    pub private_results: bool,
+}
 
 /// What a member asks the gate for.
 #[derive(Debug, Clone, Copy)]
@@ -30,12 +48,12 @@ impl<'a> Ask<'a> {
     }
 }
 
-/// The gate let the member through, under this quota.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The gate let the member through, under this quota. A request for new work carries its
+/// audit row, written by [`Gate::record`] once the member has been answered.
+#[derive(Debug)]
 pub struct Admission {
     pub quota: Quota,
-    /// Tasks counted against today's quota before this request.
-    pub used_today: u32,
+    audit: Option<AuditEntry>,
 }
 
 /// Why the gate refused, in words for the member (shown privately).
@@ -62,7 +80,11 @@ pub enum Refusal {
          reword it, and try again."
     )]
     BannedWord { word: String },
-    #[error("{}", daily_limit_text(*.used, *.limit, *.asked, *.resets_at))]
+    #[error(
+        "{} Your quota resets at 00:00 UTC (<t:{}:R>).",
+        over_limit_text(*.used, *.limit, *.asked),
+        .resets_at / 1000
+    )]
     DailyLimit { used: u32, limit: u32, asked: u32, resets_at: i64 },
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
@@ -90,6 +112,18 @@ fn channel_list(allowed: &[u64]) -> String {
         shown.push(format!("or one of {} others", allowed.len() - 5));
     }
     shown.join(", ")
+}
+
+fn over_limit_text(used: u32, limit: u32, asked: u32) -> String {
+    if asked <= 1 || used >= limit {
+        format!("You have used {used} of your {limit} images for today.")
+    } else {
+        format!(
+            "This asks for {asked} images, and you have used {used} of your {limit} for today, so only \
+             {} more fit. Ask for fewer (a shorter {{a, b}} list).",
+            limit - used
+        )
+    }
 }
 
 #[cfg(test)]

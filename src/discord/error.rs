@@ -5,7 +5,7 @@
 use tracing::error;
 
 use crate::admin::Refusal;
-use crate::app::ImagineError;
+use crate::app::Refused;
 use crate::tasks::engine::{CancelError, SubmitError};
 
 #[derive(Debug, thiserror::Error)]
@@ -39,12 +39,11 @@ impl BotError {
     }
 }
 
-impl From<ImagineError> for BotError {
-    fn from(e: ImagineError) -> Self {
-        match e {
-            ImagineError::Prompt(p) => BotError::User(p.to_string()),
-            ImagineError::Submit(s) => s.into(),
-            ImagineError::Refused(r) => r.into(),
+impl From<Refused> for BotError {
+    fn from(e: Refused) -> Self {
+        match e.into_internal() {
+            Ok(source) => BotError::Internal { source },
+            Err(refused) => BotError::User(refused.to_string()),
         }
     }
 }

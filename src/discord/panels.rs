@@ -1,36 +1,14 @@
 //! The text of the informational replies — /info, /queue and /easel status — as pure
-//! functions of what the engine reports, so their wording is unit-tested without Discord.
+//! functions of what the app reports (`app::views`), so their wording is unit-tested without
+//! Discord.
 
 use std::fmt::Write as _;
 
 use super::render::{escape_markdown, rough_duration};
+use crate::app::views::{InfoView, StatusView};
 use crate::backends::health::HealthView;
 use crate::base::TaskState;
 use crate::db::{BackendQueue, Task};
-
-/// Everything /info shows a member.
-#[derive(Debug, Clone, Default)]
-pub struct InfoView {
-    pub user_id: String,
-    /// Their waiting and running tasks, newest first.
-    pub tasks: Vec<Task>,
-    pub today: u32,
-    pub daily_limit: Option<u32>,
-    pub running_cap: u32,
-    pub queued_cap: u32,
-    pub backends: Vec<HealthView>,
-}
-
-/// Everything /easel status shows an admin.
-#[derive(Debug, Clone, Default)]
-pub struct StatusView {
-    pub paused: bool,
-    /// Tasks in each state, all time.
-    pub counts: Vec<(TaskState, i64)>,
-    pub queues: Vec<(BackendQueue, Option<std::time::Duration>)>,
-    pub backends: Vec<HealthView>,
-    pub bans: u32,
-}
 
 /// A task's one-line summary, linking to its message when we know where it is.
 fn task_line(t: &Task) -> String {

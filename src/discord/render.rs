@@ -4,7 +4,7 @@
 use crate::backends::Capabilities;
 use crate::base::{Strength, TaskKind, TaskState};
 use crate::db::Task;
-use crate::discord::components::ButtonAction;
+use crate::discord::custom_id::ButtonAction;
 use crate::tasks::engine::QueuePlace;
 
 /// Discord's limit on message content.

@@ -1,9 +1,13 @@
 //! What each member chose for themselves: /settings (default aspect ratio, model, stylize,
 //! variation strength, private and remix modes) and /prefer (a suffix added to every prompt,
 //! and named options that `--name` expands to). The pure functions here turn a member's
-//! prompt and preferences into what is parsed; [`crate::db`] keeps them.
+//! prompt and preferences into what is parsed; [`crate::db`] keeps them and `cache`
+//! ([`Prefs`]) serves them from memory.
+
+pub mod cache;
 
 pub use crate::db::{UserSettings, parse_aspect};
+pub use cache::Prefs;
 
 use crate::prompt::PromptSpec;
 

@@ -5,13 +5,9 @@
 use poise::serenity_prelude as serenity;
 
 use super::{fetch_attachment, refuse_after_defer};
-use crate::admin::Ask;
-use crate::backends::routing::{RouteError, Want};
-use crate::base::TaskKind;
-use crate::db::NewTask;
-use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
-use crate::prompt::{Aspect, PromptSpec};
-use crate::tasks::engine::SubmitError;
+use crate::discord::who::requester;
+use crate::discord::{BotError, SlashContext, reply_ephemeral};
+use crate::prompt::Aspect;
 
 /// The shapes /blend offers, as Midjourney does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, poise::ChoiceParameter)]
@@ -47,65 +43,29 @@ pub async fn blend(
     #[description = "Shape of the result (default: square)"] dimensions: Option<Dimensions>,
 ) -> Result<(), BotError> {
     let data = ctx.data();
-    let who = requester(ctx, true);
-    // The gate (and an audit row with an empty prompt) before anything else.
-    let admission = match data.app.admit(&who, Ask::create("blend", "", 1)).await {
-        Ok(admission) => admission,
-        Err(refusal) => return reply_ephemeral(ctx, &BotError::from(refusal).for_member()).await,
-    };
-    let prompt = blend_prompt(dimensions);
-    let route = match data.app.route(Want::Blend, None, Some(&prompt)).await {
-        Ok(route) => route,
-        Err(SubmitError::Route(RouteError::Unsupported { .. })) => {
-            return reply_ephemeral(
-                ctx,
-                "No backend here can blend images. Ask an admin to add one that can (for example \
-             OpenAI's gpt-image models), or use /imagine.",
-            )
-            .await;
-        }
+    let shape = dimensions.unwrap_or(Dimensions::Square).aspect();
+    let mut ticket = match data.app.check_blend(&requester(ctx, true), shape).await {
+        Ok(ticket) => ticket,
         Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };
-    poise::Context::Application(ctx).defer().await?;
+    if let Err(e) = poise::Context::Application(ctx).defer().await {
+        data.app.abandon(ticket).await;
+        return Err(e.into());
+    }
     let mut inputs = Vec::new();
     let images = [Some(image1), Some(image2), image3, image4, image5];
     for (i, attachment) in images.into_iter().flatten().enumerate() {
         match fetch_attachment(data, &attachment).await {
             Ok(image) => inputs.push(image.bytes),
-            Err(e) => return refuse_after_defer(ctx, &format!("Image {}: {e}", i + 1)).await,
+            Err(e) => {
+                data.app.abandon(ticket).await;
+                return refuse_after_defer(ctx, &format!("Image {}: {e}", i + 1)).await;
+            }
         }
     }
-    let limits = data.app.submit_limits(admission.quota.daily_limit);
-    let submitted = data
-        .app
-        .engine
-        .submit_all(
-            vec![NewTask {
-                kind: TaskKind::Blend,
-                parent_id: None,
-                user_id: who.user_id,
-                guild_id: who.guild_id,
-                channel_id: who.channel_id,
-                prompt,
-                backend: route.backend,
-                model: route.model,
-                seed: fastrand::u32(..),
-                message: who.message,
-                running_cap: Some(admission.quota.running_cap),
-                inputs,
-            }],
-            limits,
-        )
-        .await;
-    match submitted {
+    ticket.attach(inputs);
+    match data.app.queue(ticket).await {
         Ok(tasks) => Ok(data.sink.deliver_now(tasks[0].id).await?),
         Err(e) => refuse_after_defer(ctx, &BotError::from(e).for_member()).await,
     }
-}
-
-/// A blend has no prompt text; its only parameter is the shape of the result.
-fn blend_prompt(dimensions: Option<Dimensions>) -> PromptSpec {
-    let mut prompt = PromptSpec::default();
-    prompt.params.aspect = Some(dimensions.unwrap_or(Dimensions::Square).aspect());
-    prompt
 }

@@ -3,7 +3,8 @@
 
 use poise::serenity_prelude as serenity;
 
-use crate::discord::{BotError, SlashContext, admit_use, is_admin, reply_ephemeral};
+use crate::discord::who::is_admin;
+use crate::discord::{BotError, SlashContext, admit_use, reply_ephemeral};
 
 /// Cancel one of your waiting or running tasks (default: your newest)
 #[poise::command(slash_command)]

@@ -7,7 +7,8 @@ use poise::serenity_prelude as serenity;
 
 use crate::admin::quota::{QuotaOverride, QuotaSource};
 use crate::app::Requester;
-use crate::discord::{BotError, Context, SlashContext, is_admin, panels, reply_ephemeral};
+use crate::discord::who::is_admin;
+use crate::discord::{BotError, Context, SlashContext, panels, reply_ephemeral};
 
 /// Server admin controls: pause, bans, quotas, status
 #[poise::command(
@@ -42,7 +43,7 @@ fn admin_id(ctx: SlashContext<'_>) -> String {
 /// Stop taking new tasks; running ones finish, waiting ones wait
 #[poise::command(slash_command)]
 pub async fn pause(ctx: SlashContext<'_>) -> Result<(), BotError> {
-    let changed = ctx.data().app.set_paused(true, &admin_id(ctx)).await?;
+    let changed = ctx.data().app.gate.set_paused(true, &admin_id(ctx)).await?;
     let text = if changed {
         "⏸️ Easel is paused. New tasks are refused with a note that it is paused; running tasks \
          finish and waiting ones wait. This lasts across restarts until `/easel resume`."
@@ -55,7 +56,7 @@ pub async fn pause(ctx: SlashContext<'_>) -> Result<(), BotError> {
 /// Take new tasks again and start the waiting ones
 #[poise::command(slash_command)]
 pub async fn resume(ctx: SlashContext<'_>) -> Result<(), BotError> {
-    let changed = ctx.data().app.set_paused(false, &admin_id(ctx)).await?;
+    let changed = ctx.data().app.gate.set_paused(false, &admin_id(ctx)).await?;
     let text = if changed {
         "▶️ Easel is taking new tasks again; waiting tasks start now."
     } else {
@@ -77,7 +78,7 @@ pub async fn ban(
         return reply_ephemeral(ctx, "You can't bar yourself.").await;
     }
     let app = &ctx.data().app;
-    let changed = app.ban(&user.id.to_string(), &admin_id(ctx), reason.as_deref()).await?;
+    let changed = app.gate.ban(&user.id.to_string(), &admin_id(ctx), reason.as_deref()).await?;
     let text = if changed {
         format!(
             "<@{}> is barred from Easel: their commands and button presses are refused. Tasks they \
@@ -96,7 +97,7 @@ pub async fn unban(
     ctx: SlashContext<'_>,
     #[description = "The member to readmit"] user: serenity::User,
 ) -> Result<(), BotError> {
-    let changed = ctx.data().app.unban(&user.id.to_string(), &admin_id(ctx)).await?;
+    let changed = ctx.data().app.gate.unban(&user.id.to_string(), &admin_id(ctx)).await?;
     let text = if changed {
         format!("<@{}> may use Easel again.", user.id)
     } else {
@@ -122,9 +123,9 @@ pub async fn quota(
     let app = &ctx.data().app;
     let target = user.id.to_string();
     let o = QuotaOverride { daily_limit: daily, running_cap: running };
-    app.set_quota_override(&target, o, &admin_id(ctx)).await?;
+    app.gate.set_quota_override(&target, o, &admin_id(ctx)).await?;
     // The member's roles are not in this interaction, so say what the override sets.
-    let q = app.quota_for(&Requester { user_id: target, ..Requester::default() }).await?;
+    let q = app.gate.quota_for(&Requester { user_id: target, ..Requester::default() }).await?;
     let text = if q.source == QuotaSource::Override {
         let daily = match o.daily_limit {
             Some(_) => q.daily_text(),

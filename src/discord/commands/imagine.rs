@@ -1,11 +1,13 @@
-//! `/imagine`: check the prompt and that a backend can draw it, acknowledge at once, queue the task(s); the message then
-//! follows the task through message delivery.
+//! `/imagine`: the app checks the prompt and that a backend can draw it (from memory, but for
+//! the member's queue count), the interaction is acknowledged at once, then the task(s) are
+//! queued and the message follows each task through message delivery.
 
 use poise::serenity_prelude as serenity;
 
-use crate::app::{Prepared, Requester};
-use crate::base::MessageRef;
-use crate::discord::{BotError, SlashContext, reply_ephemeral, requester};
+use super::refuse_after_defer;
+use crate::app::Ticket;
+use crate::discord::who::requester;
+use crate::discord::{BotError, SlashContext, reply_ephemeral};
 
 /// Create images from a prompt (Midjourney syntax: --ar 3:2, --seed 42, --no text, {a, b}…)
 #[poise::command(slash_command)]
@@ -21,42 +23,41 @@ pub async fn imagine(
 ) -> Result<(), BotError> {
     let data = ctx.data();
     // A bad prompt is answered privately, before anything public happens.
-    let who = requester(ctx, true);
-    let prepared = match data.app.check_imagine(&prompt, model.as_deref(), &who).await {
-        Ok(prepared) => prepared,
+    let ticket = match data.app.check_imagine(&prompt, model.as_deref(), &requester(ctx, true)).await {
+        Ok(ticket) => ticket,
         Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };
-    if data.app.db.settings(&who.user_id).await?.private {
-        return private(ctx, prepared, who).await;
+    if ticket.private() {
+        return private(ctx, ticket).await;
     }
     let started = std::time::Instant::now();
-    poise::Context::Application(ctx).defer().await?;
+    if let Err(e) = poise::Context::Application(ctx).defer().await {
+        data.app.abandon(ticket).await;
+        return Err(e.into());
+    }
     metrics::histogram!("easel_initial_response_seconds").record(started.elapsed().as_secs_f64());
-    let tasks = match data.app.queue_imagine(prepared, &who).await {
+    let tasks = match data.app.queue(ticket).await {
         Ok(tasks) => tasks,
-        Err(e) => {
-            // Nothing was queued: take the public "thinking…" message away and explain privately.
-            let _ = data.sink.rest().delete_original(&ctx.interaction.token).await;
-            let text = BotError::from(e).for_member();
-            return reply_ephemeral(ctx, &text).await;
-        }
+        // Nothing was queued: take the public "thinking…" message away and explain privately.
+        Err(e) => return refuse_after_defer(ctx, &BotError::from(e).for_member()).await,
     };
     // The first prompt fills the deferred response; it must be there before any follow-up,
     // or Discord would let the first follow-up take its place.
     data.sink.deliver_now(tasks[0].id).await?;
     for task in &tasks[1..] {
-        data.follow_up(&ctx.interaction.token, task).await?;
+        data.sink.follow_up(&ctx.interaction.token, task).await?;
     }
     Ok(())
 }
 
 /// Private mode: a private acknowledgement here, and the task's messages in the member's DMs.
-async fn private(ctx: SlashContext<'_>, prepared: Prepared, mut who: Requester) -> Result<(), BotError> {
+async fn private(ctx: SlashContext<'_>, mut ticket: Ticket) -> Result<(), BotError> {
     let data = ctx.data();
-    let dm = match data.sink.rest().open_dm(&who.user_id).await {
+    let dm = match data.sink.open_dm(&ctx.interaction.user.id.to_string()).await {
         Ok(dm) => dm,
         Err(e) => {
             tracing::warn!(error = %e, "could not open a DM for private mode");
+            data.app.abandon(ticket).await;
             return reply_ephemeral(
                 ctx,
                 "Private mode is on, but I can't send you direct messages. Allow DMs from this \
@@ -66,9 +67,8 @@ async fn private(ctx: SlashContext<'_>, prepared: Prepared, mut who: Requester) 
         }
     };
     reply_ephemeral(ctx, "🔒 Private mode: your images will arrive in your DMs.").await?;
-    who.channel_id = Some(dm.clone());
-    who.message = MessageRef::default();
-    let tasks = match data.app.queue_imagine(prepared, &who).await {
+    ticket.deliver_to_channel(dm.clone());
+    let tasks = match data.app.queue(ticket).await {
         Ok(tasks) => tasks,
         Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
     };

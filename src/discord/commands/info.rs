@@ -1,7 +1,8 @@
 //! `/info`: a member's own waiting and running tasks, today's usage and limits, and how the
 //! backends are doing — privately.
 
-use crate::discord::{BotError, SlashContext, admit_use, panels, reply_ephemeral, requester};
+use crate::discord::who::requester;
+use crate::discord::{BotError, SlashContext, admit_use, panels, reply_ephemeral};
 
 /// Your waiting and running tasks, today's usage and the backends' status
 #[poise::command(slash_command)]

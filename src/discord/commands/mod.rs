@@ -40,6 +40,6 @@ pub(crate) async fn fetch_attachment(
 /// After a deferral, a member's mistake must not stay as a public "thinking…" message: take
 /// it away and explain privately.
 pub(crate) async fn refuse_after_defer(ctx: SlashContext<'_>, text: &str) -> Result<(), BotError> {
-    let _ = ctx.data().sink.rest().delete_original(&ctx.interaction.token).await;
+    ctx.data().sink.withdraw_original(&ctx.interaction.token).await;
     reply_ephemeral(ctx, text).await
 }

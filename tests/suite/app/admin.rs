@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use easel::admin::quota::{QuotaOverride, QuotaSource};
 use easel::admin::{Ask, Refusal};
-use easel::app::{App, ImagineError, Requester};
+use easel::app::{App, Refused, Requester};
 use easel::base::TaskState;
 use easel::base::{Clock, DAY_MS, day_start};
 use easel::config::{BackendConfig, Config, QuotaConfig};
+use easel::prompt::Aspect;
 use easel::tasks::events::EventKind;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -41,14 +42,14 @@ fn member(id: &str, roles: &[u64]) -> Requester {
 }
 
 /// What /imagine does before it defers, then queues: the gate and the prompt, then the tasks.
-async fn imagine(app: &App, who: &Requester, prompt: &str) -> Result<Vec<i64>, ImagineError> {
-    let prepared = app.check_imagine(prompt, None, who).await?;
-    Ok(app.queue_imagine(prepared, who).await?.iter().map(|t| t.id).collect())
+async fn imagine(app: &App, who: &Requester, prompt: &str) -> Result<Vec<i64>, Refused> {
+    let ticket = app.check_imagine(prompt, None, who).await?;
+    Ok(app.queue(ticket).await?.iter().map(|t| t.id).collect())
 }
 
-fn refusal(e: ImagineError) -> Refusal {
+fn refusal(e: Refused) -> Refusal {
     match e {
-        ImagineError::Refused(r) => r,
+        Refused::Gate(r) => r,
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
@@ -111,7 +112,7 @@ async fn the_most_generous_role_wins_and_an_admin_override_beats_roles() {
     .unwrap();
     let quota = |roles: &'static [u64]| {
         let app = &app;
-        async move { app.quota_for(&member("m", roles)).await.unwrap() }
+        async move { app.gate.quota_for(&member("m", roles)).await.unwrap() }
     };
     let q = quota(&[10, 20]).await;
     assert_eq!((q.daily_limit, q.running_cap, q.source), (Some(8), 2, QuotaSource::Roles));
@@ -130,16 +131,16 @@ async fn the_most_generous_role_wins_and_an_admin_override_beats_roles() {
 
     // An admin's override, number by number; 0 = unlimited; nothing = back to the roles.
     let o = QuotaOverride { daily_limit: Some(5), running_cap: None };
-    app.set_quota_override("ten", o, "admin").await.unwrap();
-    let q = app.quota_for(&ten).await.unwrap();
+    app.gate.set_quota_override("ten", o, "admin").await.unwrap();
+    let q = app.gate.quota_for(&ten).await.unwrap();
     assert_eq!((q.daily_limit, q.running_cap, q.source), (Some(5), 1, QuotaSource::Override));
     imagine(&app, &ten, "one more").await.unwrap();
     let o = QuotaOverride { daily_limit: Some(0), running_cap: Some(4) };
-    app.set_quota_override("ten", o, "admin").await.unwrap();
-    let q = app.quota_for(&ten).await.unwrap();
+    app.gate.set_quota_override("ten", o, "admin").await.unwrap();
+    let q = app.gate.quota_for(&ten).await.unwrap();
     assert_eq!((q.daily_limit, q.running_cap), (None, 4));
-    app.set_quota_override("ten", QuotaOverride::default(), "admin").await.unwrap();
-    assert_eq!(app.quota_for(&ten).await.unwrap().source, QuotaSource::Roles);
+    app.gate.set_quota_override("ten", QuotaOverride::default(), "admin").await.unwrap();
+    assert_eq!(app.gate.quota_for(&ten).await.unwrap().source, QuotaSource::Roles);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -215,20 +216,24 @@ async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart(
                 break;
             }
         }
-        assert!(app.set_paused(true, "admin").await.unwrap());
-        assert!(!app.set_paused(true, "admin").await.unwrap(), "already paused");
+        assert!(app.gate.set_paused(true, "admin").await.unwrap());
+        assert!(!app.gate.set_paused(true, "admin").await.unwrap(), "already paused");
         // New work is refused; reading is not.
         let r = refusal(imagine(&app, &alice, "third").await.unwrap_err());
         assert!(matches!(r, Refusal::Paused), "{r:?}");
         assert!(r.to_string().starts_with("Easel is paused by an admin"), "{r}");
-        app.admit(&alice, Ask::Use).await.unwrap();
+        app.gate.admit(&alice, Ask::Use).await.unwrap();
         // The running task finishes; the waiting one waits.
         let done = app.engine.wait_final(first, WAIT).await.unwrap();
         assert_eq!(done.state, TaskState::Succeeded);
         let store = &app.db;
         assert_eq!(store.task(second).await.unwrap().unwrap().state, TaskState::Queued);
-        assert!(app.ban("bob", "admin", Some("spam")).await.unwrap());
-        assert!(!app.ban("bob", "admin", None).await.unwrap(), "already barred");
+        let bob = member("bob", &[]);
+        app.gate.admit(&bob, Ask::Use).await.unwrap();
+        assert!(app.gate.ban("bob", "admin", Some("spam")).await.unwrap());
+        assert!(!app.gate.ban("bob", "admin", None).await.unwrap(), "already barred");
+        // The gate remembers members it has seen; a ban reaches it at once.
+        assert!(matches!(app.gate.admit(&bob, Ask::Use).await, Err(Refusal::Banned)));
         app.engine.shutdown(Duration::from_secs(5)).await;
     }
 
@@ -237,7 +242,7 @@ async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart(
     assert!(app.engine.is_paused());
     assert!(app.status().await.unwrap().paused);
     let bob = member("bob", &[]);
-    assert!(matches!(app.admit(&bob, Ask::Use).await, Err(Refusal::Banned)));
+    assert!(matches!(app.gate.admit(&bob, Ask::Use).await, Err(Refusal::Banned)));
     let r = refusal(imagine(&app, &bob, "hello").await.unwrap_err());
     assert!(r.to_string().starts_with("An admin has barred you from using Easel"), "{r}");
     assert_eq!(app.db.ban_of("bob").await.unwrap().unwrap().reason.as_deref(), Some("spam"));
@@ -246,10 +251,10 @@ async fn pause_holds_the_queue_lets_running_tasks_finish_and_survives_a_restart(
     let queued = app.db.unfinished_of("alice").await.unwrap();
     assert_eq!(queued.len(), 1);
     app.start();
-    assert!(app.set_paused(false, "admin").await.unwrap());
+    assert!(app.gate.set_paused(false, "admin").await.unwrap());
     assert_eq!(app.engine.wait_final(queued[0].id, WAIT).await.unwrap().state, TaskState::Succeeded);
-    assert!(app.unban("bob", "admin").await.unwrap());
-    assert!(!app.unban("bob", "admin").await.unwrap());
+    assert!(app.gate.unban("bob", "admin").await.unwrap());
+    assert!(!app.gate.unban("bob", "admin").await.unwrap());
     imagine(&app, &bob, "hello").await.unwrap();
     app.engine.shutdown(Duration::from_secs(5)).await;
 }
@@ -274,9 +279,10 @@ async fn banned_words_name_the_word_exceptions_pass_and_every_prompt_is_audited(
     let r = refusal(imagine(&app, &alice, "a nudibranch and a nude").await.unwrap_err());
     assert!(r.to_string().contains("`nud` is not allowed"), "{r}");
     // /blend and /describe have no prompt; they are audited with an empty one.
-    app.admit(&alice, Ask::create("blend", "", 1)).await.unwrap();
+    let blend = app.check_blend(&alice, Aspect { w: 1, h: 1 }).await.unwrap();
+    app.abandon(blend).await;
     // Reading commands are not prompts: no audit row.
-    app.admit(&alice, Ask::Use).await.unwrap();
+    app.gate.admit(&alice, Ask::Use).await.unwrap();
 
     let rows = app.db.audit_recent(10).await.unwrap();
     let seen: Vec<(&str, &str, Option<&str>, &str)> = rows
@@ -314,11 +320,11 @@ async fn guild_and_channel_allow_lists_and_direct_messages() {
         channel_id: Some(channel.into()),
         ..Requester::default()
     };
-    app.admit(&at(Some("1"), "3"), Ask::Use).await.unwrap();
-    assert!(matches!(app.admit(&at(Some("9"), "2"), Ask::Use).await, Err(Refusal::Guild)));
-    let r = app.admit(&at(Some("1"), "5"), Ask::create("imagine", "a cat", 1)).await.unwrap_err();
+    app.gate.admit(&at(Some("1"), "3"), Ask::Use).await.unwrap();
+    assert!(matches!(app.gate.admit(&at(Some("9"), "2"), Ask::Use).await, Err(Refusal::Guild)));
+    let r = app.gate.admit(&at(Some("1"), "5"), Ask::create("imagine", "a cat", 1)).await.unwrap_err();
     assert_eq!(r.to_string(), "Easel can't be used in this channel. Try <#2>, <#3>.");
-    let r = app.admit(&at(None, "77"), Ask::Use).await.unwrap_err();
+    let r = app.gate.admit(&at(None, "77"), Ask::Use).await.unwrap_err();
     assert!(r.to_string().starts_with("Easel doesn't take commands in direct messages"), "{r}");
     let reasons: Vec<Option<String>> =
         app.db.audit_recent(10).await.unwrap().into_iter().map(|r| r.reason).collect();
@@ -332,7 +338,7 @@ async fn guild_and_channel_allow_lists_and_direct_messages() {
     }))
     .await
     .unwrap();
-    app.admit(&at(None, "77"), Ask::create("imagine", "a cat", 1)).await.unwrap();
+    app.gate.admit(&at(None, "77"), Ask::create("imagine", "a cat", 1)).await.unwrap();
 }
 
 #[test]

@@ -344,7 +344,7 @@ async fn healthcheck_fails_while_easel_is_unhealthy() {
     let (code, text) = ask().await.unwrap();
     assert_eq!(code, Some(0), "{text}");
 
-    w.app().unwrap().health.set_gateway(false);
+    w.health().unwrap().set_gateway(false);
     let (code, text) = ask().await.unwrap();
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("503") && text.contains("disconnected"), "{text}");

@@ -32,8 +32,7 @@ async fn healthz_reports_discord_the_database_and_each_backend() {
 
     // Discord gone (what the shard-stage event handler records): unhealthy.
     w.fake.set(|k| k.api_key = Some(support::world::API_KEY.into()));
-    let app = w.app().unwrap();
-    app.health.set_gateway(false);
+    w.health().unwrap().set_gateway(false);
     let (status, body) = get(&w, "/healthz").await;
     assert_eq!(status, 503, "{body}");
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use easel::app::App;
+use easel::cli::serve::Server;
 use easel::config::{BackendConfig, Config, Secret};
+use easel::http::Health;
 use easel::sandbox::{CommandOption, Message, Sandbox, SandboxOptions};
 
 use super::fake_openai::{FakeOpenAi, Knobs};
@@ -29,7 +31,7 @@ pub struct World {
 }
 
 enum Bot {
-    InProcess { app: Arc<App>, tasks: Vec<tokio::task::JoinHandle<()>> },
+    InProcess(Server),
     Process(Child),
 }
 
@@ -81,20 +83,12 @@ impl World {
         World { sandbox, fake, dir, config, http: None, log_filter: "easel=debug,info".into(), bot: None }
     }
 
-    /// Runs Easel in this process.
+    /// Runs Easel in this process, as `easel run` does.
     pub async fn start_in_process(&mut self) -> Arc<App> {
-        let app = Arc::new(App::build(self.config.clone()).await.expect("app builds"));
-        let engine = app.start();
-        self.http = easel::http::spawn(app.clone()).await.expect("operator endpoints");
-        let discord = tokio::spawn({
-            let app = app.clone();
-            async move {
-                if let Err(e) = easel::discord::run(app).await {
-                    panic!("the bot stopped: {e:#}");
-                }
-            }
-        });
-        self.bot = Some(Bot::InProcess { app: app.clone(), tasks: vec![engine, discord] });
+        let server = Server::start(self.config.clone()).await.expect("Easel starts");
+        let app = server.app.clone();
+        self.http = server.http;
+        self.bot = Some(Bot::InProcess(server));
         self.sandbox.wait_ready(WAIT).await.expect("the bot connects and registers its commands");
         app
     }
@@ -133,7 +127,7 @@ impl World {
                 let _ = child.kill();
                 let _ = child.wait();
             }
-            Some(Bot::InProcess { tasks, .. }) => tasks.iter().for_each(|t| t.abort()),
+            Some(Bot::InProcess(server)) => server.abort(),
             None => {}
         }
     }
@@ -149,7 +143,15 @@ impl World {
 
     pub fn app(&self) -> Option<Arc<App>> {
         match &self.bot {
-            Some(Bot::InProcess { app, .. }) => Some(app.clone()),
+            Some(Bot::InProcess(server)) => Some(server.app.clone()),
+            _ => None,
+        }
+    }
+
+    /// The gateway flag `/healthz` reports, of the bot in this process.
+    pub fn health(&self) -> Option<Arc<Health>> {
+        match &self.bot {
+            Some(Bot::InProcess(server)) => Some(server.health.clone()),
             _ => None,
         }
     }

@@ -1,0 +1,87 @@
+//! [`Refused`]: why a request for new work (or a cancel) was not carried out, in words for the
+//! member who asked — or, for Easel's own failures, the detail to log.
+
+use crate::admin::Refusal;
+use crate::prompt::PromptError;
+use crate::tasks::engine::{CancelError, SubmitError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The gate said no (where, who, pause, words, quota).
+    #[error(transparent)]
+    Gate(#[from] Refusal),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    /// No room in the member's queue, no backend for it, a bad input image.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    #[error(transparent)]
+    Cancel(#[from] CancelError),
+    #[error("The images behind this button are no longer in Easel's records, so it can't be used.")]
+    ParentGone,
+    #[error("That task did not finish, so its buttons can't be used.")]
+    ParentUnfinished,
+    #[error("That task did not finish, so it can't be remixed.")]
+    RemixUnfinished,
+    #[error("Only <@{owner}> can use the buttons on these images.")]
+    NotOwner { owner: String },
+    /// 1–4 under a /describe result, for a prompt it does not have (1-based).
+    #[error("That description has no prompt #{0}.")]
+    NoSuchPrompt(u8),
+    #[error("A remix takes one prompt: leave out `{{a, b}}` choices.")]
+    RemixOfSeveral,
+    #[error("The images behind this button are no longer stored, so it can't be used.")]
+    InputsGone,
+    #[error(
+        "No backend here can blend images. Ask an admin to add one that can (for example OpenAI's \
+         gpt-image models), or use /imagine."
+    )]
+    CannotBlend,
+    #[error(
+        "No backend here can describe images. Ask an admin to add one that can (for example OpenAI \
+         with a describe model)."
+    )]
+    CannotDescribe,
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl Refused {
+    /// Easel's own failure (the database, say) rather than anything the member can change:
+    /// the detail to log, or the refusal itself when it is the member's to hear.
+    pub fn into_internal(self) -> Result<anyhow::Error, Refused> {
+        match self {
+            Refused::Internal(e)
+            | Refused::Gate(Refusal::Internal(e))
+            | Refused::Submit(SubmitError::Internal(e))
+            | Refused::Cancel(CancelError::Internal(e)) => Ok(e),
+            other => Err(other),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn easels_own_failures_are_told_apart_from_what_the_member_can_change() {
+        let internal = [
+            Refused::Internal(anyhow::anyhow!("disk full")),
+            Refused::Gate(Refusal::Internal(anyhow::anyhow!("disk full"))),
+            Refused::Submit(SubmitError::Internal(anyhow::anyhow!("disk full"))),
+            Refused::Cancel(CancelError::Internal(anyhow::anyhow!("disk full"))),
+        ];
+        for r in internal {
+            assert_eq!(r.into_internal().expect("internal").to_string(), "disk full");
+        }
+        let owner = Refused::NotOwner { owner: "42".into() };
+        let told = owner.into_internal().expect_err("the member's to hear");
+        assert_eq!(told.to_string(), "Only <@42> can use the buttons on these images.");
+        assert_eq!(
+            Refused::RemixOfSeveral.to_string(),
+            "A remix takes one prompt: leave out `{a, b}` choices."
+        );
+        assert!(Refused::Gate(Refusal::Banned).into_internal().is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! The one submit path. Each request — /imagine (and `easel imagine`), /blend, /describe, and
+//! the buttons and remix form in `press` — is checked by its own `check_*` function: the gate,
+//! the member's prompt composed and parsed once, room in their queue, a backend that can take
+//! each task. What passed is a [`Ticket`]; nothing is written yet, and everything read so far
+//! but the queue count came from memory, so the caller can acknowledge the member at once.
+//! [`App::queue`] then writes the audit row, routes each task by load and queues it.
+//!
+//! Two calls rather than one because the acknowledgement sits between them: a refusal must
+//! reach the member privately *before* anything public happens, and everything that can wait
+//! (the audit write, the load-based choice, the insert) waits until after.
+
+use std::collections::HashMap;
+
+use bytes::Bytes;
+
+use super::{App, Refused, Requester};
+use crate::admin::quota::Quota;
+use crate::admin::{Admission, Ask};
+use crate::backends::routing::{self, Request, RouteError, Want};
+use crate::base::{MessageRef, TaskId, TaskKind};
+use crate::db::{NewTask, Task};
+use crate::prompt::{self, Aspect, PromptSpec};
+use crate::tasks::engine::SubmitError;
+
+/// A request that passed every check that can refuse it at once, ready to queue with
+/// [`App::queue`] (or, when the caller gives up after acknowledging, [`App::abandon`]).
+#[must_use = "queue or abandon a ticket, so that its audit row is written"]
+#[derive(Debug)]
+pub struct Ticket {
+    who: Requester,
+    /// `None` for the local operator (`easel imagine`), who is not a member to gate.
+    admission: Option<Admission>,
+    quota: Quota,
+    tasks: Vec<Planned>,
+    private: bool,
+}
+
+/// One task of a ticket, before its backend is chosen by load.
+#[derive(Debug)]
+pub(super) struct Planned {
+    pub kind: TaskKind,
+    /// The task a button was pressed under, and the backend that made it.
+    pub parent: Option<(TaskId, String)>,
+    pub prompt: PromptSpec,
+    /// The model the member asked for (a backend name or alias), if any.
+    pub model: Option<String>,
+    pub seed: u32,
+    pub inputs: Vec<Bytes>,
+}
+
+impl Planned {
+    pub fn new(kind: TaskKind, prompt: PromptSpec) -> Planned {
+        Planned { kind, parent: None, prompt, model: None, seed: fastrand::u32(..), inputs: Vec::new() }
+    }
+
+    fn request(&self) -> Request<'_> {
+        Request {
+            want: Some(Want::of(&self.kind)),
+            model: self.model.as_deref(),
+            spec: Some(&self.prompt),
+            parent_backend: self.parent.as_ref().map(|(_, backend)| backend.as_str()),
+            exclude: &[],
+        }
+    }
+}
+
+impl Ticket {
+    /// The member wants their /imagine results in their DMs (private mode).
+    pub fn private(&self) -> bool {
+        self.private
+    }
+
+    /// Private mode: each task's message is posted in `channel` (the member's DMs) instead of
+    /// on the interaction.
+    pub fn deliver_to_channel(&mut self, channel: String) {
+        self.who.channel_id = Some(channel);
+        self.who.message = MessageRef::default();
+    }
+
+    /// The images a /blend or /describe was given, fetched after acknowledging.
+    pub fn attach(&mut self, inputs: Vec<Bytes>) {
+        for task in &mut self.tasks {
+            task.inputs = inputs.clone();
+        }
+    }
+}
+
+impl App {
+    /// /imagine (and 1–4 under a /describe result): the member's options expanded and suffix
+    /// added, the gate (an audit row either way), the prompt parsed (with `{a, b}`
+    /// permutations) and their defaults filled in, then room in their queue and a backend for
+    /// each prompt — `model` (a backend name or alias) when given, else their default model,
+    /// else by `--v`/`--niji`, capability and health.
+    pub async fn check_imagine(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+    ) -> Result<Ticket, Refused> {
+        self.plan_imagine(raw, model, who, true).await
+    }
+
+    /// `easel imagine` (and tests): the same path as /imagine for the local operator, who is
+    /// not a Discord member, so without the gate; queued at once.
+    pub async fn imagine(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+    ) -> Result<Vec<Task>, Refused> {
+        let ticket = self.plan_imagine(raw, model, who, false).await?;
+        self.queue(ticket).await
+    }
+
+    async fn plan_imagine(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+        gated: bool,
+    ) -> Result<Ticket, Refused> {
+        let (settings, options) = self.prefs.settings_and_options(&who.user_id).await?;
+        let composed = crate::prefs::compose(raw, &settings.suffix, &options);
+        let parsed = prompt::parse(&composed, &self.prompt_limits());
+        // The gate first, so a barred member hears why before any prompt advice.
+        let admission = match gated {
+            true => {
+                let tasks = parsed.as_ref().map_or(1, |specs| specs.len() as u32);
+                Some(self.gate.admit(who, Ask::create("imagine", &composed, tasks)).await?)
+            }
+            false => None,
+        };
+        let specs = match parsed {
+            Ok(specs) => specs,
+            Err(e) => return Err(self.refuse_admitted(admission, e.into()).await),
+        };
+        let model = model.or(settings.model.as_deref());
+        let tasks = specs
+            .into_iter()
+            .map(|mut spec| {
+                crate::prefs::apply_defaults(&mut spec, &settings);
+                let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));
+                Planned { model: model.map(str::to_string), seed, ..Planned::new(TaskKind::Imagine, spec) }
+            })
+            .collect();
+        self.ticket(who, admission, tasks, settings.private).await
+    }
+
+    /// /blend: two to five images, attached once fetched, mixed into a grid of `aspect`.
+    pub async fn check_blend(&self, who: &Requester, aspect: Aspect) -> Result<Ticket, Refused> {
+        // The gate (and an audit row with an empty prompt) before anything else.
+        let admission = self.gate.admit(who, Ask::create("blend", "", 1)).await?;
+        let mut prompt = PromptSpec::default();
+        prompt.params.aspect = Some(aspect);
+        let planned = Planned::new(TaskKind::Blend, prompt);
+        self.ticket(who, Some(admission), vec![planned], false)
+            .await
+            .map_err(|e| unsupported(e, Refused::CannotBlend))
+    }
+
+    /// /describe: four prompts for one image, attached once fetched.
+    pub async fn check_describe(&self, who: &Requester) -> Result<Ticket, Refused> {
+        let admission = self.gate.admit(who, Ask::create("describe", "", 1)).await?;
+        let planned = Planned::new(TaskKind::Describe, PromptSpec::default());
+        self.ticket(who, Some(admission), vec![planned], false)
+            .await
+            .map_err(|e| unsupported(e, Refused::CannotDescribe))
+    }
+
+    /// The ticket for `tasks`, once a backend can take each of them and the member has room
+    /// for all: a request's tasks are queued together, or none of them.
+    pub(super) async fn ticket(
+        &self,
+        who: &Requester,
+        admission: Option<Admission>,
+        tasks: Vec<Planned>,
+        private: bool,
+    ) -> Result<Ticket, Refused> {
+        let quota = match &admission {
+            Some(a) => a.quota,
+            None => self.gate.quota_for(who).await?,
+        };
+        let checked = self.can_take(who, &tasks, &quota).await;
+        if let Err(e) = checked {
+            return Err(self.refuse_admitted(admission, e).await);
+        }
+        Ok(Ticket { who: who.clone(), admission, quota, tasks, private })
+    }
+
+    async fn can_take(&self, who: &Requester, tasks: &[Planned], quota: &Quota) -> Result<(), Refused> {
+        // Which backend takes each task is chosen by load when it is queued; whether any can
+        // does not depend on load, so it is known now without asking the database.
+        let candidates = self.engine.backends().candidates(&HashMap::new());
+        for task in tasks {
+            routing::choose(&candidates, &task.request()).map_err(SubmitError::Route)?;
+        }
+        self.engine.check_room(&who.user_id, tasks.len() as u32, quota.running_cap).await?;
+        Ok(())
+    }
+
+    /// A later check refused what the gate let through: the admission is still audited (the
+    /// gate did admit the member), then the refusal goes back.
+    pub(super) async fn refuse_admitted(&self, admission: Option<Admission>, refused: Refused) -> Refused {
+        match self.record_admission(admission).await {
+            Ok(()) => refused,
+            Err(e) => e,
+        }
+    }
+
+    pub(super) async fn record_admission(&self, admission: Option<Admission>) -> Result<(), Refused> {
+        if let Some(mut admission) = admission {
+            self.gate.record(&mut admission).await?;
+        }
+        Ok(())
+    }
+
+    /// The member has been answered: the audit row, then each task on the least busy backend
+    /// that can take it, queued. Returns the tasks, in the order they were asked for.
+    pub async fn queue(&self, ticket: Ticket) -> Result<Vec<Task>, Refused> {
+        let Ticket { who, admission, quota, tasks, .. } = ticket;
+        self.record_admission(admission).await?;
+        let mut new = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            let route = self.engine.route(&task.request()).await?;
+            new.push(NewTask {
+                kind: task.kind,
+                parent_id: task.parent.map(|(id, _)| id),
+                user_id: who.user_id.clone(),
+                guild_id: who.guild_id.clone(),
+                channel_id: who.channel_id.clone(),
+                prompt: task.prompt,
+                backend: route.backend,
+                model: route.model,
+                seed: task.seed,
+                message: who.message.clone(),
+                inputs: task.inputs,
+                running_cap: None,
+            });
+        }
+        Ok(self.enqueue(new, quota).await?)
+    }
+
+    /// The caller gave up (an attachment could not be fetched, DMs are closed, Discord did
+    /// not take the acknowledgement): nothing is queued, and the gate's admission is still
+    /// audited.
+    pub async fn abandon(&self, ticket: Ticket) {
+        if let Err(e) = self.record_admission(ticket.admission).await {
+            tracing::warn!(user_id = %ticket.who.user_id, error = %e, "could not audit an abandoned request");
+        }
+    }
+
+    /// The one place new tasks reach the engine; each carries the member's running cap. The
+    /// engine creates a request's tasks all or none, in one transaction with the waiting cap
+    /// and the member's daily quota, so a burst cannot slip past either.
+    async fn enqueue(&self, mut tasks: Vec<NewTask>, quota: Quota) -> Result<Vec<Task>, SubmitError> {
+        for task in &mut tasks {
+            task.running_cap = Some(quota.running_cap);
+        }
+        self.engine.submit_all(tasks, self.submit_limits(quota.daily_limit)).await
+    }
+}
+
+/// "No backend here can blend" in the words of the command, for a backend-less operation.
+fn unsupported(e: Refused, instead: Refused) -> Refused {
+    match e {
+        Refused::Submit(SubmitError::Route(RouteError::Unsupported { .. })) => instead,
+        other => other,
+    }
+}

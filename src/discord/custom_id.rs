@@ -1,0 +1,188 @@
+//! The custom_id codec. A button carries only a version, an action, a task id and an image
+//! index — everything else is read from SQLite when it is pressed — so buttons keep working
+//! across restarts and ids stay far under Discord's 100-character limit. A remix form's id is
+//! [`REMIX_PREFIX`] and the id of the button it came from. Pure: the renderer writes these ids
+//! and the handlers read them, and neither depends on the other.
+
+use std::fmt;
+
+use crate::app::Child;
+use crate::base::{Strength, TaskId};
+
+/// The custom_id format version; bump it when the format changes so old buttons are
+/// recognised as old instead of misread.
+const VERSION: &str = "e1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ButtonAction {
+    /// U1–U4: image `index` (0-based) of the task at full size.
+    Upscale { task: TaskId, index: u8 },
+    /// V1–V4, Vary (Strong), Vary (Subtle).
+    Vary { task: TaskId, index: u8, strength: Strength },
+    /// 🔄: the same prompt again with a new seed; on /blend and /describe, the same input
+    /// images again.
+    Reroll { task: TaskId },
+    /// 1–4 under a /describe result: an /imagine of prompt `index` (0-based).
+    Prompt { task: TaskId, index: u8 },
+    /// Cancel, under a waiting or running task.
+    Cancel { task: TaskId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CustomIdError {
+    #[error("this button comes from another bot or an older version of Easel")]
+    Foreign,
+    #[error("this button's data is damaged")]
+    Garbled,
+}
+
+impl ButtonAction {
+    pub fn task(&self) -> TaskId {
+        match self {
+            ButtonAction::Upscale { task, .. }
+            | ButtonAction::Vary { task, .. }
+            | ButtonAction::Reroll { task }
+            | ButtonAction::Prompt { task, .. }
+            | ButtonAction::Cancel { task } => *task,
+        }
+    }
+
+    pub fn parse(custom_id: &str) -> Result<ButtonAction, CustomIdError> {
+        let mut parts = custom_id.split(':');
+        if parts.next() != Some(VERSION) {
+            return Err(CustomIdError::Foreign);
+        }
+        let (Some(action), Some(task), Some(index), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(CustomIdError::Garbled);
+        };
+        let task: TaskId = task.parse().ok().filter(|t| *t > 0).ok_or(CustomIdError::Garbled)?;
+        let index: u8 = index.parse().ok().filter(|i| *i < 4).ok_or(CustomIdError::Garbled)?;
+        // Canonical form only: "e1:u:007:0" or "e1:u:7:+0" are not ours.
+        if custom_id != ButtonAction::encode_parts(action, task, index) {
+            return Err(CustomIdError::Garbled);
+        }
+        match action {
+            "u" => Ok(ButtonAction::Upscale { task, index }),
+            "vx" => Ok(ButtonAction::Vary { task, index, strength: Strength::Strong }),
+            "vs" => Ok(ButtonAction::Vary { task, index, strength: Strength::Subtle }),
+            "r" if index == 0 => Ok(ButtonAction::Reroll { task }),
+            "d" => Ok(ButtonAction::Prompt { task, index }),
+            "c" if index == 0 => Ok(ButtonAction::Cancel { task }),
+            _ => Err(CustomIdError::Garbled),
+        }
+    }
+
+    fn encode_parts(action: &str, task: TaskId, index: u8) -> String {
+        format!("{VERSION}:{action}:{task}:{index}")
+    }
+
+    /// What the press asks of its task, for the submit path; `None` for Cancel.
+    pub fn child(self) -> Option<Child> {
+        match self {
+            ButtonAction::Upscale { index, .. } => Some(Child::Upscale { index }),
+            ButtonAction::Vary { index, strength, .. } => Some(Child::Vary { index, strength }),
+            ButtonAction::Reroll { .. } => Some(Child::Reroll),
+            ButtonAction::Prompt { index, .. } => Some(Child::Prompt { index }),
+            ButtonAction::Cancel { .. } => None,
+        }
+    }
+}
+
+/// Prefix of a remix form's custom_id.
+pub const REMIX_PREFIX: &str = "e1m:";
+
+/// The custom_id of the remix form a V or Vary press opens.
+pub fn remix_form(task: TaskId, index: u8, strength: Strength) -> String {
+    format!("{REMIX_PREFIX}{}", ButtonAction::Vary { task, index, strength })
+}
+
+/// The variation a remix form stands for: its task, image index and strength.
+pub fn parse_remix_form(custom_id: &str) -> Option<(TaskId, u8, Strength)> {
+    match ButtonAction::parse(custom_id.strip_prefix(REMIX_PREFIX)?) {
+        Ok(ButtonAction::Vary { task, index, strength }) => Some((task, index, strength)),
+        _ => None,
+    }
+}
+
+impl fmt::Display for ButtonAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = match *self {
+            ButtonAction::Upscale { task, index } => ButtonAction::encode_parts("u", task, index),
+            ButtonAction::Vary { task, index, strength: Strength::Strong } => {
+                ButtonAction::encode_parts("vx", task, index)
+            }
+            ButtonAction::Vary { task, index, strength: Strength::Subtle } => {
+                ButtonAction::encode_parts("vs", task, index)
+            }
+            ButtonAction::Reroll { task } => ButtonAction::encode_parts("r", task, 0),
+            ButtonAction::Prompt { task, index } => ButtonAction::encode_parts("d", task, index),
+            ButtonAction::Cancel { task } => ButtonAction::encode_parts("c", task, 0),
+        };
+        f.write_str(&s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_round_trips_and_fits_in_discords_limit() {
+        let actions = [
+            ButtonAction::Upscale { task: i64::MAX, index: 3 },
+            ButtonAction::Vary { task: 1, index: 0, strength: Strength::Strong },
+            ButtonAction::Vary { task: 42, index: 2, strength: Strength::Subtle },
+            ButtonAction::Reroll { task: 9 },
+            ButtonAction::Prompt { task: 77, index: 3 },
+            ButtonAction::Cancel { task: 5 },
+        ];
+        for a in actions {
+            let id = a.to_string();
+            assert!(id.len() <= 100, "{id}");
+            assert_eq!(ButtonAction::parse(&id), Ok(a));
+        }
+        assert_eq!(ButtonAction::Upscale { task: 12, index: 1 }.to_string(), "e1:u:12:1");
+        assert_eq!(ButtonAction::Prompt { task: 5, index: 1 }.to_string(), "e1:d:5:1");
+    }
+
+    #[test]
+    fn a_remix_form_names_the_variation_it_came_from() {
+        let id = remix_form(42, 2, Strength::Subtle);
+        assert_eq!(id, "e1m:e1:vs:42:2");
+        assert_eq!(parse_remix_form(&id), Some((42, 2, Strength::Subtle)));
+        assert_eq!(parse_remix_form("e1m:e1:u:42:2"), None, "only a variation is remixed");
+        assert_eq!(parse_remix_form("e1:vs:42:2"), None);
+    }
+
+    #[test]
+    fn other_bots_and_other_versions_are_foreign() {
+        for id in ["", "upscale:1:2", "e2:u:1:0", "MJ::JOB::upsample::1::abc"] {
+            assert_eq!(ButtonAction::parse(id), Err(CustomIdError::Foreign), "{id}");
+        }
+    }
+
+    #[test]
+    fn damaged_ids_are_refused() {
+        for id in [
+            "e1",
+            "e1:u",
+            "e1:u:1",
+            "e1:u:1:4",
+            "e1:u:0:0",
+            "e1:u:-1:0",
+            "e1:x:1:0",
+            "e1:u:1:0:extra",
+            "e1:u:007:0",
+            "e1:u:+7:0",
+            "e1:r:5:2",
+            "e1:d:5:4",
+            "e1:u:99999999999999999999:0",
+            "e1:vs:1:",
+            "e1:u:1:0\n",
+        ] {
+            assert_eq!(ButtonAction::parse(id), Err(CustomIdError::Garbled), "{id:?}");
+        }
+    }
+}
