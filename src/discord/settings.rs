@@ -108,8 +108,8 @@ pub async fn handle(ctx: &serenity::Context, data: &Data, ci: &serenity::Compone
 
 async fn change(data: &Data, ci: &serenity::ComponentInteraction) -> Result<UserSettings, BotError> {
     let user = ci.user.id.to_string();
-    let db = &data.app.db;
-    let mut s = db.settings(&user).await?;
+    let prefs = &data.app.prefs;
+    let mut s = prefs.settings(&user).await?;
     let chosen = match &ci.data.kind {
         serenity::ComponentInteractionDataKind::StringSelect { values } => values.first().cloned(),
         _ => None,
@@ -139,7 +139,7 @@ async fn change(data: &Data, ci: &serenity::ComponentInteraction) -> Result<User
             return Err(BotError::user(format!("This panel has no setting `{other}`: run /settings again.")));
         }
     }
-    db.save_settings(&user, &s).await?;
+    prefs.save(&user, &s).await?;
     Ok(s)
 }
 

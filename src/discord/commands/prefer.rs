@@ -30,9 +30,9 @@ pub async fn suffix(
     {
         return Err(BotError::user(format!("That suffix doesn't work as part of a prompt: {e}")));
     }
-    let mut settings = app.db.settings(&user).await?;
+    let mut settings = app.prefs.settings(&user).await?;
     settings.suffix = text.clone();
-    app.db.save_settings(&user, &settings).await?;
+    app.prefs.save(&user, &settings).await?;
     let reply = if text.is_empty() {
         "Suffix cleared.".to_string()
     } else {
@@ -60,9 +60,12 @@ pub async fn set(
 ) -> Result<(), BotError> {
     let user = ctx.interaction.user.id.to_string();
     let name = prefs::check_option(&name, &value).map_err(|e| BotError::user(e.to_string()))?;
-    if !ctx.data().app.db.set_option(&user, &name, value.trim(), prefs::MAX_OPTIONS).await? {
-        return Err(BotError::user(PreferError::TooMany.to_string()));
-    }
+    ctx.data()
+        .app
+        .prefs
+        .set_option(&user, &name, value.trim())
+        .await?
+        .map_err(|e| BotError::user(e.to_string()))?;
     reply_ephemeral(ctx, &format!("`--{name}` now stands for `{}`.", value.trim())).await
 }
 
@@ -71,8 +74,8 @@ pub async fn set(
 pub async fn list(ctx: SlashContext<'_>) -> Result<(), BotError> {
     let user = ctx.interaction.user.id.to_string();
     let app = &ctx.data().app;
-    let options = app.db.options(&user).await?;
-    let suffix = app.db.settings(&user).await?.suffix;
+    let options = app.prefs.options(&user).await?;
+    let suffix = app.prefs.settings(&user).await?.suffix;
     let mut text = if options.is_empty() {
         "You have no options yet: add one with `/prefer option set`.".to_string()
     } else {
@@ -95,7 +98,7 @@ pub async fn delete(
 ) -> Result<(), BotError> {
     let user = ctx.interaction.user.id.to_string();
     let name = name.trim().trim_start_matches('-').to_ascii_lowercase();
-    let reply = if ctx.data().app.db.delete_option(&user, &name).await? {
+    let reply = if ctx.data().app.prefs.delete_option(&user, &name).await? {
         format!("`--{name}` deleted.")
     } else {
         format!("You have no option called `--{name}`.")

@@ -7,7 +7,7 @@ use crate::discord::{BotError, SlashContext, settings};
 #[poise::command(slash_command)]
 pub async fn settings(ctx: SlashContext<'_>) -> Result<(), BotError> {
     let app = &ctx.data().app;
-    let current = app.db.settings(&ctx.interaction.user.id.to_string()).await?;
+    let current = app.prefs.settings(&ctx.interaction.user.id.to_string()).await?;
     let reply = poise::CreateReply::default()
         .content(settings::summary(&current))
         .components(settings::components(&current, &app.model_choices("")))
