@@ -264,14 +264,19 @@ impl Config {
         out += &format!(
             "discord: token {}, api_base {}, commands registered {}\n",
             set(&self.discord.token),
-            if self.discord.api_base.is_empty() { "Discord" } else { &self.discord.api_base },
+            if self.discord.api_base.is_empty() {
+                "Discord".to_string()
+            } else {
+                crate::base::redact_url(&self.discord.api_base)
+            },
             if self.discord.guild_ids.is_empty() {
                 "globally".to_string()
             } else {
                 format!("in guilds {:?}", self.discord.guild_ids)
             }
         );
-        out += &format!("database: {}\nstorage: {}\n", self.database.url, self.storage.dir.display());
+        let database = crate::base::redact_url(&self.database.url);
+        out += &format!("database: {database}\nstorage: {}\n", self.storage.dir.display());
         if self.backends.is_empty() {
             out += "backends: none configured, using the built-in offline demo backend\n";
         }

@@ -75,7 +75,7 @@ impl ImagineApiBackend {
             .with_context(|| {
                 format!(
                     "backend `{name}`: base_url `{}` is not an http(s) URL such as https://cl.imagineapi.dev",
-                    cfg.base_url
+                    crate::base::redact_url(&cfg.base_url)
                 )
             })?;
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));

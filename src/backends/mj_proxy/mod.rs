@@ -94,7 +94,7 @@ impl MjProxyBackend {
         let base = http_url(&cfg.base_url).with_context(|| {
             format!(
                 "backend `{name}`: base_url `{}` is not an http(s) URL such as http://127.0.0.1:8080/mj",
-                cfg.base_url
+                crate::base::redact_url(&cfg.base_url)
             )
         })?;
         let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {

@@ -96,7 +96,7 @@ impl Settings {
             .with_context(|| {
                 format!(
                     "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.openai.com/v1",
-                    cfg.base_url
+                    crate::base::redact_url(&cfg.base_url)
                 )
             })?;
         let model = cfg

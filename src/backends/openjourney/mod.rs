@@ -90,7 +90,7 @@ impl OpenJourneyBackend {
         let base = http_url(&cfg.base_url).with_context(|| {
             format!(
                 "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.openjourney.ai/v1",
-                cfg.base_url
+                crate::base::redact_url(&cfg.base_url)
             )
         })?;
         let hook_url = match cfg.notify_hook.as_deref().map(str::trim).filter(|h| !h.is_empty()) {

@@ -86,7 +86,7 @@ impl OpjBackend {
             .with_context(|| {
                 format!(
                     "backend `{name}`: base_url `{}` is not an http(s) URL such as https://api.opj.app/v1",
-                    cfg.base_url
+                    crate::base::redact_url(&cfg.base_url)
                 )
             })?;
         models::check_config(cfg).map_err(|(key, why)| anyhow::anyhow!("backend `{name}`: {key}: {why}"))?;
