@@ -129,6 +129,8 @@ impl Engine {
         clock: Clock,
     ) -> Engine {
         let (events, _) = broadcast::channel(1024);
+        // Memory is the process's, so the budget for decoding is too (see imaging::DecodeBudget).
+        imaging::DecodeBudget::install(limits.decode_budget_mib << 20);
         Engine {
             inner: Arc::new(Inner {
                 store,
@@ -216,10 +218,11 @@ impl Engine {
         for (i, bytes) in new.inputs.iter().enumerate() {
             // A full decode within the limits, not just the header: a truncated or corrupt
             // upload is refused now, while the member is still there to hear why.
-            let data = bytes.clone();
+            let (data, member) = (bytes.clone(), new.user_id.clone());
             let checked = tokio::task::spawn_blocking(move || {
                 let format = imaging::sniff(&data)?;
-                let img = imaging::decode(&data)?;
+                // Charged to the member, so their uploads queue behind each other, not others'.
+                let img = imaging::on_behalf_of(&member, || imaging::decode(&data))?;
                 Ok::<_, imaging::ImageError>((format, img.width(), img.height()))
             })
             .await
