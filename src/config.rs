@@ -131,6 +131,8 @@ pub struct LimitsConfig {
     pub max_attempts: u32,
     /// Largest image a member may hand in (attachments and links), in bytes.
     pub max_image_bytes: u64,
+    /// Memory that decoded images may take at once, in MiB; one member may use half.
+    pub decode_budget_mib: u64,
 }
 
 impl Default for LimitsConfig {
@@ -145,6 +147,7 @@ impl Default for LimitsConfig {
             task_deadline_secs: 900,
             max_attempts: 4,
             max_image_bytes: 10 << 20,
+            decode_budget_mib: crate::imaging::DEFAULT_DECODE_BUDGET >> 20,
         }
     }
 }
@@ -268,14 +271,19 @@ impl Config {
         out += &format!(
             "discord: token {}, api_base {}, commands registered {}\n",
             set(&self.discord.token),
-            if self.discord.api_base.is_empty() { "Discord" } else { &self.discord.api_base },
+            if self.discord.api_base.is_empty() {
+                "Discord".to_string()
+            } else {
+                crate::base::redact_url(&self.discord.api_base)
+            },
             if self.discord.guild_ids.is_empty() {
                 "globally".to_string()
             } else {
                 format!("in guilds {:?}", self.discord.guild_ids)
             }
         );
-        out += &format!("database: {}\nstorage: {}\n", self.database.url, self.storage.dir.display());
+        let database = crate::base::redact_url(&self.database.url);
+        out += &format!("database: {database}\nstorage: {}\n", self.storage.dir.display());
         if self.backends.is_empty() {
             out += "backends: none configured, using the built-in offline demo backend\n";
         }
@@ -285,13 +293,14 @@ impl Config {
         let l = &self.limits;
         out += &format!(
             "limits: {} running and {} queued per user, {} per day, {} prompts per permutation, \
-             task deadline {} s, {} attempts\n",
+             task deadline {} s, {} attempts, {} MiB for decoding images\n",
             l.per_user_running,
             l.per_user_queued,
             if l.per_user_daily == 0 { "unlimited".to_string() } else { l.per_user_daily.to_string() },
             l.max_prompts,
             l.task_deadline_secs,
-            l.max_attempts
+            l.max_attempts,
+            l.decode_budget_mib
         );
         for q in &self.quotas {
             out += &format!(

@@ -174,7 +174,7 @@ impl Backend for DemoBackend {
                     // Repaint at the larger size when the recipe is known: real extra detail.
                     let img = match recipe {
                         Some(r) => r.paint(uw, uh),
-                        None => imaging::resize(&imaging::decode(&source.bytes)?, uw, uh),
+                        None => imaging::decode_resized(&source.bytes, uw, uh)?,
                     };
                     imaging::encode_png(&img)
                 })
@@ -237,10 +237,8 @@ fn preview_grid(recipes: &[Recipe], w: u32, h: u32) -> Result<Bytes, imaging::Im
 
 /// Four images mixing the inputs with a landscape in their colours.
 fn blend(images: &[SourceImage], seed: u32, w: u32, h: u32) -> Result<JobOutput, imaging::ImageError> {
-    let inputs: Vec<RgbImage> = images
-        .iter()
-        .map(|s| imaging::decode(&s.bytes).map(|img| imaging::resize(&img, w, h)))
-        .collect::<Result<_, _>>()?;
+    let inputs: Vec<RgbImage> =
+        images.iter().map(|s| imaging::decode_resized(&s.bytes, w, h)).collect::<Result<_, _>>()?;
     let hues: Vec<f32> = inputs.iter().map(dominant_hue).collect();
     let mut out = Vec::new();
     for k in 0..4u8 {
@@ -285,7 +283,7 @@ fn hue_name(h: f32) -> &'static str {
 
 /// Four prompts from the image's statistics: colours, light, saturation and shape.
 fn describe(image: &SourceImage) -> Result<Vec<String>, imaging::ImageError> {
-    let img = imaging::fit_within(&imaging::decode(&image.bytes)?, 256);
+    let img = imaging::decode_fitted(&image.bytes, 256)?;
     let (mut sat, mut val, mut n) = (0f32, 0f32, 0f32);
     for p in img.pixels() {
         let (_, s, v) = rgb_to_hsv(*p);

@@ -171,8 +171,9 @@ impl BackendError {
             code,
             retryable: false,
             retry_after: None,
-            detail: detail.into(),
-            user_message: user_message.into(),
+            // Transport errors name the URL they fetched, credentials and `?key=` included.
+            detail: crate::base::redact_urls(&detail.into()),
+            user_message: crate::base::redact_urls(&user_message.into()),
         }
     }
 

@@ -1,15 +1,17 @@
 //! The shared words at the bottom of Easel: task ids, kinds and states, failure codes, image
-//! roles, where a message lives, the clock, and a per-member memo. Everything above may use
-//! these; this module imports nothing of Easel.
+//! roles, where a message lives, the clock, a per-member memo, and how a URL is shown without
+//! its secrets. Everything above may use these; this module imports nothing of Easel.
 
 pub mod clock;
 pub mod codes;
 pub mod memo;
+pub mod redact;
 pub mod task;
 
 pub use clock::{Clock, DAY_MS, day_start, now_ms};
 pub use codes::FailureCode;
 pub use memo::Memo;
+pub use redact::{redact_url, redact_urls};
 pub use task::{ImageRole, MessageRef, Strength, TaskId, TaskKind, TaskState};
 
 #[cfg(test)]

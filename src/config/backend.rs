@@ -162,7 +162,7 @@ impl BackendConfig {
     pub fn summary(&self, concurrency: usize) -> String {
         let mut s = format!("`{}` ({}), {} at once", self.name, self.kind, concurrency);
         if !self.base_url.is_empty() {
-            s += &format!(", {}", self.base_url);
+            s += &format!(", {}", crate::base::redact_url(&self.base_url));
         }
         if let Some(model) = &self.model {
             s += &format!(", model {model}");
@@ -209,10 +209,11 @@ pub fn check_url(url: &str) -> Result<(), String> {
     if url.trim().is_empty() {
         return Err("is empty: give the service's address, e.g. \"https://api.openai.com/v1\"".into());
     }
+    let shown = crate::base::redact_url(url);
     match reqwest::Url::parse(url) {
         Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(()),
-        Ok(u) => Err(format!("`{url}` uses `{}`: use an http:// or https:// address", u.scheme())),
-        Err(e) => Err(format!("`{url}` is not a valid URL ({e})")),
+        Ok(u) => Err(format!("`{shown}` uses `{}`: use an http:// or https:// address", u.scheme())),
+        Err(e) => Err(format!("`{shown}` is not a valid URL ({e})")),
     }
 }
 

@@ -341,6 +341,15 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
             ),
         ));
     }
+    if !(64..=65_536).contains(&l.decode_budget_mib) {
+        return Err(err(
+            "limits.decode_budget_mib",
+            format!(
+                "{} is out of range: use 64 to 65536 (MiB; an 8192×8192 image needs 256)",
+                l.decode_budget_mib
+            ),
+        ));
+    }
     if !(1.0..=16.0).contains(&l.max_aspect) {
         return Err(err("limits.max_aspect", format!("{} is out of range: use 1 to 16", l.max_aspect)));
     }

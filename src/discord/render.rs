@@ -91,7 +91,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
         TaskState::Failed => {
             let (code, message) =
                 task.failure.clone().unwrap_or((crate::base::FailureCode::Internal, String::new()));
-            content += &format!("\n> {}\n-# {code} · task {}", one_line(&message), task.id);
+            content += &format!("\n> {}\n-# {code} · task {}", escape_links(&one_line(&message)), task.id);
         }
         TaskState::Succeeded => {
             for (i, prompt) in task.output_prompts.iter().take(4).enumerate() {
@@ -99,7 +99,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
                 content += &format!("\n{} {shown}", NUMBERS[i]);
             }
             for note in &task.notes {
-                content += &format!("\n-# {}", one_line(note));
+                content += &format!("\n-# {}", escape_links(&one_line(note)));
             }
         }
         _ => {}
@@ -245,11 +245,22 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
 
 /// Backslash-escapes Discord markdown so a prompt shows as typed inside `**…**`.
 pub fn escape_markdown(text: impl AsRef<str>) -> String {
-    let text = text.as_ref();
+    // `<` too, so `<@123>` in a prompt shows as text instead of a mention; `[` and `]` so a
+    // masked link `[free nitro](https://evil.example)` shows as typed, not as a live link.
+    escape(text.as_ref(), &['*', '_', '~', '`', '|', '\\', '<', '[', ']'])
+}
+
+/// Backslash-escapes only what makes a masked link (`[text](url)`), for text that mixes
+/// Easel's own formatting (`` `backend` ``) with words a backend or member chose: failure
+/// messages and notes.
+pub fn escape_links(text: &str) -> String {
+    escape(text, &['[', ']'])
+}
+
+fn escape(text: &str, special: &[char]) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        // `<` too, so `<@123>` in a prompt shows as text instead of a mention.
-        if matches!(c, '*' | '_' | '~' | '`' | '|' | '\\' | '<') {
+        if special.contains(&c) {
             out.push('\\');
         }
         out.push(c);

@@ -179,6 +179,25 @@ fn prompts_cannot_break_the_formatting_or_mention_anyone() {
 }
 
 #[test]
+fn masked_links_from_members_and_backends_show_as_text() {
+    let link = "[free nitro](https://evil.example/claim)";
+    let shown = r"\[free nitro\](https://evil.example/claim)";
+    let mut t = task(TaskKind::Imagine, TaskState::Failed);
+    t.prompt = PromptSpec { text: format!("a cat {link}"), ..PromptSpec::default() };
+    t.failure = Some((FailureCode::BackendError, format!("The service said: {link}")));
+    let content = render(&t, &full_caps()).content;
+    assert!(content.starts_with(&format!("**a cat {shown}** - <@555>")), "{content}");
+    assert!(content.contains(&format!("> The service said: {shown}\n")), "{content}");
+
+    let mut t = blend_or_describe(TaskKind::Describe);
+    t.output_prompts = vec![format!("a dog {link}")];
+    t.notes = vec![format!("Backend `demo` says {link}")];
+    let content = render(&t, &full_caps()).content;
+    assert!(content.contains(&format!("1️⃣ a dog {shown}")), "{content}");
+    assert!(content.ends_with(&format!("-# Backend `demo` says {shown}")), "{content}");
+}
+
+#[test]
 fn a_huge_prompt_is_clipped_to_fit_discord() {
     let mut t = task(TaskKind::Imagine, TaskState::Failed);
     t.prompt = PromptSpec { text: "word ".repeat(1200).trim().into(), ..PromptSpec::default() };

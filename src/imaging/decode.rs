@@ -1,14 +1,16 @@
 //! Reading untrusted bytes: format sniffing, header probing and limited decoding to RGB8.
 //!
 //! The order matters for safety: sniff the magic bytes (never a declared type), parse only
-//! the header, refuse oversized dimensions with their numbers, reserve the output buffer
-//! against [`MAX_ALLOC`], and only then let the decoder allocate pixels.
+//! the header, refuse oversized dimensions with their numbers, wait for room in the decode
+//! budget ([`super::budget`]), reserve the output buffer against [`MAX_ALLOC`], and only then
+//! let the decoder allocate pixels.
 
 use std::io::Cursor;
 
 use image::metadata::Orientation;
-use image::{DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, RgbaImage};
+use image::{ColorType, DynamicImage, ImageDecoder, ImageReader, Limits, RgbImage, RgbaImage};
 
+use super::budget::{DecodePermit, reserve};
 use super::{Format, ImageError, MAX_ALLOC, MAX_DIMENSION};
 
 /// Identifies the format from magic bytes. Anything but PNG/JPEG/WebP/GIF (including empty
@@ -41,14 +43,28 @@ pub fn probe(bytes: &[u8]) -> Result<(Format, u32, u32), ImageError> {
 /// Decodes to 8-bit RGB within the limits; alpha is composited onto white, 16-bit is
 /// reduced to 8-bit, only the first frame of an animation is read, and an EXIF orientation
 /// is applied (so a rotated photo comes out upright, with width and height swapped).
+///
+/// Waits, after reading the header, until the decode fits in the decode budget
+/// ([`super::DecodeBudget`]); the reservation ends when this returns.
 pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
+    decode_held(bytes).map(|(image, _permit)| image)
+}
+
+/// [`decode`], keeping the budget's reservation for as long as the caller keeps the pixels.
+pub(super) fn decode_held(bytes: &[u8]) -> Result<(RgbImage, DecodePermit), ImageError> {
     let format = sniff(bytes)?;
-    let mut decoder = open(bytes, format)?;
+    let decoder = open(bytes, format)?;
     let (width, height) = decoder.dimensions();
     check_dimensions(width, height)?;
+    let permit = reserve(decode_cost(&decoder));
+    Ok((decode_opened(decoder)?, permit))
+}
 
+/// Decodes, from an opened decoder whose dimensions were checked, what [`decode`] returns.
+pub(super) fn decode_opened(mut decoder: impl ImageDecoder) -> Result<RgbImage, ImageError> {
+    let (width, height) = decoder.dimensions();
     // What `ImageReader::decode` does internally, but with our error mapping: the output
-    // buffer counts against the budget, and the rest is what the decoder may use on top.
+    // buffer counts against MAX_ALLOC, and the rest is what the decoder may use on top.
     let mut limits = strict_limits();
     limits.reserve(decoder.total_bytes()).map_err(|e| ImageError::from_decoding(e, width, height))?;
     decoder.set_limits(limits).map_err(|e| ImageError::from_decoding(e, width, height))?;
@@ -59,6 +75,20 @@ pub fn decode(bytes: &[u8]) -> Result<RgbImage, ImageError> {
         DynamicImage::from_decoder(decoder).map_err(|e| ImageError::from_decoding(e, width, height))?;
     image.apply_orientation(orientation);
     Ok(into_rgb8(image))
+}
+
+/// The most memory decoding takes: the decoder's output buffer, plus the RGB8 (or RGBA8)
+/// copy when the output is another layout; never less than the 4 bytes per pixel of RGBA8,
+/// which is flattened in place.
+pub(super) fn decode_cost(decoder: &impl ImageDecoder) -> u64 {
+    let (width, height) = decoder.dimensions();
+    let pixels = u64::from(width) * u64::from(height);
+    let copy = match decoder.color_type() {
+        ColorType::Rgb8 | ColorType::Rgba8 => 0,
+        other if other.has_alpha() => pixels * 4,
+        _ => pixels * 3,
+    };
+    (decoder.total_bytes() + copy).max(pixels * 4)
 }
 
 /// Refuses sizes over [`MAX_DIMENSION`] and degenerate 0-pixel images.
@@ -73,7 +103,7 @@ pub(super) fn check_dimensions(width: u32, height: u32) -> Result<(), ImageError
 }
 
 /// Builds the decoder, which parses the header only.
-fn open(bytes: &[u8], format: Format) -> Result<impl ImageDecoder + '_, ImageError> {
+pub(super) fn open(bytes: &[u8], format: Format) -> Result<impl ImageDecoder + '_, ImageError> {
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format.image_format());
     // No dimension limit yet: `image` would refuse without saying the size, and we want to
     // tell the member "9000×9000". The allocation cap already applies to header parsing

@@ -11,9 +11,9 @@ use image::codecs::png::PngEncoder;
 use image::{ExtendedColorType, ImageEncoder, RgbImage};
 use mozjpeg::{ColorSpace, Compress};
 
-use super::decode::check_dimensions;
+use super::decode::{check_dimensions, decode_held};
 use super::resize::fit_within;
-use super::{DISCORD_FILE_LIMIT, Format, ImageError, decode, probe};
+use super::{DISCORD_FILE_LIMIT, Format, ImageError, probe};
 
 /// Baseline JPEG limit per side.
 const JPEG_MAX_SIDE: u32 = 65_535;
@@ -84,7 +84,7 @@ pub fn encode_png(img: &RgbImage) -> Result<Vec<u8>, ImageError> {
 ///
 /// The header is always parsed and the dimension limit applied, even on pass-through, so a
 /// file Easel forwards is one it could also have decoded. Re-encoded output is RGB: any
-/// transparency is flattened onto white, as in [`decode`].
+/// transparency is flattened onto white, as in [`super::decode`].
 pub fn single_for_discord(original: &[u8]) -> Result<(Vec<u8>, Format), ImageError> {
     let (format, width, height) = probe(original)?;
     check_dimensions(width, height)?;
@@ -92,7 +92,8 @@ pub fn single_for_discord(original: &[u8]) -> Result<(Vec<u8>, Format), ImageErr
     if passable && original.len() <= DISCORD_FILE_LIMIT {
         return Ok((original.to_vec(), format));
     }
-    let img = decode(original)?;
+    // The decode's reservation in the budget lasts while its pixels are re-encoded.
+    let (img, _permit) = decode_held(original)?;
     let png = encode_png(&img)?;
     if png.len() <= DISCORD_FILE_LIMIT {
         return Ok((png, Format::Png));

@@ -16,28 +16,38 @@
 //!   An EXIF orientation is applied, so phone photos come out upright.
 //! - Dimensions are checked from the header before any pixel buffer is allocated
 //!   ([`MAX_DIMENSION`] per side), and the decoder's allocations are capped at [`MAX_ALLOC`].
+//! - Every decode waits for room in one process-wide [`DecodeBudget`] (queued, never
+//!   refused), with a per-member share set by [`on_behalf_of`]; what a decode keeps afterwards
+//!   (a grid's tiles, at most 4096² each) is outside it.
+//! - Callers that need fewer pixels than the file has decode to that size
+//!   ([`decode_fitted`], [`decode_resized`]): JPEG is scaled inside libjpeg; other formats
+//!   are decoded in full and shrunk at once.
 //! - Grids are JPEG (mozjpeg with libjpeg-turbo's fastest settings, 4:2:0): a lossless grid
 //!   of four noisy 1024×1792 tiles does not fit in Discord's 10 MiB.
 //! - [`ImageError`]'s `Display` is written for a Discord member; the technical detail is in
 //!   [`ImageError::detail`] (and `Debug`) for logs.
 
+mod budget;
 pub mod canvas;
 mod decode;
 pub mod download;
 mod encode;
 mod error;
 mod grid;
+mod reduced;
 pub mod region;
 mod resize;
 
 #[cfg(test)]
 mod tests;
 
+pub use budget::{DEFAULT_DECODE_BUDGET, DecodeBudget, DecodePermit, on_behalf_of};
 pub use decode::{decode, probe, sniff};
 pub use download::{DownloadError, DownloadOptions, Downloaded, Downloader};
 pub use encode::{encode_jpeg, encode_png, single_for_discord};
 pub use error::ImageError;
-pub use grid::{Grid, compose_grid, crop_grid, decode4, grid_from_encoded};
+pub use grid::{Grid, compose_grid, crop_grid, decode4, grid_from_encoded, split_grid};
+pub use reduced::{decode_fitted, decode_resized};
 pub use resize::{fit_within, resize};
 
 /// Largest accepted width and height, checked from the header before decoding.

@@ -4,6 +4,7 @@
 //! Ids are snowflakes above 2^53, which JavaScript numbers cannot hold, so every integer that
 //! large is sent as a string, and inputs take ids as strings or numbers. `GET /control/wait`
 //! is a long poll on the state's change counter, so a page never has to poll on a timer.
+//! A browser may make the POSTs only from the sandbox's own page (see `guard`).
 //!
 //! | Method | Path | Body / query | Answer |
 //! |---|---|---|---|

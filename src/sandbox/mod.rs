@@ -33,6 +33,7 @@ mod drive;
 mod error;
 mod events;
 mod gateway;
+mod guard;
 mod interactions;
 pub mod limits;
 mod messages;

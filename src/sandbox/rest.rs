@@ -6,6 +6,7 @@
 //! The middleware is the one place that counts requests by [`RouteKind`], answers injected 429s
 //! and failures, checks the bot token, applies Discord's rate limits ([`ratelimit`]), and turns
 //! every refusal into a recorded violation, so handlers only have to return an [`ApiError`].
+//! Before it, [`guard`] refuses foreign `Host` names and cross-site changes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use super::model::{InteractionEvent, RouteKind, ViolationKind};
 use super::payload::{BODY_LIMIT, read_body};
 use super::ratelimit::{self, Scope, Verdict};
 use super::state::{Injected, Inner};
-use super::{control, gateway, interactions, limits, messages, render, web};
+use super::{control, gateway, guard, interactions, limits, messages, render, web};
 
 pub(crate) fn router(inner: Arc<Inner>) -> Router {
     let api = Router::new()
@@ -58,6 +59,8 @@ pub(crate) fn router(inner: Arc<Inner>) -> Router {
         .nest("/control", control::router())
         .merge(web::router())
         .layer(middleware::from_fn_with_state(inner.clone(), track))
+        // Outermost: a request from another site or a rebound name reaches nothing.
+        .layer(middleware::from_fn_with_state(inner.clone(), guard::check))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(inner)
 }

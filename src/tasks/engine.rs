@@ -142,6 +142,8 @@ impl Engine {
         clock: Clock,
     ) -> Engine {
         let (events, _) = broadcast::channel(1024);
+        // Memory is the process's, so the budget for decoding is too (see imaging::DecodeBudget).
+        imaging::DecodeBudget::install(limits.decode_budget_mib << 20);
         Engine {
             inner: Arc::new(Inner {
                 db,

@@ -98,6 +98,8 @@ pub(super) async fn probe_backends(inner: Arc<Inner>, mut stopping: watch::Recei
                 Ok(result) => result,
                 Err(_) => Err(format!("no answer within {PROBE_TIMEOUT:?}")),
             };
+            // A failed probe's text often names the URL it fetched, secrets and all.
+            let result = result.map_err(|e| crate::base::redact_urls(&e));
             let was_up = inner.backends.health().available(name);
             if let Err(e) = &result {
                 warn!(backend = %name, error = %e, "backend health check failed");

@@ -332,10 +332,13 @@ async fn finish(
     let quality = inner.grid_quality;
     let grid_task = task.kind.makes_grid();
     let images = output.images;
-    let processed = tokio::task::spawn_blocking(move || process_images(images, grid_task, quality))
-        .await
-        .map_err(|e| internal(task, anyhow::anyhow!("image processing panicked: {e}")))?
-        .map_err(|e| unusable_output(e, &bad))?;
+    let member = task.user_id.clone();
+    let processed = tokio::task::spawn_blocking(move || {
+        imaging::on_behalf_of(&member, || process_images(images, grid_task, quality))
+    })
+    .await
+    .map_err(|e| internal(task, anyhow::anyhow!("image processing panicked: {e}")))?
+    .map_err(|e| unusable_output(e, &bad))?;
     for (role, index, bytes, format, width, height, seed) in processed {
         let path = inner
             .storage
@@ -386,21 +389,17 @@ fn process_images(
         4 => images.into_iter().map(|i| (i.bytes, i.seed)).collect(),
         1 => {
             // A backend-made grid: split it so each quadrant can be upscaled on its own.
-            let grid = imaging::decode(&images[0].bytes)?;
-            let mut tiles = Vec::new();
-            for tile in imaging::crop_grid(&grid) {
-                tiles.push((Bytes::from(imaging::encode_png(&tile)?), None));
-            }
-            tiles
+            imaging::split_grid(&images[0].bytes)?.into_iter().map(|png| (Bytes::from(png), None)).collect()
         }
         n => anyhow::bail!("expected 4 images (or one grid), got {n}"),
     };
     let refs: [&[u8]; 4] = [&encoded[0].0, &encoded[1].0, &encoded[2].0, &encoded[3].0];
-    let grid = imaging::grid_from_encoded(&refs, quality)?;
-    out.push((ImageRole::Grid, 0, grid.jpeg, imaging::Format::Jpeg, grid.width, grid.height, None));
-    for (i, ((bytes, seed), tile)) in encoded.iter().zip(grid.tiles.iter()).enumerate() {
+    // Only the sizes are needed from here: the tiles' pixels go before the singles decode.
+    let imaging::Grid { jpeg, width, height, sizes, .. } = imaging::grid_from_encoded(&refs, quality)?;
+    out.push((ImageRole::Grid, 0, jpeg, imaging::Format::Jpeg, width, height, None));
+    for (i, ((bytes, seed), (w, h))) in encoded.iter().zip(sizes).enumerate() {
         let (kept, format) = imaging::single_for_discord(bytes)?;
-        out.push((ImageRole::Image, i as u8, kept, format, tile.width(), tile.height(), *seed));
+        out.push((ImageRole::Image, i as u8, kept, format, w, h, *seed));
     }
     Ok(out)
 }

@@ -181,10 +181,11 @@ async fn check_task(inner: &Inner, new: &NewTask) -> Result<Vec<StoredImage>, Su
     // any is written.
     let mut found = Vec::with_capacity(new.inputs.len());
     for (i, bytes) in new.inputs.iter().enumerate() {
-        let data = bytes.clone();
+        let (data, member) = (bytes.clone(), new.user_id.clone());
         let checked = tokio::task::spawn_blocking(move || {
             let format = imaging::sniff(&data)?;
-            let img = imaging::decode(&data)?;
+            // Charged to the member, so their uploads queue behind each other, not others'.
+            let img = imaging::on_behalf_of(&member, || imaging::decode(&data))?;
             Ok::<_, imaging::ImageError>((format, img.width(), img.height()))
         })
         .await

@@ -360,4 +360,16 @@ mod tests {
         assert_eq!(excerpt("ééééé".as_bytes(), 3), "ééé…");
         assert_eq!(excerpt(b"", 3), "(empty body)");
     }
+
+    #[tokio::test]
+    async fn a_transport_error_does_not_log_the_credentials_in_its_url() {
+        // Port 1 on loopback refuses at once; reqwest's error then names the whole URL.
+        let url = "http://admin:hunter2@127.0.0.1:1/sdapi/v1/options?key=abc123";
+        let err = reqwest::Client::new().get(url).send().await.expect_err("nothing listens on port 1");
+        let e = transport_error("the image server", &err, &format!("GET {url}"), Duration::from_secs(5));
+        for text in [&e.detail, &e.user_message] {
+            assert!(!text.contains("hunter2") && !text.contains("abc123"), "{text}");
+        }
+        assert!(e.detail.contains("http://***@127.0.0.1:1/sdapi/v1/options?key=***"), "{}", e.detail);
+    }
 }

@@ -270,7 +270,7 @@ fn animated_webp(frames: &[RgbImage]) -> Vec<u8> {
 }
 
 /// Inserts an APP1 Exif segment holding only an Orientation tag right after the SOI marker.
-fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
+pub(super) fn with_exif_orientation(jpeg: &[u8], orientation: u16) -> Vec<u8> {
     let mut exif = b"Exif\0\0MM\0\x2a\0\0\0\x08".to_vec(); // big-endian TIFF, IFD at 8
     exif.extend_from_slice(&1u16.to_be_bytes()); // one entry
     exif.extend_from_slice(&0x0112u16.to_be_bytes()); // Orientation

@@ -4,9 +4,12 @@
 use image::{GenericImageView, Rgb};
 
 use super::*;
-use crate::imaging::grid::grid_within;
+use crate::imaging::grid::{grid_cost, grid_within};
+use crate::imaging::reduced::plan;
+use crate::imaging::resize::fitted_size;
 use crate::imaging::{
     ImageError, compose_grid, crop_grid, decode, decode4, encode_jpeg, fit_within, grid_from_encoded, resize,
+    split_grid,
 };
 
 fn quadrant(grid: &RgbImage, index: u32, tile_w: u32, tile_h: u32) -> RgbImage {
@@ -107,6 +110,7 @@ fn grid_from_encoded_composes_and_encodes_jpeg() {
 
     assert_eq!((grid.width, grid.height), (128, 96));
     assert_eq!(grid.tiles, tiles, "decoded tiles are kept as decoded");
+    assert_eq!(grid.sizes, [(64, 48); 4]);
     assert_eq!(crate::imaging::sniff(&grid.jpeg), Ok(crate::imaging::Format::Jpeg));
     let decoded = decode(&grid.jpeg).expect("grid jpeg decodes");
     assert_eq!(decoded.dimensions(), (128, 96));
@@ -117,6 +121,48 @@ fn grid_from_encoded_composes_and_encodes_jpeg() {
     }
     let debug = format!("{grid:?}");
     assert!(debug.contains("jpeg_bytes") && debug.len() < 300, "{debug}");
+}
+
+#[test]
+fn images_over_4096_are_decoded_at_the_size_the_grid_shows() {
+    let big = png_of(&solid(5000, 100, [200, 10, 10]));
+    let jpeg = encode_jpeg(&solid(8192, 64, [10, 200, 10]), 90).expect("encodes");
+    let small = png_of(&solid(50, 20, [10, 10, 200]));
+    let grid = grid_from_encoded(&[&big, &jpeg, &small, &big], 90).expect("grid builds");
+    assert_eq!(grid.sizes, [(5000, 100), (8192, 64), (50, 20), (5000, 100)]);
+    let tiles = grid.tiles.each_ref().map(|t| t.dimensions());
+    assert_eq!(tiles, [(4096, 82), (4096, 32), (50, 20), (4096, 82)]);
+    assert_eq!((grid.width, grid.height), (8192, 164));
+}
+
+#[test]
+fn a_grid_reserves_its_tiles_and_decodes_huge_images_one_at_a_time() {
+    let fit = |w, h| fitted_size(w, h, 4096).unwrap_or((w, h));
+    let rgb = |w: u64, h: u64| w * h * 3;
+    // Only the header is read: a PNG claiming 8192×8192.
+    let huge = patch_ihdr(&png_of(&solid(8, 8, [0; 3])), 8192, 8192, 8, 2);
+    let plans = [0; 4].map(|_| plan(&huge, &fit, true).expect("header reads"));
+    let decode_and_shrink = 8192 * 8192 * 4 + rgb(4096, 8192) + rgb(4096, 4096);
+    assert_eq!(plans[0].cost, decode_and_shrink);
+    assert_eq!(grid_cost(&plans, 512 << 20), (4 * rgb(4096, 4096) + decode_and_shrink, false));
+
+    let small = png_of(&solid(1024, 1024, [1, 2, 3]));
+    let plans = [0; 4].map(|_| plan(&small, &fit, true).expect("header reads"));
+    assert_eq!(grid_cost(&plans, 512 << 20), (4 * rgb(1024, 1024) + 2 * 1024 * 1024 * 4, true));
+    // A tile of another size is kept twice: as decoded and at the first tile's size.
+    let other = png_of(&solid(512, 512, [1, 2, 3]));
+    let mixed = [&small, &other, &small, &small].map(|b| plan(b, &fit, true).expect("header reads"));
+    let kept = 3 * rgb(1024, 1024) + rgb(512, 512) + rgb(1024, 1024);
+    assert_eq!(grid_cost(&mixed, 512 << 20), (kept + 2 * 1024 * 1024 * 4, true));
+}
+
+#[test]
+fn split_grid_encodes_the_quadrants_crop_grid_cuts() {
+    let grid = pattern(37, 23, 5);
+    let quads = split_grid(&png_of(&grid)).expect("splits");
+    let decoded = quads.each_ref().map(|png| decode(png).expect("quadrant decodes"));
+    assert_eq!(decoded, crop_grid(&grid));
+    assert_eq!(split_grid(b"nope").map(|_| ()), Err(ImageError::UnsupportedFormat));
 }
 
 #[test]

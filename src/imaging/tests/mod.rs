@@ -6,6 +6,7 @@
 //! ever installs its own global allocator under `cfg(test)`, drop the probe and the one
 //! assertion that uses it.
 
+mod budget;
 mod canvas;
 mod decode;
 mod encode;

@@ -174,6 +174,23 @@ fn secrets_never_appear_in_the_summary_or_debug_output() {
     assert!(shown.contains("set (redacted)"));
 }
 
+#[test]
+fn credentials_inside_a_base_url_are_redacted_in_the_summary_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(
+        &dir,
+        "[[backends]]\nname = \"gpu\"\nkind = \"a1111\"\n\
+         base_url = \"http://admin:hunter2@gpu.lan:7860/?key=abc123&size=2\"\n",
+    );
+    let shown = summary(&load_from(Some(&path), env(&[])).unwrap());
+    assert!(!shown.contains("hunter2") && !shown.contains("abc123"), "{shown}");
+    assert!(shown.contains("http://***@gpu.lan:7860/?key=***&size=2"), "{shown}");
+
+    // A URL refused as malformed is still shown without its password.
+    let err = error_for("[[backends]]\nname = \"m\"\nkind = \"openai\"\nbase_url = \"ftp://me:pw-9@x/v1\"\n");
+    assert!(!err.to_string().contains("pw-9") && err.to_string().contains("ftp://***@x/v1"), "{err}");
+}
+
 // --- the a1111 kind ---
 
 const A1111: &str = "[[backends]]\nname = \"gpu\"\nkind = \"a1111\"\nbase_url = \"http://127.0.0.1:7860\"\n";

@@ -80,3 +80,28 @@ async fn neither_the_token_nor_the_key_reaches_the_log() {
         assert!(pieces.is_empty(), "pieces of the {name} are in the log: {pieces:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_inside_a_base_url_never_reach_the_log() {
+    // Nothing listens on port 1: the start-up health probe and the task both fail to connect,
+    // and reqwest's errors name the URL they were fetching.
+    let mut w = World::new(Backend::OpenAi, |c| {
+        c.backends[0].base_url = "http://admin:hunter2-pass@127.0.0.1:1/v1?api_key=abc123-query".into();
+        c.limits.max_attempts = 1;
+    })
+    .await;
+    w.log_filter = "debug".into();
+    w.start_process(1).await;
+    let alice = w.sandbox.add_user("alice");
+    let failed = w.final_original(w.imagine(alice, "a red fox").await).await;
+    assert!(failed.content.contains("(Failed)"), "{}", failed.content);
+    w.kill();
+
+    let log = std::fs::read_to_string(w.log_path(1)).expect("the bot's log");
+    assert!(log.contains("127.0.0.1:1"), "the failing address was logged");
+    assert!(log.contains("***@127.0.0.1:1"), "with its user-info masked");
+    for secret in ["hunter2-pass", "abc123-query"] {
+        assert!(!log.contains(secret), "{secret} is in the log");
+        assert!(!failed.content.contains(secret), "{secret} is in the message");
+    }
+}

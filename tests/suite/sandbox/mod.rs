@@ -1,4 +1,5 @@
 mod control;
+mod guard;
 mod limits;
 mod openapi;
 mod protocol;
