@@ -27,6 +27,7 @@
 //! - [`ImageError`]'s `Display` is written for a Discord member; the technical detail is in
 //!   [`ImageError::detail`] (and `Debug`) for logs.
 
+mod address;
 mod budget;
 pub mod canvas;
 mod decode;
