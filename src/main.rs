@@ -87,7 +87,7 @@ fn main() -> ExitCode {
                 easel::cli::sandbox(cli.config.as_deref(), listen).await
             }
             Command::Healthcheck { url } => {
-                easel::healthcheck::run(cli.config.as_deref(), url.as_deref()).await
+                easel::cli::healthcheck::run(cli.config.as_deref(), url.as_deref()).await
             }
             Command::CheckConfig => easel::cli::check_config(cli.config.as_deref()),
             Command::Imagine { prompt, backend, out } => {

@@ -56,7 +56,7 @@ async fn run_imagine(
         println!("task {} on backend `{}`: {}", t.id, t.backend, t.prompt.canonical());
     }
     let mut remaining = ids.clone();
-    let mut display = crate::cli_progress::ProgressDisplay::stdout(&ids);
+    let mut display = super::progress::ProgressDisplay::stdout(&ids);
     let until = tokio::time::Instant::now() + deadline;
     while !remaining.is_empty() {
         let ev = match tokio::time::timeout_at(until, events.recv()).await {

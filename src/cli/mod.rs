@@ -2,7 +2,9 @@
 //! sequence in `serve`), `check-config` checks a config, and `imagine` runs one imagine end to
 //! end so an admin can try a backend before inviting the bot.
 
+pub mod healthcheck;
 mod imagine;
+mod progress;
 pub mod serve;
 
 use std::path::Path;
