@@ -4,7 +4,9 @@
 //! and by cross-site requests (a form on another site that POSTs to `/control/upload`, or
 //! `/control/gateway/drop`, needs no answer to do harm). Two checks run before any route:
 //!
-//! - `Host` must name the bound address: `127.0.0.1:PORT`, or `localhost:PORT`.
+//! - `Host` must name the bound address: `127.0.0.1:PORT`, or `localhost:PORT`; when told to
+//!   listen beyond loopback (`--listen`), also any IP address with that port — never a name,
+//!   which is what rebinding needs.
 //! - A request that changes state (every method but GET, HEAD and OPTIONS, and the gateway's
 //!   WebSocket upgrade) must not come from another site: `Origin`, when present, must be the
 //!   sandbox's own origin, and `Sec-Fetch-Site`, when present, must be `same-origin` (or
@@ -28,7 +30,7 @@ use super::state::Inner;
 
 pub(crate) async fn check(State(inner): State<Arc<Inner>>, req: Request, next: Next) -> Response {
     let hosts = allowed_hosts(&inner.config.base_url);
-    match refusal(&hosts, req.method(), req.headers()) {
+    match refusal(&hosts, inner.config.listens_wide, req.method(), req.headers()) {
         Some(why) => (StatusCode::FORBIDDEN, axum::Json(json!({ "error": why }))).into_response(),
         None => next.run(req).await,
     }
@@ -43,10 +45,11 @@ fn allowed_hosts(base_url: &str) -> [String; 2] {
 }
 
 /// Why this request is refused, or `None` to let it through.
-fn refusal(hosts: &[String; 2], method: &Method, headers: &HeaderMap) -> Option<String> {
+fn refusal(hosts: &[String; 2], wide: bool, method: &Method, headers: &HeaderMap) -> Option<String> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let host = header(HOST.as_str()).unwrap_or_default().to_ascii_lowercase();
-    if !hosts.contains(&host) {
+    let admitted = hosts.contains(&host) || (wide && is_ip_with_port(&host, hosts));
+    if !admitted {
         return Some(format!(
             "this sandbox answers only to Host {} or {}, not {host:?}: open it at http://{}/",
             hosts[0], hosts[1], hosts[0]
@@ -59,7 +62,8 @@ fn refusal(hosts: &[String; 2], method: &Method, headers: &HeaderMap) -> Option<
     }
     if let Some(origin) = header(ORIGIN.as_str()) {
         let origin = origin.to_ascii_lowercase();
-        if !hosts.iter().any(|h| origin == format!("http://{h}")) {
+        let same = |h: &str| origin == format!("http://{h}");
+        if !same(&host) && !hosts.iter().any(|h| same(h)) {
             return Some(format!(
                 "cross-site request refused: {method} from origin {origin:?}; the sandbox takes \
                  changes only from its own page at http://{}/",
@@ -79,6 +83,12 @@ fn refusal(hosts: &[String; 2], method: &Method, headers: &HeaderMap) -> Option<
     }
 }
 
+/// `host` is an IP address (not a name) with the sandbox's port.
+fn is_ip_with_port(host: &str, hosts: &[String; 2]) -> bool {
+    let port = hosts[1].rsplit_once(':').map_or("", |(_, p)| p);
+    host.parse::<std::net::SocketAddr>().is_ok_and(|a| a.port().to_string() == port)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,7 +104,7 @@ mod tests {
     #[test]
     fn only_the_bound_address_and_localhost_are_hosts() {
         let hosts = allowed_hosts("http://127.0.0.1:5555");
-        let get = |host| refusal(&hosts, &Method::GET, &headers(&[("host", host)]));
+        let get = |host| refusal(&hosts, false, &Method::GET, &headers(&[("host", host)]));
         assert_eq!(get("127.0.0.1:5555"), None);
         assert_eq!(get("LOCALHOST:5555"), None);
         for foreign in ["evil.example:5555", "127.0.0.1:80", "localhost", "", "127.0.0.1:55555"] {
@@ -104,13 +114,29 @@ mod tests {
     }
 
     #[test]
+    fn listening_wider_admits_any_ip_address_with_the_port_but_never_a_name() {
+        let hosts = allowed_hosts("http://127.0.0.1:5555");
+        let get = |host| refusal(&hosts, true, &Method::GET, &headers(&[("host", host)]));
+        assert_eq!(get("192.0.2.7:5555"), None);
+        assert_eq!(get("[::1]:5555"), None);
+        assert!(get("evil.example:5555").is_some(), "a name is what DNS rebinding needs");
+        assert!(get("192.0.2.7:80").is_some());
+        let from = |origin| {
+            let h = headers(&[("host", "192.0.2.7:5555"), ("origin", origin)]);
+            refusal(&hosts, true, &Method::POST, &h)
+        };
+        assert_eq!(from("http://192.0.2.7:5555"), None, "the page's own origin");
+        assert!(from("http://evil.example").is_some());
+    }
+
+    #[test]
     fn state_changes_from_another_site_are_refused() {
         let hosts = allowed_hosts("http://127.0.0.1:5555");
         let host = ("host", "127.0.0.1:5555");
         let post = |extra: &[(&'static str, &str)]| {
             let mut all = vec![host];
             all.extend_from_slice(extra);
-            refusal(&hosts, &Method::POST, &headers(&all))
+            refusal(&hosts, false, &Method::POST, &headers(&all))
         };
         assert_eq!(post(&[]), None, "no browser headers: not a web page");
         assert_eq!(post(&[("origin", "http://127.0.0.1:5555"), ("sec-fetch-site", "same-origin")]), None);
@@ -121,9 +147,9 @@ mod tests {
         assert!(post(&[("sec-fetch-site", "same-site")]).is_some());
         // Reading is allowed from anywhere the Host check lets through…
         let get = headers(&[host, ("origin", "http://evil.example")]);
-        assert_eq!(refusal(&hosts, &Method::GET, &get), None);
+        assert_eq!(refusal(&hosts, false, &Method::GET, &get), None);
         // …but opening the gateway is a change.
         let ws = headers(&[host, ("origin", "http://evil.example"), ("upgrade", "websocket")]);
-        assert!(refusal(&hosts, &Method::GET, &ws).is_some());
+        assert!(refusal(&hosts, false, &Method::GET, &ws).is_some());
     }
 }

@@ -122,6 +122,7 @@ impl Sandbox {
         let config = Config {
             token: opts.bot_token,
             base_url: format!("http://{}", reachable(addr)),
+            listens_wide: !addr.ip().is_loopback(),
             application_id: clock.snowflake(),
             bot_user_id: clock.snowflake(),
             bot_name: opts.bot_name,

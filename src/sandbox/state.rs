@@ -23,6 +23,9 @@ use super::ratelimit::{Buckets, RateLimits};
 pub(crate) struct Config {
     pub token: String,
     pub base_url: String,
+    /// Listening beyond loopback (`--listen 0.0.0.0`): the page may then be opened by any of
+    /// the machine's IP addresses.
+    pub listens_wide: bool,
     pub application_id: u64,
     pub bot_user_id: u64,
     pub bot_name: String,

@@ -22,6 +22,7 @@ fn inner() -> Inner {
     let config = Config {
         token: "t".into(),
         base_url: "http://127.0.0.1:9".into(),
+        listens_wide: false,
         application_id: clock.snowflake(),
         bot_user_id: clock.snowflake(),
         bot_name: "Easel".into(),
