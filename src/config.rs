@@ -1,5 +1,6 @@
 //! Typed configuration: built-in defaults, then the TOML file, then the environment
-//! (`EASEL__SECTION__KEY`, `EASEL__BACKENDS__<n>__KEY`, and `DISCORD_TOKEN`). Unknown keys are
+//! (`EASEL__SECTION__KEY`, `EASEL__BACKENDS__<NAME>__KEY`, `DISCORD_TOKEN`, and every secret
+//! also as `…_FILE`, naming a file that holds it). Unknown keys are
 //! errors, every error names the file (or variable), the key and what to change, and secrets
 //! never appear in `Debug` or in the summary `easel check-config` prints.
 //!
@@ -8,6 +9,7 @@
 //! (`easel check-config` runs both).
 
 mod backend;
+mod env;
 mod load;
 
 use std::fmt;
@@ -18,6 +20,7 @@ use serde::{Deserialize, Deserializer};
 pub use backend::{
     BackendConfig, BadSetting, COMMON_KEYS, DEMO_KIND, check_url, keys_of, normalize_model, parse_size,
 };
+pub use env::env_name;
 pub use load::{ConfigError, load, load_from};
 
 /// A secret string (token, API key): deserialised like a string, printed as `***`.
@@ -66,6 +69,10 @@ pub struct Config {
     /// Where the config was read from, for messages; not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// What loading noticed that works but should change (a backend addressed by position in
+    /// the environment); `easel check-config` prints them and `easel run` logs them.
+    #[serde(skip)]
+    pub warnings: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -184,6 +184,19 @@ impl Gate {
     }
 }
 
+impl Gate {
+    /// What `/easel audit` shows: the newest `limit` prompts and refusals in `guild`, of one
+    /// member when `user` is given, newest first.
+    pub async fn recent_audit(
+        &self,
+        guild: &str,
+        user: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<AuditEntry>> {
+        self.db.audit_in_guild(guild, user, limit).await
+    }
+}
+
 fn listed(ids: &[u64], id: &str) -> bool {
     id.parse::<u64>().is_ok_and(|id| ids.contains(&id))
 }

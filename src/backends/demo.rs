@@ -30,6 +30,7 @@ const PREVIEW_SIDE: u32 = 512;
 pub(super) const KIND: Kind = Kind {
     name: crate::config::DEMO_KIND,
     default_concurrency: 2,
+    needs_key: false,
     keys: kind::keys::<Options>,
     check: |cfg| Options::read(cfg).map(drop),
     build: |cfg, _| Ok(std::sync::Arc::new(DemoBackend::from_config(cfg)?)),

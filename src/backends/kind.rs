@@ -19,6 +19,10 @@ pub struct Kind {
     pub name: &'static str,
     /// Jobs a backend of this kind runs at once when `concurrency` is not set.
     pub default_concurrency: usize,
+    /// The service refuses every request without `api_key` (a hosted API), so an empty one is
+    /// worth a warning in `easel check-config`; kinds where it is optional (a local server
+    /// without auth) say false.
+    pub needs_key: bool,
     /// The kind's own keys, beside [`crate::config::COMMON_KEYS`].
     pub keys: fn() -> &'static [&'static str],
     /// Reads and checks the kind's own keys and what it needs of the common ones.

@@ -22,7 +22,7 @@ pub mod opj;
 mod registry;
 pub mod routing;
 
-pub use registry::{Registry, check, concurrency, summary};
+pub use registry::{Registry, check, concurrency, summary, warnings};
 
 use std::fmt;
 use std::time::Duration;

@@ -73,6 +73,23 @@ fn check_entry(cfg: &BackendConfig) -> Result<&'static Kind, BadSetting> {
     Ok(kind)
 }
 
+/// What `easel check-config` warns about: what loading noticed, and each backend whose kind
+/// needs an `api_key` but has an empty one (legal, since a key may be filled in later, but
+/// every request would be refused).
+pub fn warnings(config: &Config) -> Vec<String> {
+    let mut out = config.warnings.clone();
+    for cfg in &config.backends {
+        if kind(&cfg.kind).is_some_and(|k| k.needs_key) && cfg.api_key.is_empty() {
+            let var = format!("EASEL__BACKENDS__{}__API_KEY", crate::config::env_name(&cfg.name));
+            out.push(format!(
+                "backend `{}` ({}) has no api_key, and the service refuses requests without one:                  set api_key in its [[backends]] entry, or {var} (or {var}_FILE naming a file                  that holds it)",
+                cfg.name, cfg.kind
+            ));
+        }
+    }
+    out
+}
+
 /// Jobs this backend runs at once: the configured number, else its kind's default.
 pub fn concurrency(cfg: &BackendConfig) -> usize {
     cfg.concurrency.unwrap_or_else(|| kind(&cfg.kind).map_or(1, |k| k.default_concurrency))

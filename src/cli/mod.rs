@@ -35,6 +35,9 @@ pub async fn run(path: Option<&Path>) -> ExitCode {
         }
     };
     init_logging(&config, &config.log.level.clone());
+    for warning in crate::backends::warnings(&config) {
+        tracing::warn!("config: {warning}");
+    }
     let server = match Server::start(config).await {
         Ok(server) => server,
         Err(e) => {
@@ -142,6 +145,9 @@ pub fn check_config(path: Option<&Path>) -> ExitCode {
         }
     };
     print!("{}", crate::backends::summary(&config));
+    for warning in crate::backends::warnings(&config) {
+        println!("warning: {warning}");
+    }
     // Building the backends reads what they load at start (comfyui's workflow templates), so
     // a broken template is caught here rather than at `run`.
     if let Err(e) = crate::backends::Registry::from_config(&config) {

@@ -4,8 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Format, Serialized, Toml};
-use figment::value::Value;
+use figment::providers::{Format, Toml};
 
 use super::Config;
 use super::backend::{check_url, normalize_model};
@@ -72,109 +71,17 @@ pub fn load_from(
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<Config, ConfigError> {
     let source = path.map(|p| p.display().to_string()).unwrap_or_else(|| "the built-in defaults".into());
-    let env: Vec<(String, String)> = env.into_iter().collect();
 
     let mut fig = Figment::new();
     if let Some(p) = path {
         fig = fig.merge(Toml::file_exact(p));
     }
-    // Environment layer: `EASEL__SECTION__KEY` → `section.key`. Figment's own env provider
-    // reads the process environment directly and cannot address array items, so the pairs
-    // are applied here (which also keeps tests hermetic); `EASEL__BACKENDS__<n>__KEY` is
-    // handled by `apply_backend_env`.
-    let mut env_keys: Vec<(String, String)> = Vec::new();
-    for (var, value) in &env {
-        let Some(rest) = var.strip_prefix("EASEL__") else { continue };
-        if rest.to_ascii_uppercase().starts_with("BACKENDS__") {
-            continue;
-        }
-        let key = rest.split("__").map(str::to_ascii_lowercase).collect::<Vec<_>>().join(".");
-        fig = fig.merge(Serialized::default(&key, parse_env_value(&key, value)));
-        env_keys.push((key, var.clone()));
-    }
-    fig = apply_backend_env(fig, &env, &source)?;
-    if let Some((_, token)) = env.iter().find(|(k, _)| k == "DISCORD_TOKEN") {
-        fig = fig.merge(Serialized::default("discord.token", token));
-        env_keys.push(("discord.token".into(), "DISCORD_TOKEN".into()));
-    }
-
-    let mut config: Config = fig.extract().map_err(|e| from_figment(e, &source, &env_keys))?;
+    let layer = super::env::apply(fig, env, &source)?;
+    let mut config: Config = layer.fig.extract().map_err(|e| from_figment(e, &source, &layer.env_keys))?;
     config.source = path.map(Path::to_path_buf);
+    config.warnings = layer.warnings;
     validate(&config, &source)?;
     Ok(config)
-}
-
-/// Applies `EASEL__BACKENDS__<n>__<KEY>=value` to entry `n` of the backends list.
-fn apply_backend_env(fig: Figment, env: &[(String, String)], source: &str) -> Result<Figment, ConfigError> {
-    let mut overrides: Vec<(String, usize, String, String)> = Vec::new();
-    for (var, value) in env {
-        let upper = var.to_ascii_uppercase();
-        let Some(rest) = upper.strip_prefix("EASEL__BACKENDS__") else { continue };
-        let parsed = rest.split_once("__").and_then(|(n, key)| Some((n.parse::<usize>().ok()?, key)));
-        let Some((index, key)) = parsed else {
-            return Err(ConfigError::new(
-                var.clone(),
-                "backends",
-                "is not of the form EASEL__BACKENDS__<index>__<KEY>, e.g. EASEL__BACKENDS__0__API_KEY",
-            ));
-        };
-        overrides.push((var.clone(), index, key.to_ascii_lowercase(), value.clone()));
-    }
-    if overrides.is_empty() {
-        return Ok(fig);
-    }
-    let mut backends = match fig.find_value("backends") {
-        Ok(Value::Array(_, items)) => items,
-        _ => Vec::new(),
-    };
-    for (var, index, key, value) in overrides {
-        let Some(Value::Dict(_, entry)) = backends.get_mut(index) else {
-            return Err(ConfigError::new(
-                var,
-                format!("backends[{index}]"),
-                format!(
-                    "names backend {index}, but {source} configures {} backend(s) (numbered from 0)",
-                    backends.len()
-                ),
-            ));
-        };
-        let parsed = parse_env_value(&key, &value);
-        insert_nested(entry, &key, parsed);
-    }
-    Ok(fig.merge(Serialized::default("backends", backends)))
-}
-
-/// Sets `a__b` (from `EASEL__BACKENDS__<n>__A__B`) as key `b` of table `a`, so tables inside a
-/// backend entry (comfyui's `workflows`) can be set from the environment too.
-fn insert_nested(entry: &mut figment::value::Dict, key: &str, value: Value) {
-    match key.split_once("__") {
-        Some((table, rest)) => {
-            let slot = entry
-                .entry(table.to_string())
-                .or_insert_with(|| Value::Dict(figment::value::Tag::Default, Default::default()));
-            if !matches!(slot, Value::Dict(..)) {
-                *slot = Value::Dict(figment::value::Tag::Default, Default::default());
-            }
-            if let Value::Dict(_, table) = slot {
-                insert_nested(table, rest, value);
-            }
-        }
-        None => {
-            entry.insert(key.to_string(), value);
-        }
-    }
-}
-
-/// An environment value as TOML would read it (numbers, booleans, arrays), except for keys
-/// that are always strings: a token or key made only of digits must stay a string.
-fn parse_env_value(key: &str, value: &str) -> Value {
-    let always_text = ["token", "api_key", "name", "model", "url", "base_url", "api_base", "dir", "level"];
-    // A table inside a backend entry (`EASEL__BACKENDS__0__WORKFLOWS__IMAGINE`) holds names
-    // and file paths, whatever they look like.
-    if always_text.iter().any(|k| key == *k || key.ends_with(&format!(".{k}"))) || key.contains("__") {
-        return Value::from(value.to_string());
-    }
-    value.parse().unwrap_or_else(|_| Value::from(value.to_string()))
 }
 
 fn from_figment(err: figment::Error, source: &str, env_keys: &[(String, String)]) -> ConfigError {

@@ -158,18 +158,39 @@ impl Db {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        Ok(rows
-            .iter()
-            .map(|r| AuditEntry {
-                at: r.get("at"),
-                user_id: r.get("user_id"),
-                guild_id: r.get("guild_id"),
-                channel_id: r.get("channel_id"),
-                command: r.get("command"),
-                prompt: r.get("prompt"),
-                verdict: r.get("verdict"),
-                reason: r.get("reason"),
-            })
-            .collect())
+        Ok(rows.iter().map(audit_entry).collect())
+    }
+
+    /// The newest `limit` audit rows of one guild (of one member there, when `user` is
+    /// given), newest first: a server's admins see their own server's prompts only.
+    pub async fn audit_in_guild(
+        &self,
+        guild: &str,
+        user: Option<&str>,
+        limit: u32,
+    ) -> anyhow::Result<Vec<AuditEntry>> {
+        let rows = sqlx::query(
+            "SELECT * FROM prompt_audit WHERE guild_id = $1 AND ($2 IS NULL OR user_id = $2)
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind(guild)
+        .bind(user)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(audit_entry).collect())
+    }
+}
+
+fn audit_entry(r: &sqlx::sqlite::SqliteRow) -> AuditEntry {
+    AuditEntry {
+        at: r.get("at"),
+        user_id: r.get("user_id"),
+        guild_id: r.get("guild_id"),
+        channel_id: r.get("channel_id"),
+        command: r.get("command"),
+        prompt: r.get("prompt"),
+        verdict: r.get("verdict"),
+        reason: r.get("reason"),
     }
 }

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod components;
 pub mod custom_id;
 mod error;
+pub mod invite;
 pub mod panels;
 pub mod remix;
 pub mod render;
@@ -147,6 +148,10 @@ pub async fn run(app: Arc<App>, health: Arc<Health>) -> anyhow::Result<()> {
                 let rest = DiscordRest::new(&cfg.api_base, &token, ready.application.id.get())?;
                 let sink = Sink::start(setup_app.engine.clone(), setup_app.db.clone(), Arc::new(rest));
                 info!(user = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
+                if ready.guilds.is_empty() {
+                    let url = invite::invite_url(ready.application.id.get());
+                    info!(invite = %url, "Easel is in no server yet: open this link to add it to one");
+                }
                 Ok(Data { app: setup_app, sink, health })
             })
         })

@@ -8,7 +8,12 @@ use super::render::{escape_markdown, rough_duration};
 use crate::app::views::{InfoView, StatusView};
 use crate::backends::health::HealthView;
 use crate::base::TaskState;
-use crate::db::{BackendQueue, Task};
+use crate::db::{AuditEntry, BackendQueue, Task};
+
+/// Discord's limit on a message's text.
+const MAX_MESSAGE: usize = 2000;
+/// Characters of one prompt an audit line shows.
+const AUDIT_PROMPT_CHARS: usize = 150;
 
 /// A task's one-line summary, linking to its message when we know where it is.
 fn task_line(t: &Task) -> String {
@@ -124,6 +129,46 @@ pub fn status(v: &StatusView) -> String {
     out
 }
 
+/// `/easel audit`: prompts and refusals, newest first, as many whole lines as fit in one
+/// message; `member` is the member asked about, if any.
+pub fn audit(rows: &[AuditEntry], member: Option<&str>) -> String {
+    let mut out = match member {
+        Some(m) => format!("**Recent prompts** of <@{m}>, newest first\n"),
+        None => "**Recent prompts**, newest first\n".to_string(),
+    };
+    if rows.is_empty() {
+        out += "Nothing recorded yet.";
+        return out;
+    }
+    for (shown, row) in rows.iter().enumerate() {
+        let line = audit_line(row);
+        // Room for the note about the rest, which is at most this long.
+        let note = "…and 1000 older not shown";
+        if out.len() + line.len() + 1 + note.len() > MAX_MESSAGE {
+            let _ = write!(out, "…and {} older not shown", rows.len() - shown);
+            return out;
+        }
+        out += &line;
+        out.push('\n');
+    }
+    out.trim_end().to_string()
+}
+
+fn audit_line(r: &AuditEntry) -> String {
+    let verdict = match (r.verdict.as_str(), &r.reason) {
+        ("refused", Some(why)) => format!("⛔ refused ({})", escape_markdown(why)),
+        ("refused", None) => "⛔ refused".to_string(),
+        _ => "✅".to_string(),
+    };
+    let prompt = one_line(&r.prompt);
+    let mut clipped: String = prompt.chars().take(AUDIT_PROMPT_CHARS).collect();
+    if clipped.len() < prompt.len() {
+        clipped.push('…');
+    }
+    let prompt = if clipped.is_empty() { String::new() } else { format!(" {}", escape_markdown(clipped)) };
+    format!("<t:{}:R> <@{}> /{} {verdict}{prompt}", r.at.div_euclid(1000), r.user_id, r.command)
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -188,5 +233,36 @@ mod tests {
             "**Queue**\n`gpu` 🟢 up — 1 running, 4 waiting, a new task waits ~45 s\n\
              `demo` ⚠️ not answering its health check — 0 running, 0 waiting\nIn all: 1 running, 4 waiting."
         );
+    }
+
+    fn entry(n: i64, verdict: &str, prompt: &str) -> AuditEntry {
+        AuditEntry {
+            at: n * 1000,
+            user_id: "42".into(),
+            guild_id: Some("1".into()),
+            channel_id: Some("2".into()),
+            command: "imagine".into(),
+            prompt: prompt.into(),
+            verdict: verdict.into(),
+            reason: (verdict == "refused").then(|| "banned-word:gore".to_string()),
+        }
+    }
+
+    #[test]
+    fn the_audit_escapes_prompts_and_fits_one_message() {
+        let rows = [entry(2, "refused", "a *bold* <@1> gore"), entry(1, "accepted", "a cat")];
+        let text = audit(&rows, Some("42"));
+        assert_eq!(
+            text,
+            "**Recent prompts** of <@42>, newest first\n\
+             <t:2:R> <@42> /imagine ⛔ refused (banned-word:gore) a \\*bold\\* \\<@1> gore\n\
+             <t:1:R> <@42> /imagine ✅ a cat"
+        );
+        let many: Vec<AuditEntry> =
+            (0..100).map(|n| entry(n, "accepted", &"long prompt ".repeat(40))).collect();
+        let text = audit(&many, None);
+        assert!(text.len() <= MAX_MESSAGE, "{}", text.len());
+        assert!(text.ends_with("older not shown"), "{text}");
+        assert_eq!(audit(&[], None), "**Recent prompts**, newest first\nNothing recorded yet.");
     }
 }

@@ -7,12 +7,15 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
+
+use crate::backends::http_util::retry_after;
 
 const API_VERSION: &str = "/api/v10";
 /// A 429 asking for a longer wait than this is treated as a failure rather than waited out.
@@ -115,7 +118,8 @@ struct ErrorBody {
 pub struct DiscordRest {
     client: reqwest::Client,
     base: String,
-    bot_token: String,
+    /// `Bot <token>`, marked sensitive so it stays out of reqwest's and hyper's debug output.
+    authorization: HeaderValue,
     application_id: u64,
     /// Per bucket (route + major parameter): do not send before this instant.
     paused: Mutex<HashMap<String, Instant>>,
@@ -135,10 +139,14 @@ impl DiscordRest {
                 ")"
             ))
             .build()?;
+        let token = bot_token.trim_start_matches("Bot ");
+        let mut authorization = HeaderValue::from_str(&format!("Bot {token}"))
+            .map_err(|_| anyhow::anyhow!("the Discord token has characters an HTTP header cannot carry"))?;
+        authorization.set_sensitive(true);
         Ok(DiscordRest {
             client,
             base: format!("{origin}{API_VERSION}"),
-            bot_token: bot_token.trim_start_matches("Bot ").to_string(),
+            authorization,
             application_id,
             paused: Mutex::new(HashMap::new()),
             requests: AtomicU64::new(0),
@@ -168,7 +176,7 @@ impl DiscordRest {
         let resp = self
             .client
             .post(url)
-            .header("Authorization", format!("Bot {}", self.bot_token))
+            .header(AUTHORIZATION, self.authorization.clone())
             .json(&serde_json::json!({ "recipient_id": user }))
             .send()
             .await?;
@@ -228,7 +236,7 @@ impl DiscordRest {
             self.wait_for_bucket(&bucket).await;
             let mut req = self.client.request(method.clone(), format!("{}{path}", self.base));
             if as_bot {
-                req = req.header("Authorization", format!("Bot {}", self.bot_token));
+                req = req.header(AUTHORIZATION, self.authorization.clone());
             }
             req = attach_body(req, msg);
             self.requests.fetch_add(1, Ordering::Relaxed);
@@ -327,8 +335,8 @@ fn attach_body(req: reqwest::RequestBuilder, msg: &Outgoing) -> reqwest::Request
 
 async fn api_error(resp: reqwest::Response) -> (RestError, Option<Duration>) {
     let status = resp.status();
-    let header_retry =
-        resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<f64>().ok());
+    // Discord sends seconds, but a proxy in front of it may send an HTTP date.
+    let header_retry = retry_after(resp.headers(), SystemTime::now()).map(|d| d.as_secs_f64());
     let body = resp.text().await.unwrap_or_default();
     let parsed: Option<ErrorBody> = serde_json::from_str(&body).ok();
     let retry = parsed.as_ref().and_then(|b| b.retry_after).or(header_retry);
@@ -343,6 +351,14 @@ async fn api_error(resp: reqwest::Response) -> (RestError, Option<Duration>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_authorization_header_is_sensitive() {
+        let rest = DiscordRest::new("", "Bot abc.def", 1).unwrap();
+        assert!(rest.authorization.is_sensitive());
+        assert_eq!(rest.authorization.to_str().unwrap(), "Bot abc.def");
+        assert!(!format!("{:?}", rest.authorization).contains("abc"));
+    }
 
     fn api(status: u16, code: u64) -> RestError {
         RestError::Api {

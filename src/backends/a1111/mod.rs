@@ -72,6 +72,7 @@ pub(super) const KIND: Kind = Kind {
     // One job at a time behind the server's global lock: a second would only wait there,
     // hiding its place in Easel's own queue.
     default_concurrency: 1,
+    needs_key: false,
     keys: kind::keys::<Options>,
     check: |cfg| Options::read(cfg).map(drop),
     build: |cfg, _| Ok(std::sync::Arc::new(A1111Backend::from_config(cfg)?)),

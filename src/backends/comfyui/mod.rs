@@ -60,6 +60,7 @@ pub(super) const KIND: Kind = Kind {
     // ComfyUI executes one prompt at a time from its queue: a second job would only wait
     // there, hiding its place in Easel's own queue.
     default_concurrency: 1,
+    needs_key: false,
     keys: kind::keys::<Options>,
     check: |cfg| Options::read(cfg).map(drop),
     build: |cfg, _| Ok(std::sync::Arc::new(ComfyUiBackend::from_config(cfg)?)),

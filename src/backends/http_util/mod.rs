@@ -17,7 +17,7 @@ pub use unusable::{
     BodyKind, check_image, image_error, image_too_large, not_an_image, parse_json, unusable_json,
 };
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use bytes::{Bytes, BytesMut};
 use reqwest::Response;
@@ -82,37 +82,11 @@ pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
     Some(at.duration_since(now).unwrap_or(Duration::ZERO))
 }
 
-/// Parses an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the only form senders may use.
+/// Parses an HTTP date in any of the three forms RFC 9110 §5.6.7 says recipients must accept:
+/// IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), the obsolete RFC 850 form
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and C's asctime (`Sun Nov  6 08:49:37 1994`).
 pub fn parse_http_date(s: &str) -> Option<SystemTime> {
-    const MONTHS: [&str; 12] =
-        ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-    let mut parts = s.split_whitespace();
-    parts.next()?.strip_suffix(',')?;
-    let day: u32 = parts.next()?.parse().ok()?;
-    let month_name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == month_name)? as u32 + 1;
-    let year: i64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|p| p.parse::<u32>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next()? != "GMT" || parts.next().is_some() || hms.next().is_some() {
-        return None;
-    }
-    if !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
-        return None;
-    }
-    let secs = days_from_civil(year, month, day) * 86_400 + (h * 3600 + m * 60 + sec) as i64;
-    Some(UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    httpdate::parse_http_date(s.trim()).ok()
 }
 
 /// The start of a body as one line of text, for logs.
@@ -276,6 +250,7 @@ mod tests {
     use super::*;
     use crate::base::FailureCode;
     use reqwest::header::HeaderValue;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn long_pieces_of_a_secret_are_scrubbed_too() {
@@ -345,6 +320,19 @@ mod tests {
         assert_eq!(t.duration_since(UNIX_EPOCH).unwrap().as_secs(), 1_709_208_000);
         assert!(parse_http_date("Thu, 29 Feb 2024 12:00:00 UTC").is_none());
         assert!(parse_http_date("Thu, 29 Feb 2024 25:00:00 GMT").is_none());
+    }
+
+    #[test]
+    fn retry_after_reads_all_three_date_forms() {
+        let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // Sun, 06 Nov 1994 08:49:37 GMT
+        for form in [
+            "Sun, 06 Nov 1994 08:50:07 GMT",  // IMF-fixdate
+            "Sunday, 06-Nov-94 08:50:07 GMT", // RFC 850
+            "Sun Nov  6 08:50:07 1994",       // asctime
+        ] {
+            let h = headers(&[("retry-after", form)]);
+            assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)), "{form}");
+        }
     }
 
     #[test]

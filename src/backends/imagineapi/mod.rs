@@ -42,6 +42,7 @@ const DEFAULT_POLL_MS: u64 = 2000;
 pub(super) const KIND: Kind = Kind {
     name: "imagineapi",
     default_concurrency: 2,
+    needs_key: true,
     keys: kind::keys::<Polled>,
     check: |cfg| Polled::read(cfg).map(drop),
     build: |cfg, _| Ok(std::sync::Arc::new(ImagineApiBackend::from_config(cfg)?)),

@@ -50,6 +50,7 @@ use crate::prompt::Param;
 pub(super) const KIND: Kind = Kind {
     name: "mj-proxy",
     default_concurrency: 2,
+    needs_key: false,
     keys: kind::keys::<Hooked>,
     check: |cfg| Hooked::read(cfg).map(drop),
     build: |cfg, mailbox| Ok(std::sync::Arc::new(MjProxyBackend::from_config(cfg, mailbox)?)),

@@ -35,6 +35,7 @@ const GRID: u8 = 4;
 pub(super) const KIND: Kind = Kind {
     name: "openai",
     default_concurrency: 2,
+    needs_key: true,
     keys: kind::keys::<Options>,
     check: |cfg| Options::read(cfg).map(drop),
     build: |cfg, _| Ok(std::sync::Arc::new(OpenAiBackend::from_config(cfg)?)),

@@ -40,6 +40,7 @@ use crate::prompt::Param;
 pub(super) const KIND: Kind = Kind {
     name: "openjourney",
     default_concurrency: 2,
+    needs_key: true,
     keys: kind::keys::<Hooked>,
     check: |cfg| Hooked::read(cfg).map(drop),
     build: |cfg, mailbox| Ok(std::sync::Arc::new(OpenJourneyBackend::from_config(cfg, mailbox)?)),

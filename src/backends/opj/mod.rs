@@ -55,6 +55,7 @@ const DEFAULT_POLL_MS: u64 = 2000;
 pub(super) const KIND: Kind = Kind {
     name: "opj",
     default_concurrency: 2,
+    needs_key: true,
     keys: kind::keys::<Options>,
     check: |cfg| Options::read(cfg).map(drop),
     build: |cfg, _| Ok(std::sync::Arc::new(OpjBackend::from_config(cfg)?)),

@@ -1,5 +1,5 @@
 //! `/easel …`: the server admin's controls — pause and resume, bar and readmit a member, a
-//! member's quota, and the status at a glance. Registered with Manage Server as the default
+//! member's quota, the status at a glance, and the recent prompts and refusals. Registered with Manage Server as the default
 //! permission, so Discord shows it only to admins; and checked here too, because a server can
 //! grant a command to anyone in its Integrations settings.
 
@@ -10,13 +10,16 @@ use crate::app::Requester;
 use crate::discord::who::is_admin;
 use crate::discord::{BotError, Context, SlashContext, panels, reply_ephemeral};
 
-/// Server admin controls: pause, bans, quotas, status
+/// Audit rows `/easel audit` reads; more than fit in one message, so the message is full.
+const AUDIT_ROWS: u32 = 30;
+
+/// Server admin controls: pause, bans, quotas, status, audit
 #[poise::command(
     slash_command,
     guild_only,
     default_member_permissions = "MANAGE_GUILD",
     check = "admins_only",
-    subcommands("pause", "resume", "ban", "unban", "quota", "status"),
+    subcommands("pause", "resume", "ban", "unban", "quota", "status", "audit"),
     subcommand_required
 )]
 pub async fn easel(_ctx: SlashContext<'_>) -> Result<(), BotError> {
@@ -147,4 +150,19 @@ pub async fn quota(
 pub async fn status(ctx: SlashContext<'_>) -> Result<(), BotError> {
     let view = ctx.data().app.status().await?;
     reply_ephemeral(ctx, &panels::status(&view)).await
+}
+
+/// Recent prompts and refusals in this server, newest first
+#[poise::command(slash_command)]
+pub async fn audit(
+    ctx: SlashContext<'_>,
+    #[description = "Only this member's prompts"] member: Option<serenity::User>,
+) -> Result<(), BotError> {
+    // /easel is registered for servers only, so a guild is always there.
+    let Some(guild) = ctx.interaction.guild_id else {
+        return reply_ephemeral(ctx, "Use /easel audit in a server.").await;
+    };
+    let member = member.map(|u| u.id.to_string());
+    let rows = ctx.data().app.gate.recent_audit(&guild.to_string(), member.as_deref(), AUDIT_ROWS).await?;
+    reply_ephemeral(ctx, &panels::audit(&rows, member.as_deref())).await
 }

@@ -4,4 +4,5 @@ mod config;
 mod deploy_files;
 mod metrics_catalog;
 mod operator_http;
+mod secrets_from_env;
 mod secrets_in_logs;

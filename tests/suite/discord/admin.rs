@@ -69,7 +69,7 @@ async fn admin_commands_pause_bans_and_quotas() {
     assert_eq!(cmd["contexts"], serde_json::json!([0]));
     let subs: Vec<&str> =
         cmd["options"].as_array().unwrap().iter().map(|o| o["name"].as_str().unwrap()).collect();
-    assert_eq!(subs, ["pause", "resume", "ban", "unban", "quota", "status"]);
+    assert_eq!(subs, ["pause", "resume", "ban", "unban", "quota", "status", "audit"]);
 
     // Discord would not even show it to a member...
     let hidden = w.sandbox.slash(alice, "easel", sub("status", vec![])).await.unwrap_err();
@@ -170,6 +170,31 @@ async fn banned_words_are_named_exceptions_pass_and_prompts_are_audited() {
     assert!(rows.iter().all(|r| r.user_id == alice.to_string()
         && r.guild_id.as_deref() == Some(guild.as_str())
         && r.channel_id.as_deref() == Some(channel.as_str())));
+
+    // An admin reads the same audit with /easel audit: privately, newest first, escaped.
+    let carol = w.sandbox.add_admin("carol");
+    w.final_original(w.imagine(carol, "a *bold* harbour").await).await;
+    easel(&w, carol, "audit", vec![]).await;
+    let all = latest_ephemeral(&w, carol, "**Recent prompts**, newest first").await;
+    let lines: Vec<&str> = all.content.lines().skip(1).collect();
+    assert_eq!(lines.len(), 4, "{}", all.content);
+    assert!(lines[0].ends_with(&format!("<@{carol}> /imagine ✅ a \\*bold\\* harbour")), "{}", lines[0]);
+    assert!(lines[1].ends_with(&format!("<@{alice}> /describe ✅")), "{}", lines[1]);
+    assert!(lines[2].ends_with("/imagine ✅ a nudibranch in a gorge"), "{}", lines[2]);
+    assert!(
+        lines[3]
+            .ends_with(&format!("<@{alice}> /imagine ⛔ refused (banned-word:gore) a scene full of gore")),
+        "{}",
+        lines[3]
+    );
+    easel(&w, carol, "audit", vec![CommandOption::user("member", carol)]).await;
+    let mine = latest_ephemeral(&w, carol, &format!("**Recent prompts** of <@{carol}>")).await;
+    assert_eq!(mine.content.lines().count(), 2, "only Carol's one prompt: {}", mine.content);
+    // Admin-only like every /easel subcommand, even when a server grants it to a member.
+    w.sandbox.grant_command("easel", alice);
+    easel(&w, alice, "audit", vec![]).await;
+    ephemeral_with(&w, alice, "Only server admins (with Manage Server) can use /easel.").await;
+    assert_eq!(count_ephemeral(&w, alice, "Recent prompts"), 0);
     w.assert_no_violations();
 }
 
