@@ -8,7 +8,7 @@ mod gate;
 pub mod moderation;
 pub mod quota;
 
-pub use gate::Gate;
+pub use gate::{AUDIT_PROMPT_CHARS, Gate};
 
 use crate::base::MessageRef;
 use crate::db::AuditEntry;
@@ -54,6 +54,18 @@ impl<'a> Ask<'a> {
 pub struct Admission {
     pub quota: Quota,
     audit: Option<AuditEntry>,
+}
+
+/// What came of an admitted request, for its audit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its tasks were queued.
+    Accepted,
+    /// A check after the gate turned it down, for this reason (a short stable code).
+    Refused(String),
+    /// Easel gave up after answering (an attachment could not be fetched, Discord did not
+    /// take the acknowledgement): nothing was queued.
+    Abandoned,
 }
 
 /// Why the gate refused, in words for the member (shown privately).

@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::submit::Planned;
 use super::{App, Refused, Requester, Ticket};
-use crate::admin::Ask;
+use crate::admin::{Ask, Outcome};
 use crate::base::{ImageRole, Strength, TaskId, TaskKind, TaskState};
 use crate::db::Task;
 
@@ -73,7 +73,7 @@ impl App {
                 Ok(Pressed::Queue(Box::new(ticket)))
             }
             Ok(Makes::Done(pressed)) => {
-                self.record_admission(admission).await?;
+                self.record_admission(admission, Outcome::Accepted).await?;
                 Ok(pressed)
             }
             Err(e) => Err(self.refuse_admitted(admission, e).await),
