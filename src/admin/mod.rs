@@ -29,6 +29,9 @@ pub struct Requester {
     /// A press on the member's own private-mode results in their DMs: the work began in a
     /// server that admitted it, so the no-DMs rule does not apply.
     pub private_results: bool,
+    /// A button press (or the form it opened): the id of the message it was pressed on,
+    /// which must be the message of the task it names. `None` for commands.
+    pub pressed_on: Option<String>,
 }
 
 /// What a member asks the gate for.

@@ -23,6 +23,11 @@ pub enum Refused {
     ParentUnfinished,
     #[error("That task did not finish, so it can't be remixed.")]
     RemixUnfinished,
+    #[error(
+        "This button doesn't belong to the message it was pressed on, so it can't be used. Use the \
+         buttons under the task's own message."
+    )]
+    NotOnItsMessage,
     #[error("Only <@{owner}> can use the buttons on these images.")]
     NotOwner { owner: String },
     /// 1–4 under a /describe result, for a prompt it does not have (1-based).
@@ -67,6 +72,7 @@ impl Refused {
             Refused::Cancel(_) => "cancel",
             Refused::ParentGone | Refused::ParentUnfinished | Refused::RemixUnfinished => "parent-unusable",
             Refused::NotOwner { .. } => "not-owner",
+            Refused::NotOnItsMessage => "not-on-its-message",
             Refused::NoSuchPrompt(_) | Refused::RemixOfSeveral | Refused::InputsGone => "bad-press",
         };
         code.to_string()
