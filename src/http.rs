@@ -1,5 +1,5 @@
 //! Easel's own HTTP server on `[http] listen`: `GET /healthz` (is the bot connected to Discord,
-//! can the database take writes, can each backend be reached), `GET /metrics` in Prometheus
+//! can the database take writes, and each backend's last background probe), `GET /metrics` in Prometheus
 //! text format, and the receivers of backends' webhooks (midjourney-proxy's notifyHook). The
 //! metrics themselves are recorded where things happen, with the `metrics` crate's macros;
 //! this module installs the recorder and renders it. It is handed only what it serves
@@ -8,7 +8,6 @@
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
 use anyhow::Context;
 use axum::Router;
@@ -22,9 +21,6 @@ use serde_json::json;
 use crate::backends::Registry;
 use crate::base::TaskState;
 use crate::db::Db;
-
-/// How long `/healthz` waits for one backend's probe.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Liveness facts other parts report, read by `/healthz`.
 #[derive(Debug, Default)]
@@ -100,25 +96,21 @@ async fn healthz(State(served): State<Served>) -> impl IntoResponse {
         Ok(()) => "writable".to_string(),
         Err(e) => format!("error: {e:#}"),
     };
+    // The engine's background probe (every `health.check_interval_secs`) is what is shown:
+    // probing here would let anyone who can reach /healthz make Easel call every backend,
+    // with its key, once per request.
     let mut backends = serde_json::Map::new();
-    let registry = &served.backends;
-    let probes = registry.names().filter_map(|name| registry.get(name).map(|b| (name.to_string(), b)));
-    let results = futures::future::join_all(probes.map(|(name, backend)| async move {
-        let verdict = match tokio::time::timeout(PROBE_TIMEOUT, backend.health()).await {
-            Ok(Ok(())) => "ok".to_string(),
-            Ok(Err(e)) => format!("error: {e}"),
-            Err(_) => "error: no answer in time".to_string(),
-        };
-        (name, verdict)
-    }))
-    .await;
     let mut breakers = serde_json::Map::new();
-    for (name, verdict) in results {
-        registry.health().record_probe(&name, if verdict == "ok" { Ok(()) } else { Err(verdict.clone()) });
-        if let Some(view) = registry.health().view(&name) {
-            breakers.insert(name.clone(), view.breaker.into());
-        }
-        backends.insert(name, verdict.into());
+    let registry = &served.backends;
+    for name in registry.names() {
+        let Some(view) = registry.health().view(name) else { continue };
+        let verdict = match view.probe {
+            Some(probe) if probe.ok => "ok".to_string(),
+            Some(probe) => format!("error: {}", probe.error.unwrap_or_default()),
+            None => "not probed yet".to_string(),
+        };
+        backends.insert(name.to_string(), verdict.into());
+        breakers.insert(name.to_string(), view.breaker.into());
     }
     let gateway = served.health.gateway();
     let healthy = gateway && database == "writable";

@@ -8,11 +8,14 @@ use tracing::info;
 
 use super::moderation::WordFilter;
 use super::quota::{self, Quota, QuotaOverride};
-use super::{Admission, Ask, Refusal, Requester};
+use super::{Admission, Ask, Outcome, Refusal, Requester};
 use crate::base::{Clock, DAY_MS, Memo};
 use crate::config::{Config, LimitsConfig, QuotaConfig};
 use crate::db::{AuditEntry, Db};
 use crate::tasks::engine::Engine;
+
+/// The most of a prompt one audit row keeps.
+pub const AUDIT_PROMPT_CHARS: usize = 2_000;
 
 pub struct Gate {
     allow_dms: bool,
@@ -75,7 +78,7 @@ impl Gate {
             guild_id: who.guild_id.clone(),
             channel_id: who.channel_id.clone(),
             command: command.to_string(),
-            prompt: prompt.to_string(),
+            prompt: audited_prompt(prompt),
             verdict: if verdict.is_ok() { "accepted" } else { "refused" }.to_string(),
             reason: verdict.as_ref().err().map(Refusal::code),
         };
@@ -89,12 +92,23 @@ impl Gate {
         }
     }
 
-    /// Writes an admitted request's audit row (once; later calls do nothing).
-    pub async fn record(&self, admission: &mut Admission) -> anyhow::Result<()> {
-        match admission.audit.take() {
-            Some(entry) => self.db.record_audit(&entry).await,
-            None => Ok(()),
+    /// Writes an admitted request's audit row with what came of it (once; later calls do
+    /// nothing): `accepted` when its tasks were queued, `refused` with the reason when a later
+    /// check turned it down or (reason `abandoned`) Easel gave up on it after answering.
+    pub async fn record(&self, admission: &mut Admission, outcome: Outcome) -> anyhow::Result<()> {
+        let Some(mut entry) = admission.audit.take() else { return Ok(()) };
+        match outcome {
+            Outcome::Accepted => {}
+            Outcome::Refused(reason) => {
+                entry.verdict = "refused".into();
+                entry.reason = Some(reason);
+            }
+            Outcome::Abandoned => {
+                entry.verdict = "refused".into();
+                entry.reason = Some("abandoned".into());
+            }
         }
+        self.db.record_audit(&entry).await
     }
 
     async fn check(&self, who: &Requester, ask: &Ask<'_>) -> Result<Quota, Refusal> {
@@ -194,6 +208,16 @@ impl Gate {
         limit: u32,
     ) -> anyhow::Result<Vec<AuditEntry>> {
         self.db.audit_in_guild(guild, user, limit).await
+    }
+}
+
+/// The prompt as the audit keeps it: at most [`AUDIT_PROMPT_CHARS`] characters, so a prompt
+/// that /prefer options blew up to hundreds of kilobytes costs a row of a few, and says how
+/// much was left out.
+fn audited_prompt(prompt: &str) -> String {
+    match prompt.char_indices().nth(AUDIT_PROMPT_CHARS) {
+        None => prompt.to_string(),
+        Some((cut, _)) => format!("{}… (+{} bytes)", &prompt[..cut], prompt.len() - cut),
     }
 }
 

@@ -8,7 +8,7 @@ mod gate;
 pub mod moderation;
 pub mod quota;
 
-pub use gate::Gate;
+pub use gate::{AUDIT_PROMPT_CHARS, Gate};
 
 use crate::base::MessageRef;
 use crate::db::AuditEntry;
@@ -29,6 +29,9 @@ pub struct Requester {
     /// A press on the member's own private-mode results in their DMs: the work began in a
     /// server that admitted it, so the no-DMs rule does not apply.
     pub private_results: bool,
+    /// A button press (or the form it opened): the id of the message it was pressed on,
+    /// which must be the message of the task it names. `None` for commands.
+    pub pressed_on: Option<String>,
 }
 
 /// What a member asks the gate for.
@@ -54,6 +57,18 @@ impl<'a> Ask<'a> {
 pub struct Admission {
     pub quota: Quota,
     audit: Option<AuditEntry>,
+}
+
+/// What came of an admitted request, for its audit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Its tasks were queued.
+    Accepted,
+    /// A check after the gate turned it down, for this reason (a short stable code).
+    Refused(String),
+    /// Easel gave up after answering (an attachment could not be fetched, Discord did not
+    /// take the acknowledgement): nothing was queued.
+    Abandoned,
 }
 
 /// Why the gate refused, in words for the member (shown privately).

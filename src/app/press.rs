@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::submit::Planned;
 use super::{App, Refused, Requester, Ticket};
-use crate::admin::Ask;
+use crate::admin::{Ask, Outcome};
 use crate::base::{ImageRole, Strength, TaskId, TaskKind, TaskState};
 use crate::db::Task;
 
@@ -61,6 +61,7 @@ impl App {
         let found = self.db.task(parent).await?;
         let who = &in_their_dms(who, found.as_ref());
         let parent = found.ok_or(Refused::ParentGone)?;
+        on_its_message(who, &parent)?;
         // The gate before the checks on the parent, so a barred member hears why. A describe
         // result's 1–4 is an /imagine of that prompt, gated (and audited) as one.
         let admission = match child {
@@ -73,7 +74,7 @@ impl App {
                 Ok(Pressed::Queue(Box::new(ticket)))
             }
             Ok(Makes::Done(pressed)) => {
-                self.record_admission(admission).await?;
+                self.record_admission(admission, Outcome::Accepted).await?;
                 Ok(pressed)
             }
             Err(e) => Err(self.refuse_admitted(admission, e).await),
@@ -125,6 +126,7 @@ impl App {
     ) -> Result<Ticket, Refused> {
         let parent = self.db.task(form.parent).await?;
         let parent = parent.filter(|p| p.state == TaskState::Succeeded).ok_or(Refused::RemixUnfinished)?;
+        on_its_message(who, &parent)?;
         let admission = self.gate.admit(who, Ask::create("remix", text, 1)).await?;
         let planned = match self.remixed(who, &parent, form, text) {
             Ok(planned) => planned,
@@ -156,10 +158,14 @@ impl App {
     /// Cancel under a waiting or running task: its owner (or an admin) stops it; the message
     /// then shows `Canceled` through the task's own update.
     pub async fn cancel_press(&self, who: &Requester, task: TaskId) -> Result<TaskState, Refused> {
+        let found = self.db.task(task).await?;
         let who = match who.guild_id {
             Some(_) => who.clone(),
-            None => in_their_dms(who, self.db.task(task).await?.as_ref()),
+            None => in_their_dms(who, found.as_ref()),
         };
+        if let Some(found) = &found {
+            on_its_message(&who, found)?;
+        }
         self.gate.admit(&who, crate::admin::Ask::Use).await?;
         Ok(self.engine.cancel(task, &who.user_id, who.admin).await?)
     }
@@ -211,6 +217,20 @@ fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) ->
         parent: Some((parent.id, parent.backend.clone())),
         model: parent.model.clone(),
         ..Planned::new(kind, prompt)
+    }
+}
+
+/// A button names its task, and anyone can send any name: a press counts only on the message
+/// that shows the task (in the task's channel), so a forged one cannot reach another
+/// channel's task or a task under someone else's message. A task whose message id is not
+/// recorded yet (its first update is on its way) is held to its channel.
+fn on_its_message(who: &Requester, task: &Task) -> Result<(), Refused> {
+    let Some(on) = &who.pressed_on else { return Ok(()) };
+    let same_channel = task.channel_id.is_none() || task.channel_id == who.channel_id;
+    let same_message = task.message.message_id.as_ref().is_none_or(|id| id == on);
+    match same_channel && same_message {
+        true => Ok(()),
+        false => Err(Refused::NotOnItsMessage),
     }
 }
 

@@ -23,6 +23,11 @@ pub enum Refused {
     ParentUnfinished,
     #[error("That task did not finish, so it can't be remixed.")]
     RemixUnfinished,
+    #[error(
+        "This button doesn't belong to the message it was pressed on, so it can't be used. Use the \
+         buttons under the task's own message."
+    )]
+    NotOnItsMessage,
     #[error("Only <@{owner}> can use the buttons on these images.")]
     NotOwner { owner: String },
     /// 1–4 under a /describe result, for a prompt it does not have (1-based).
@@ -47,6 +52,32 @@ pub enum Refused {
 }
 
 impl Refused {
+    /// A short, stable reason for the audit (`prompt-too-long`, `not-owner`).
+    pub fn code(&self) -> String {
+        let code = match self {
+            Refused::Gate(r) => return r.code(),
+            Refused::Prompt(PromptError::TooLong { .. }) => "prompt-too-long",
+            Refused::Prompt(_) => "prompt-invalid",
+            Refused::Submit(SubmitError::QueueFull { .. }) => "queue-full",
+            Refused::Submit(SubmitError::DailyLimit { used, limit, .. }) => {
+                return format!("daily-limit:{used}/{limit}");
+            }
+            Refused::Submit(
+                SubmitError::Route(_) | SubmitError::UnknownBackend(_) | SubmitError::Unsupported { .. },
+            )
+            | Refused::CannotBlend
+            | Refused::CannotDescribe => "no-backend",
+            Refused::Submit(SubmitError::Internal(_)) | Refused::Internal(_) => "internal",
+            Refused::Submit(_) => "bad-input",
+            Refused::Cancel(_) => "cancel",
+            Refused::ParentGone | Refused::ParentUnfinished | Refused::RemixUnfinished => "parent-unusable",
+            Refused::NotOwner { .. } => "not-owner",
+            Refused::NotOnItsMessage => "not-on-its-message",
+            Refused::NoSuchPrompt(_) | Refused::RemixOfSeveral | Refused::InputsGone => "bad-press",
+        };
+        code.to_string()
+    }
+
     /// Easel's own failure (the database, say) rather than anything the member can change:
     /// the detail to log, or the refusal itself when it is the member's to hear.
     pub fn into_internal(self) -> Result<anyhow::Error, Refused> {

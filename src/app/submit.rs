@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use super::{App, Refused, Requester};
 use crate::admin::quota::Quota;
-use crate::admin::{Admission, Ask};
+use crate::admin::{Admission, Ask, Outcome};
 use crate::backends::routing::{self, Request, RouteError, Want};
 use crate::base::{MessageRef, TaskId, TaskKind};
 use crate::db::{NewTask, Task};
@@ -198,27 +198,47 @@ impl App {
         Ok(())
     }
 
-    /// A later check refused what the gate let through: the admission is still audited (the
-    /// gate did admit the member), then the refusal goes back.
+    /// A later check refused what the gate let through: the admission is audited as refused,
+    /// with this refusal's reason, and the refusal goes back.
     pub(super) async fn refuse_admitted(&self, admission: Option<Admission>, refused: Refused) -> Refused {
-        match self.record_admission(admission).await {
+        match self.record_admission(admission, Outcome::Refused(refused.code())).await {
             Ok(()) => refused,
             Err(e) => e,
         }
     }
 
-    pub(super) async fn record_admission(&self, admission: Option<Admission>) -> Result<(), Refused> {
+    pub(super) async fn record_admission(
+        &self,
+        admission: Option<Admission>,
+        outcome: Outcome,
+    ) -> Result<(), Refused> {
         if let Some(mut admission) = admission {
-            self.gate.record(&mut admission).await?;
+            self.gate.record(&mut admission, outcome).await?;
         }
         Ok(())
     }
 
-    /// The member has been answered: the audit row, then each task on the least busy backend
-    /// that can take it, queued. Returns the tasks, in the order they were asked for.
+    /// The member has been answered: each task on the least busy backend that can take it,
+    /// queued, then the audit row saying whether they were. Returns the tasks, in the order
+    /// they were asked for.
     pub async fn queue(&self, ticket: Ticket) -> Result<Vec<Task>, Refused> {
         let Ticket { who, admission, quota, tasks, .. } = ticket;
-        self.record_admission(admission).await?;
+        let queued = self.route_and_enqueue(&who, tasks, quota).await;
+        match queued {
+            Ok(tasks) => {
+                self.record_admission(admission, Outcome::Accepted).await?;
+                Ok(tasks)
+            }
+            Err(e) => Err(self.refuse_admitted(admission, e).await),
+        }
+    }
+
+    async fn route_and_enqueue(
+        &self,
+        who: &Requester,
+        tasks: Vec<Planned>,
+        quota: Quota,
+    ) -> Result<Vec<Task>, Refused> {
         let mut new = Vec::with_capacity(tasks.len());
         for task in tasks {
             let route = self.engine.route(&task.request()).await?;
@@ -241,10 +261,9 @@ impl App {
     }
 
     /// The caller gave up (an attachment could not be fetched, DMs are closed, Discord did
-    /// not take the acknowledgement): nothing is queued, and the gate's admission is still
-    /// audited.
+    /// not take the acknowledgement): nothing is queued, and the audit says so.
     pub async fn abandon(&self, ticket: Ticket) {
-        if let Err(e) = self.record_admission(ticket.admission).await {
+        if let Err(e) = self.record_admission(ticket.admission, Outcome::Abandoned).await {
             tracing::warn!(user_id = %ticket.who.user_id, error = %e, "could not audit an abandoned request");
         }
     }

@@ -12,8 +12,17 @@ use serde::{Deserialize, Serialize};
 use super::Secret;
 
 /// The keys of a `[[backends]]` entry that every kind has.
-pub const COMMON_KEYS: &[&str] =
-    &["name", "kind", "base_url", "api_key", "model", "aliases", "concurrency", "timeout_secs"];
+pub const COMMON_KEYS: &[&str] = &[
+    "name",
+    "kind",
+    "base_url",
+    "api_key",
+    "model",
+    "aliases",
+    "concurrency",
+    "timeout_secs",
+    "image_hosts",
+];
 
 /// The kind Easel falls back to when no backend is configured: offline placeholder art.
 pub const DEMO_KIND: &str = "demo";
@@ -40,6 +49,10 @@ pub struct BackendConfig {
     /// Per HTTP request.
     #[serde(default = "default_timeout")]
     pub timeout_secs: u64,
+    /// Hosts (`cdn.lan`, `cdn.lan:8080`) whose image links Easel fetches even on a private
+    /// address; other links off `base_url`'s origin must be public.
+    #[serde(default)]
+    pub image_hosts: Vec<String>,
     /// The kind's own keys, as written; its backend folder reads and checks them.
     #[serde(flatten)]
     pub settings: Dict,
@@ -81,6 +94,7 @@ impl BackendConfig {
             aliases: Vec::new(),
             concurrency: None,
             timeout_secs: default_timeout(),
+            image_hosts: Vec::new(),
             settings: Dict::new(),
         }
     }

@@ -90,7 +90,13 @@ pub fn components(s: &UserSettings, models: &[String]) -> Vec<serenity::CreateAc
 
 /// A change on the panel: save it, redraw the panel in place.
 pub async fn handle(ctx: &serenity::Context, data: &Data, ci: &serenity::ComponentInteraction) {
-    let outcome = change(data, ci).await;
+    // The panel is always the member's own ephemeral message: a settings id pressed on any
+    // other message (a forged press on someone's grid) would otherwise redraw that message.
+    let own_panel = ci.message.flags.is_some_and(|f| f.contains(serenity::MessageFlags::EPHEMERAL));
+    let outcome = match own_panel {
+        true => change(data, ci).await,
+        false => Err(BotError::user("This isn't your settings panel: run /settings to open your own.")),
+    };
     let response = match outcome {
         Ok(s) => serenity::CreateInteractionResponse::UpdateMessage(
             serenity::CreateInteractionResponseMessage::new()

@@ -23,12 +23,15 @@ pub fn requester(ctx: SlashContext<'_>, original: bool) -> Requester {
 
 /// Who pressed a button, and where; the new task's message is created later as a follow-up.
 pub fn presser(ci: &serenity::ComponentInteraction) -> Requester {
-    member(&ci.user, ci.guild_id, ci.channel_id, ci.member.as_ref())
+    let pressed_on = Some(ci.message.id.to_string());
+    Requester { pressed_on, ..member(&ci.user, ci.guild_id, ci.channel_id, ci.member.as_ref()) }
 }
 
 /// Who submitted a form (remix), and where.
 pub fn modal_presser(mi: &serenity::ModalInteraction) -> Requester {
-    member(&mi.user, mi.guild_id, mi.channel_id, mi.member.as_ref())
+    // The form was opened by a press on a task's message; Discord names that message here.
+    let pressed_on = Some(mi.message.as_ref().map(|m| m.id.to_string()).unwrap_or_default());
+    Requester { pressed_on, ..member(&mi.user, mi.guild_id, mi.channel_id, mi.member.as_ref()) }
 }
 
 fn member(
@@ -45,6 +48,7 @@ fn member(
         roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
         admin: is_admin(member),
         private_results: false,
+        pressed_on: None,
     }
 }
 

@@ -218,7 +218,7 @@ async fn click(State(inner): Shared, axum::Json(body): axum::Json<Value>) -> Res
     let Some(custom_id) = body.get("custom_id").and_then(Value::as_str) else {
         return fail(StatusCode::BAD_REQUEST, "missing \"custom_id\"");
     };
-    match inner.click(user, message, custom_id) {
+    match inner.click(user, message, custom_id, false) {
         Ok(id) => ok(json!({"interaction_id": id})),
         Err(e) => fail(StatusCode::CONFLICT, e),
     }

@@ -298,7 +298,13 @@ impl Sandbox {
     /// button, the button is disabled, or the message is ephemeral for someone else (or in
     /// someone else's DM). A click on a message in a DM is a DM interaction.
     pub async fn click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {
-        self.inner.click(user, message_id, custom_id)
+        self.inner.click(user, message_id, custom_id, false)
+    }
+
+    /// A tampered client's click: `custom_id` need not be a button on `message_id` (for tests
+    /// that Easel checks a press against the message it came from).
+    pub async fn forged_click(&self, user: u64, message_id: u64, custom_id: &str) -> anyhow::Result<u64> {
+        self.inner.click(user, message_id, custom_id, true)
     }
 
     /// Channel messages in order (ephemeral ones included; see [`Message::ephemeral_for`]).

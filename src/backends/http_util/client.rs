@@ -7,7 +7,14 @@
 //! within that origin only (reqwest drops `Authorization` on a redirect to another host, but
 //! not a custom header such as midjourney-proxy's `mj-api-secret`); a download redirected to
 //! another host (a CDN) follows that hop without the key.
+//!
+//! A backend's links are not trusted to point anywhere: an image off `base_url`'s origin is
+//! fetched only from a public address (the member-link rules of `imaging::download`, checked
+//! on every redirect hop and on what a name resolves to), or from a host the operator listed
+//! in the backend's `image_hosts` (a CDN on a private network) — never from Easel's own
+//! machine or network because a service (or a webhook delivery) said so.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,6 +27,7 @@ use serde::Serialize;
 use super::{ReadError, Service, read_capped, read_image};
 use crate::backends::BackendError;
 use crate::config::Secret;
+use crate::imaging::download::{GlobalOnly, check_link};
 
 /// Error bodies are only excerpted, so little of them is read.
 const MAX_ERROR_BYTES: usize = 64 << 10;
@@ -83,8 +91,11 @@ pub enum Probe {
 pub struct JsonClient {
     /// For requests that carry the key: redirects stay on the original origin.
     http: reqwest::Client,
-    /// For other hosts, which never see the key.
+    /// For other hosts, which never see the key: public addresses only, on every hop.
     open: reqwest::Client,
+    /// For the hosts in `image_hosts`, which may be private: no redirects.
+    listed: reqwest::Client,
+    image_hosts: Vec<String>,
     base: Url,
     /// The header carrying the key, or `None` without a key (or with Basic auth).
     key: Option<(HeaderName, HeaderValue)>,
@@ -137,7 +148,23 @@ impl JsonClient {
         };
         Ok(JsonClient {
             http: client(same_origin)?,
-            open: client(Policy::limited(5))?,
+            open: reqwest::Client::builder()
+                .user_agent(concat!("easel/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(timeout.min(MAX_CONNECT))
+                // A proxy would resolve the name itself, out of reach of `GlobalOnly`.
+                .no_proxy()
+                .dns_resolver(Arc::new(GlobalOnly))
+                .redirect(Policy::custom(|attempt| {
+                    if attempt.previous().len() > 5 || check_link(attempt.url()).is_err() {
+                        attempt.stop()
+                    } else {
+                        attempt.follow()
+                    }
+                }))
+                .build()
+                .map_err(|e| anyhow::anyhow!("backend `{backend}`: cannot set up the HTTP client: {e}"))?,
+            listed: client(Policy::none())?,
+            image_hosts: Vec::new(),
             base,
             key,
             basic,
@@ -151,6 +178,14 @@ impl JsonClient {
     /// Answers up to `bytes` are read (1 MiB unless set).
     pub fn max_response(mut self, bytes: usize) -> Self {
         self.max_response = bytes;
+        self
+    }
+
+    /// Hosts (`cdn.lan` or `cdn.lan:8080`) whose image links are fetched even on a private
+    /// address: the backend's `image_hosts`.
+    pub fn image_hosts(mut self, hosts: &[String]) -> Self {
+        self.image_hosts =
+            hosts.iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
         self
     }
 
@@ -287,8 +322,11 @@ impl JsonClient {
         };
         let what = format!("GET {url}");
         let own = url.origin() == self.base.origin();
-        let request =
-            if own && self.key_on_downloads { self.authed(self.http.get(url)) } else { self.open.get(url) };
+        let request = match own {
+            true if self.key_on_downloads => self.authed(self.http.get(url)),
+            true => self.http.get(url),
+            false => self.outside(url, bad_link)?,
+        };
         let send = |request: RequestBuilder| async {
             request.timeout(timeout).send().await.map_err(|e| self.service.transport(&e, &what, timeout))
         };
@@ -303,9 +341,34 @@ impl JsonClient {
                 .and_then(|l| response.url().join(l).ok())
                 .filter(|next| next.origin() != self.base.origin())
         {
-            response = send(self.open.get(next)).await?;
+            response = send(self.outside(next, bad_link)?).await?;
+        }
+        if response.status().is_redirection() {
+            return Err(self
+                .service
+                .bad_response(bad_link, format!("{what}: a redirect Easel does not follow")));
         }
         read_image(self.service.name, response, &what, cap, timeout).await
+    }
+
+    /// The request for an image off the backend's own origin: to a host in `image_hosts`, or
+    /// else only to a public address.
+    fn outside(&self, url: Url, bad_link: &str) -> Result<RequestBuilder, BackendError> {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let with_port = url.port_or_known_default().map(|p| format!("{host}:{p}")).unwrap_or_default();
+        if self.image_hosts.iter().any(|h| *h == host || *h == with_port) {
+            return Ok(self.listed.get(url));
+        }
+        match check_link(&url) {
+            Ok(()) => Ok(self.open.get(url)),
+            Err(why) => Err(self.service.bad_response(
+                format_args!(
+                    "{bad_link} (it linked to `{url}`, which is neither its own address nor a public \
+                     one: {why}; if that host is yours, add it to the backend's `image_hosts`)"
+                ),
+                format!("refused image link {url}"),
+            )),
+        }
     }
 }
 

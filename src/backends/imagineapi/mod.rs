@@ -83,7 +83,8 @@ impl ImagineApiBackend {
         let base = kind::base_url(cfg)?;
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(ImagineApiBackend {
-            api: JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?,
+            api: JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?
+                .image_hosts(&cfg.image_hosts),
             api_key: cfg.api_key.clone(),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             name,

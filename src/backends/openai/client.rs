@@ -30,6 +30,12 @@ impl Api {
         Ok(Api { client, backend: backend.to_string() })
     }
 
+    /// The backend's `image_hosts`.
+    pub fn image_hosts(mut self, hosts: &[String]) -> Api {
+        self.client = self.client.image_hosts(hosts);
+        self
+    }
+
     /// `base_url` + `path` (`images/generations`).
     fn url(&self, path: &str) -> Url {
         self.client.url(&path.split('/').collect::<Vec<_>>())

@@ -78,7 +78,8 @@ struct Batch {
 impl OpenAiBackend {
     pub fn from_config(cfg: &BackendConfig) -> anyhow::Result<Self> {
         let settings = Settings::from_config(cfg)?;
-        let api = Api::new(&settings.name, settings.base_url.clone(), &settings.api_key, settings.timeout)?;
+        let api = Api::new(&settings.name, settings.base_url.clone(), &settings.api_key, settings.timeout)?
+            .image_hosts(&cfg.image_hosts);
         Ok(OpenAiBackend { settings, api })
     }
 

@@ -103,7 +103,8 @@ impl OpenJourneyBackend {
             // The key is for the API only, never for the CDN holding the results.
             api: Api::new(
                 JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?
-                    .key_for_api_only(),
+                    .key_for_api_only()
+                    .image_hosts(&cfg.image_hosts),
             ),
             api_key: cfg.api_key.clone(),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),

@@ -95,7 +95,8 @@ impl OpjBackend {
         let (options, model) = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(OpjBackend {
-            api: JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?,
+            api: JsonClient::new(&SERVICE, &name, base, Auth::Bearer(&cfg.api_key), timeout)?
+                .image_hosts(&cfg.image_hosts),
             api_key: cfg.api_key.clone(),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             model,

@@ -5,6 +5,7 @@ use poise::serenity_prelude as serenity;
 
 use crate::discord::who::is_admin;
 use crate::discord::{BotError, SlashContext, admit_use, reply_ephemeral};
+use crate::tasks::engine::CancelError;
 
 /// Cancel one of your waiting or running tasks (default: your newest)
 #[poise::command(slash_command)]
@@ -28,7 +29,11 @@ pub async fn cancel(
         },
     };
     let admin = is_admin(ctx.interaction.member.as_deref());
-    let was = app.engine.cancel(id, &user, admin).await?;
+    let was = match app.engine.cancel(id, &user, admin).await {
+        // Whose task it is, is the owner's business: to anyone else it does not exist.
+        Err(CancelError::NotYours { task, .. }) => return Err(CancelError::NotFound(task).into()),
+        other => other?,
+    };
     let what = if was == crate::base::TaskState::Queued { "waiting" } else { "running" };
     reply_ephemeral(ctx, &format!("Canceled task {id} (it was {what}).")).await
 }

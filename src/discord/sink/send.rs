@@ -98,7 +98,17 @@ impl Sink {
         let rest = &self.inner.rest;
         let token_alive = m.token_expires_at.is_some_and(|exp| now_ms() < exp - TOKEN_MARGIN_MS);
         let result = match (&m.interaction_token, token_alive) {
-            (Some(token), true) if m.original => rest.edit_original(token, &msg).await,
+            (Some(token), true) if m.original => {
+                let sent = rest.edit_original(token, &msg).await;
+                if let (Ok(sent), None) = (&sent, &m.message_id) {
+                    // Presses are checked against the message that shows their task.
+                    let known = MessageRef { message_id: Some(sent.id.clone()), ..m.clone() };
+                    if let Err(e) = self.inner.db.set_message(t.id, &known).await {
+                        warn!(task_id = t.id, error = %format!("{e:#}"), "recording the message id failed");
+                    }
+                }
+                sent
+            }
             (Some(token), true) => match &m.message_id {
                 Some(id) => rest.edit_followup(token, id, &msg).await,
                 None => return Ok(Delivery::Pending), // its follow-up is still being created

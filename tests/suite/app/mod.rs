@@ -1,4 +1,5 @@
 mod admin;
+mod audit;
 mod cli;
 mod config;
 mod deploy_files;

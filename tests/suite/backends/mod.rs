@@ -1,6 +1,7 @@
 mod a1111;
 mod comfyui;
 mod image_download;
+mod image_links;
 mod imagineapi;
 mod mj_proxy;
 mod openai;

@@ -4,6 +4,7 @@ mod blend_describe;
 mod browser;
 mod comfyui;
 mod flow;
+mod forged;
 mod gateway_faults;
 mod hosted;
 mod opj;
