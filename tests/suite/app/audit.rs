@@ -51,3 +51,31 @@ async fn presses_refused_by_the_owner_only_rule_are_audited_as_refused() {
         [("alice", "imagine", "accepted", None), ("bob", "button", "refused", Some("not-owner"))]
     );
 }
+
+/// The slow-link race: four /describe pass the gate while their images are still downloading
+/// (no task exists yet, so the gate's early count sees none), then all four try to queue.
+/// The daily quota is counted again as the tasks are created, so exactly one gets through
+/// and the others hear the quota, whatever the gate said before the download.
+#[tokio::test]
+async fn describes_admitted_during_a_slow_download_still_fit_the_daily_quota() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::build(config(&dir, |c| c.limits.per_user_daily = 1)).await.unwrap();
+    let alice = member("alice", &[]);
+    let mut tickets = Vec::new();
+    for _ in 0..4 {
+        tickets.push(app.check_describe(&alice).await.expect("the gate admits: nothing is stored yet"));
+    }
+    let image = crate::support::fake_openai::png(64, 64, 1);
+    let mut queued = 0;
+    for mut ticket in tickets {
+        ticket.attach(vec![image.clone()]);
+        match app.queue(ticket).await {
+            Ok(tasks) => queued += tasks.len(),
+            Err(refused) => {
+                assert!(refused.to_string().contains("1 of your 1 images for today"), "{refused}")
+            }
+        }
+    }
+    assert_eq!(queued, 1, "one describe fits a daily limit of one");
+    assert_eq!(app.db.unfinished_of("alice").await.unwrap().len(), 1);
+}

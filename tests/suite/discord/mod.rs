@@ -1,3 +1,4 @@
+mod acknowledge;
 mod admin;
 mod backends;
 mod blend_describe;
