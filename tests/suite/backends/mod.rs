@@ -3,6 +3,7 @@ mod comfyui;
 mod image_download;
 mod imagineapi;
 mod mj_proxy;
+mod ohmygpt;
 mod openai;
 mod openjourney;
 mod opj;

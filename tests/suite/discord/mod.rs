@@ -6,6 +6,7 @@ mod comfyui;
 mod flow;
 mod gateway_faults;
 mod hosted;
+mod ohmygpt;
 mod opj;
 mod queue;
 mod restart;
