@@ -6,7 +6,8 @@
 //! task>`, since the delivery's payload is undocumented), until it ends.
 //!
 //! - imagine: the member's prompt verbatim, Midjourney flags and leading image URLs
-//!   included, in the configured pool (`mode` → `type`). A re-roll reaches the adapter as a
+//!   included, in the pool the prompt asks for (`--relax` → NORMAL, `--fast` and `--turbo`
+//!   → FAST, ohmygpt having no turbo pool), else the configured one (`mode` → `type`). A re-roll reaches the adapter as a
 //!   plain imagine, so 🔄 is a fresh imagine of the same prompt.
 //! - U and V: `/action` with the parent's task id and the customId from the `actions` it
 //!   listed, kept in the parent's `remote_state`.
@@ -124,7 +125,7 @@ impl OhMyGptBackend {
         let task = job.task_id.to_string();
         let webhook =
             self.public_url.as_deref().map(|public| self.hooks.url_for_task(public, &self.name, &task));
-        let common = Common { mode: self.mode, webhook: webhook.as_deref() };
+        let common = Common { mode: self.mode.for_speed(job.spec.params.speed), webhook: webhook.as_deref() };
         let (endpoint, fields) = match &job.op {
             Operation::Imagine => (Endpoint::Imagine, wire::imagine(&job.spec.canonical(), &common)),
             Operation::Blend { images } => {

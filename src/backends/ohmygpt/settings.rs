@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use crate::backends::kind::{check_base_url, check_notify_hook, check_poll_ms};
 use crate::config::{BackendConfig, BadSetting};
+use crate::prompt::Speed;
 
 /// The pool a job runs in at ohmygpt (`type`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -15,6 +16,18 @@ pub enum Mode {
     Fast,
     /// Midjourney's relax pool, which ohmygpt calls NORMAL: slower and cheaper.
     Normal,
+}
+
+impl Mode {
+    /// The pool for a job whose prompt asked for `speed`; this one when it asked for none.
+    /// ohmygpt has no turbo pool, so `--turbo` runs in the fast one.
+    pub fn for_speed(self, speed: Option<Speed>) -> Mode {
+        match speed {
+            Some(Speed::Relax) => Mode::Normal,
+            Some(Speed::Fast | Speed::Turbo) => Mode::Fast,
+            None => self,
+        }
+    }
 }
 
 /// How create calls encode their fields: the endpoint pages document form bodies, the

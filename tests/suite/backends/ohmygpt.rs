@@ -11,7 +11,7 @@ use easel::backends::ohmygpt::OhMyGptBackend;
 use easel::backends::{Backend, BackendError, Job, JobOutput, Operation, ParentRef};
 use easel::base::{FailureCode, Strength};
 use easel::config::{BackendConfig, Secret};
-use easel::prompt::{Aspect, Param, PromptSpec};
+use easel::prompt::{Aspect, Param, PromptSpec, Speed};
 use serde_json::{Value, json};
 use support::fake_mj_proxy::COLOURS;
 use support::fake_ohmygpt::{CDN_502, FakeOhMyGpt, Knobs};
@@ -131,6 +131,26 @@ async fn form_bodies_and_the_normal_pool_are_a_config_switch() {
     run(&b, job(op, spec(""))).await.output();
     let blend = fake.requests_to("blend").pop().expect("sent");
     assert_eq!((blend.format, blend.body["base64Array"].as_array().map(Vec::len)), ("form", Some(2)));
+}
+
+#[tokio::test]
+async fn the_prompt_speed_picks_the_pool() {
+    let fake = fake(|_| {}).await;
+    let b = backend(&config(&fake).with("mode", "normal"));
+    let pools = [(None, "NORMAL"), (Some(Speed::Fast), "FAST"), (Some(Speed::Turbo), "FAST")];
+    for (speed, pool) in pools {
+        let mut s = spec("a fox");
+        s.params.speed = speed;
+        run(&b, job(Operation::Imagine, s)).await.output();
+        assert_eq!(fake.requests_to("imagine").pop().expect("sent").body["type"], pool, "{speed:?}");
+    }
+    let b = backend(&config(&fake));
+    let mut s = spec("a fox");
+    s.params.speed = Some(Speed::Relax);
+    run(&b, job(Operation::Imagine, s)).await.output();
+    let sent = fake.requests_to("imagine").pop().expect("sent").body;
+    assert_eq!(sent["type"], "NORMAL", "--relax is ohmygpt's NORMAL pool");
+    assert_eq!(sent["prompt"], "a fox --relax", "the flag stays in the prompt, verbatim");
 }
 
 #[tokio::test]
