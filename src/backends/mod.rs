@@ -16,6 +16,7 @@ pub mod http_util;
 pub mod imagineapi;
 mod kind;
 pub mod mj_proxy;
+pub mod ohmygpt;
 pub mod openai;
 pub mod openjourney;
 pub mod opj;
@@ -63,6 +64,28 @@ pub struct Capabilities {
 }
 
 impl Capabilities {
+    /// A Midjourney account behind an API (midjourney-proxy, ohmygpt): every operation,
+    /// Midjourney's own 2×2 grid, U and V acting on the parent's job at the service, jobs
+    /// that can be re-attached but cost money to run again, and the prompt passed verbatim.
+    pub fn midjourney() -> Capabilities {
+        Capabilities {
+            imagine: true,
+            upscale: true,
+            variation: true,
+            blend: true,
+            describe: true,
+            previews: true,
+            native_grid: true,
+            resumable: true,
+            rerun_is_free: false,
+            parent_bound: true,
+            // Midjourney goes wider; this is Easel's own default limit.
+            max_aspect: 4.0,
+            // Parameters and image URLs reach Midjourney as the member wrote them.
+            params: Param::ALL.to_vec(),
+        }
+    }
+
     /// Parameters present in `spec` that this backend will not honour.
     pub fn ignored_params(&self, spec: &PromptSpec) -> Vec<Param> {
         spec.present_params().into_iter().filter(|p| !self.params.contains(p)).collect()

@@ -11,7 +11,9 @@ use axum::Router;
 
 use super::http_util::Mailbox;
 use super::kind::Kind;
-use super::{Backend, a1111, comfyui, demo, health, imagineapi, mj_proxy, openai, openjourney, opj, routing};
+use super::{
+    Backend, a1111, comfyui, demo, health, imagineapi, mj_proxy, ohmygpt, openai, openjourney, opj, routing,
+};
 use crate::config::{BackendConfig, BadSetting, COMMON_KEYS, Config, ConfigError};
 
 /// Every kind Easel speaks, in the order messages list them.
@@ -24,6 +26,7 @@ const KINDS: &[&Kind] = &[
     &openjourney::KIND,
     &opj::KIND,
     &comfyui::KIND,
+    &ohmygpt::KIND,
 ];
 
 fn kind(name: &str) -> Option<&'static Kind> {

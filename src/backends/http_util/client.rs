@@ -235,6 +235,16 @@ impl JsonClient {
         self.send(self.http.post(url).json(body), what, self.timeout).await
     }
 
+    /// A POST with an `application/x-www-form-urlencoded` body.
+    pub async fn post_urlencoded<B: Serialize + ?Sized>(
+        &self,
+        url: Url,
+        fields: &B,
+    ) -> Result<Reply, BackendError> {
+        let what = format!("POST {url}");
+        self.send(self.http.post(url).form(fields), what, self.timeout).await
+    }
+
     pub async fn post_form(&self, url: Url, form: Form) -> Result<Reply, BackendError> {
         let what = format!("POST {url}");
         self.send(self.http.post(url).multipart(form), what, self.timeout).await

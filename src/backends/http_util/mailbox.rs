@@ -2,7 +2,9 @@
 //! (midjourney-proxy's notifyHook, Open Journey's webhooks) deliver them. One mailbox serves
 //! every backend of a [`Registry`](crate::backends::Registry), which owns it and whose router
 //! the operator HTTP server mounts; each protocol asks it for a [`Route`] under its own path,
-//! `POST /hooks/<path>/<secret>?backend=<name>`.
+//! `POST /hooks/<path>/<secret>?backend=<name>`. A service whose deliveries do not name the
+//! job in a way Easel knows before submitting (ohmygpt's) gets a URL per Easel task
+//! ([`Route::url_for_task`]), whose `&task=<id>` then names the job instead.
 //!
 //! Deliveries carry no signature, may be lost, duplicated or reordered, so the URL carries a
 //! random secret (compared in constant time), a delivery only reaches a job that subscribed
@@ -46,9 +48,9 @@ struct Inner {
     routes: Mutex<HashMap<&'static str, Mounted>>,
 }
 
-/// Hands a body to a route for a backend: `None` for a body that is not the route's letter,
-/// else whether it was kept.
-type Deliver = Box<dyn Fn(&str, &[u8]) -> Option<bool> + Send + Sync>;
+/// Hands a body to a route for a backend (and the Easel task the URL names, if any): `None`
+/// for a body that is not the route's letter, else whether it was kept.
+type Deliver = Box<dyn Fn(&str, Option<&str>, &[u8]) -> Option<bool> + Send + Sync>;
 
 /// A route as the handler sees it (its letter type erased) and as [`Mailbox::route`] hands
 /// it out again.
@@ -100,8 +102,12 @@ impl Mailbox {
             waiting: Arc::new(Mutex::new(HashMap::new())),
         };
         let handle = route.clone();
-        let deliver = Box::new(move |backend: &str, body: &[u8]| {
-            serde_json::from_slice::<L>(body).ok().map(|letter| handle.deliver(backend, letter))
+        let deliver = Box::new(move |backend: &str, task: Option<&str>, body: &[u8]| {
+            let letter = serde_json::from_slice::<L>(body).ok()?;
+            Some(match task {
+                Some(task) => handle.deliver_to(backend, task, letter),
+                None => handle.deliver(backend, letter),
+            })
         });
         routes.insert(path, Mounted { route: Box::new(route.clone()), deliver });
         route
@@ -120,6 +126,9 @@ impl Mailbox {
 struct HookQuery {
     #[serde(default)]
     backend: String,
+    /// The Easel task of a [`Route::url_for_task`] URL.
+    #[serde(default)]
+    task: Option<String>,
 }
 
 async fn receive(
@@ -133,7 +142,7 @@ async fn receive(
     if !bool::from(secret.as_bytes().ct_eq(mailbox.inner.secret.as_bytes())) {
         return StatusCode::UNAUTHORIZED;
     }
-    match (mounted.deliver)(&query.backend, &body) {
+    match (mounted.deliver)(&query.backend, query.task.as_deref(), &body) {
         None => StatusCode::BAD_REQUEST,
         Some(kept) => {
             if !kept {
@@ -169,6 +178,12 @@ impl<L: Letter> Route<L> {
         )
     }
 
+    /// The URL to give the service for Easel task `task` of `backend`: its deliveries reach
+    /// the subscriber of `task`, whatever they say (or do not say) about the job.
+    pub fn url_for_task(&self, public_base: &str, backend: &str, task: &str) -> String {
+        format!("{}&task={task}", self.url(public_base, backend))
+    }
+
     /// The secret in the URL, for scrubbing from messages (services echo what they were sent).
     pub fn secret(&self) -> &str {
         &self.secret
@@ -184,8 +199,13 @@ impl<L: Letter> Route<L> {
     /// Keeps one delivery; `false` when it was stale, a duplicate or for no waiting job.
     pub fn deliver(&self, backend: &str, letter: L) -> bool {
         let Some(id) = letter.job_id() else { return false };
+        self.deliver_to(backend, &id, letter)
+    }
+
+    /// Keeps one delivery for the subscriber of `job_id`, whatever the letter names.
+    pub fn deliver_to(&self, backend: &str, job_id: &str, letter: L) -> bool {
         let waiting = self.lock();
-        let Some(tx) = waiting.get(&key(backend, &id)) else { return false };
+        let Some(tx) = waiting.get(&key(backend, job_id)) else { return false };
         tx.send_if_modified(|seen| {
             let newer = seen.as_ref().is_none_or(|s| letter.supersedes(s));
             if newer {

@@ -24,6 +24,13 @@ pub(super) fn prompts(task: &Task) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Up to four prompts from one text (ohmygpt's describe answers with one): the
+/// keycap-numbered ones, else its paragraphs.
+pub(crate) fn split_prompts(text: &str) -> Vec<String> {
+    let numbered = split_keycaps(text);
+    if numbered.is_empty() { paragraphs(text) } else { numbered }
+}
+
 /// The text after each keycap 1️⃣–4️⃣, up to the next one.
 fn split_keycaps(text: &str) -> Vec<String> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();

@@ -70,10 +70,16 @@ pub(super) fn check_code(what: &str, result: &SubmitResult) -> Result<(), Backen
     }
 }
 
-/// A task that ended in `FAILURE`: moderation when the reason says so, a refusal otherwise.
-/// Never retryable: a retry re-attaches to the same failed task rather than submitting anew.
+/// A task that ended in `FAILURE`.
 pub(super) fn task_failed(id: &str, task: &Task) -> BackendError {
-    let reason = task.fail_reason.as_deref().map(one_line).filter(|r| !r.is_empty());
+    failed_job(id, task.fail_reason.as_deref())
+}
+
+/// A Midjourney job that failed with `reason` (midjourney-proxy's `FAILURE`, ohmygpt's too):
+/// moderation when the reason says so, a refusal otherwise. Never retryable: a retry
+/// re-attaches to the same failed job rather than submitting anew.
+pub(crate) fn failed_job(id: &str, reason: Option<&str>) -> BackendError {
+    let reason = reason.map(one_line).filter(|r| !r.is_empty());
     let detail = format!("task {id} FAILURE: {}", reason.as_deref().unwrap_or("no failReason"));
     ended_with(
         reason.as_deref(),
@@ -82,6 +88,12 @@ pub(super) fn task_failed(id: &str, task: &Task) -> BackendError {
         "Midjourney could not finish this task",
         detail,
     )
+}
+
+/// Whether the service's words say Midjourney's moderation refused the job.
+pub(crate) fn is_blocked(reason: &str) -> bool {
+    let lower = reason.to_lowercase();
+    BLOCK_PHRASES.iter().any(|p| lower.contains(p))
 }
 
 /// A task waiting in `MODAL`: the proxy's account has remix on, so V and 🔄 open a prompt

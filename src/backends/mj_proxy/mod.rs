@@ -21,6 +21,11 @@ mod errors;
 mod follow;
 mod wire;
 
+// Midjourney's own conventions, which the `ohmygpt` kind shares.
+pub(crate) use self::describe::split_prompts;
+pub(crate) use self::errors::{failed_job, is_blocked};
+pub(crate) use self::wire::Dimensions;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -34,8 +39,7 @@ use self::actions::{RemoteState, Want};
 use self::errors::SERVICE;
 use self::follow::Follow;
 use self::wire::{
-    ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, Dimensions, ImagineRequest,
-    SubmitResult, Task,
+    ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, ImagineRequest, SubmitResult, Task,
 };
 use crate::backends::http_util::{Auth, JsonClient, Letter, Mailbox, Probe, Reply, Route, redact};
 use crate::backends::kind::{self, Hooked, Kind};
@@ -45,7 +49,6 @@ use crate::backends::{
 };
 use crate::base::FailureCode;
 use crate::config::{BackendConfig, Secret};
-use crate::prompt::Param;
 
 pub(super) const KIND: Kind = Kind {
     name: "mj-proxy",
@@ -102,7 +105,7 @@ impl MjProxyBackend {
         let hook_url = options.hook_url(&hooks, &name);
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(MjProxyBackend {
-            api: client(&name, base, &cfg.api_key, timeout)?,
+            api: client(&name, base, &cfg.api_key, timeout)?.image_hosts(&cfg.image_hosts),
             api_key: cfg.api_key.clone(),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             hook_url,
@@ -305,22 +308,7 @@ impl Backend for MjProxyBackend {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            imagine: true,
-            upscale: true,
-            variation: true,
-            blend: true,
-            describe: true,
-            previews: true,
-            native_grid: true,
-            resumable: true,
-            rerun_is_free: false,
-            // Midjourney goes wider; this is Easel's own default limit.
-            parent_bound: true,
-            max_aspect: 4.0,
-            // The prompt reaches Midjourney verbatim, parameters and image URLs included.
-            params: Param::ALL.to_vec(),
-        }
+        Capabilities::midjourney()
     }
 
     async fn run(&self, job: Job, progress: ProgressSink) -> Result<JobOutput, BackendError> {

@@ -41,10 +41,10 @@ pub(super) struct BlendRequest<'a> {
     pub common: Common<'a>,
 }
 
-/// The three shapes `/blend` offers.
+/// The three shapes Midjourney's `/blend` offers (ohmygpt's blend takes the same names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
-pub(super) enum Dimensions {
+pub(crate) enum Dimensions {
     /// 2:3
     Portrait,
     /// 1:1

@@ -63,6 +63,20 @@ pub(super) fn from_status(backend: &str, reply: &Reply) -> BackendError {
     }
 }
 
+/// Phrases of a provider that takes one image per request and refused more.
+const ONE_IMAGE_PHRASES: &[&str] =
+    &["n=1", "n = 1", "only one image", "only 1 image", "one image per request", "single image per request"];
+
+/// Whether a refusal says the provider makes only one image per request ("You must provide
+/// n=1 for this model."), which a retry as single calls gets past. Read from the logged
+/// answer, which carries the status and the provider's words.
+pub(super) fn one_image_only(e: &BackendError) -> bool {
+    let said = e.detail.to_ascii_lowercase();
+    e.code == FailureCode::BackendRejected
+        && said.contains("→ http 400")
+        && ONE_IMAGE_PHRASES.iter().any(|p| said.contains(p))
+}
+
 fn is_blocked(codes: &[String], message: Option<&str>) -> bool {
     codes.iter().any(|c| BLOCK_CODES.contains(&c.as_str()))
         || message.is_some_and(|m| {
@@ -74,6 +88,15 @@ fn is_blocked(codes: &[String], message: Option<&str>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_one_image_provider_is_recognised_by_its_words() {
+        let refusal = |status, body: &[u8]| one_image_only(&from_status("b", &Reply::fake(status, body)));
+        assert!(refusal(400, br#"{"error":{"message":"You must provide n=1 for this model.","param":"n"}}"#));
+        assert!(refusal(400, br#"{"error":"This provider returns only one image per request"}"#));
+        assert!(!refusal(400, br#"{"error":{"message":"n must be at most 2","param":"n"}}"#));
+        assert!(!refusal(401, br#"{"error":{"message":"You must provide n=1 for this model."}}"#));
+    }
 
     #[test]
     fn refusals_are_recognised_by_code_or_by_message() {

@@ -4,6 +4,10 @@
 //! calls where the provider caps `n`; variation is `/images/edits` of the chosen image or
 //! `/images/variations`; blend is `/images/edits` with several images; describe asks a
 //! vision chat model. The service has no upscaler and no progress, so neither is offered.
+//!
+//! A provider that answers a batch with "only one image per request" (`You must provide n=1
+//! for this model.`) gets the grid again at once as parallel single calls, and keeps getting
+//! single calls for as long as the process runs: learned, logged, no config change needed.
 
 mod client;
 mod describe;
@@ -11,6 +15,8 @@ mod errors;
 mod images;
 mod settings;
 mod wire;
+
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_trait::async_trait;
 use futures::StreamExt;
@@ -44,6 +50,8 @@ pub(super) const KIND: Kind = Kind {
 pub struct OpenAiBackend {
     settings: Settings,
     api: Api,
+    /// Set once the provider refused a batch as "n=1 only": every grid is single calls since.
+    one_per_call: AtomicBool,
 }
 
 impl std::fmt::Debug for OpenAiBackend {
@@ -80,7 +88,7 @@ impl OpenAiBackend {
         let settings = Settings::from_config(cfg)?;
         let api = Api::new(&settings.name, settings.base_url.clone(), &settings.api_key, settings.timeout)?
             .image_hosts(&cfg.image_hosts);
-        Ok(OpenAiBackend { settings, api })
+        Ok(OpenAiBackend { settings, api, one_per_call: AtomicBool::new(false) })
     }
 
     async fn dispatch(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
@@ -124,14 +132,39 @@ impl OpenAiBackend {
         self.grid(&call, job, progress).await
     }
 
-    /// Makes the four images of a grid, in as many parallel requests as `max_n` requires.
+    /// Makes the four images of a grid in as few calls as the provider takes: `max_n` per
+    /// call, or one once the provider said it takes only one.
     async fn grid(
         &self,
         call: &Call<'_>,
         job: &Job,
         progress: &ProgressSink,
     ) -> Result<JobOutput, BackendError> {
-        let batches = plan(self.settings.max_n);
+        let max_n = if self.one_per_call.load(Ordering::Relaxed) { 1 } else { self.settings.max_n };
+        match self.grid_of(call, job, progress, max_n).await {
+            Err(e) if max_n > 1 && errors::one_image_only(&e) => {
+                self.one_per_call.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    backend = %self.settings.name,
+                    max_n,
+                    "the provider takes one image per request; this backend now makes grids of parallel \
+                     single calls (set max_n = 1 to start that way)"
+                );
+                self.grid_of(call, job, progress, 1).await
+            }
+            other => other,
+        }
+    }
+
+    /// Makes the four images of a grid, in parallel requests of at most `max_n` images.
+    async fn grid_of(
+        &self,
+        call: &Call<'_>,
+        job: &Job,
+        progress: &ProgressSink,
+        max_n: u8,
+    ) -> Result<JobOutput, BackendError> {
+        let batches = plan(max_n);
         let mut pending: FuturesUnordered<_> = batches
             .iter()
             .map(|&batch| async move { self.request(call, job, batch).await.map(|images| (batch, images)) })

@@ -246,12 +246,16 @@ impl OpjBackend {
     }
 }
 
-/// The image link a finished job gives in `output`.
+/// The image link a finished job gives, in `output` or any other shape hosts use.
 fn image_link(id: &str, job: &RemoteJob) -> Result<String, BackendError> {
-    job.outputs().into_iter().next().ok_or_else(|| {
+    job.image_links().into_iter().next().ok_or_else(|| {
+        let fields = job.fields_present().join(", ");
         SERVICE.bad_response(
-            "a finished job without an `output` image link",
-            format!("job {id}: output {:?}", job.output),
+            format!(
+                "a finished job without an `output` image link, nor `result`, `url`, `image_url` or `images` \
+                 (it had: {fields})"
+            ),
+            format!("job {id}: {fields}; output {:?}", job.output),
         )
     })
 }

@@ -73,6 +73,9 @@ pub(super) struct Job {
     pub output: Option<Value>,
     #[serde(default)]
     pub error: Option<Value>,
+    /// Every other field, where hosts that differ from the reference put the image link.
+    #[serde(flatten)]
+    pub rest: serde_json::Map<String, Value>,
 }
 
 /// What an answer must look like, for error messages.
@@ -130,6 +133,39 @@ impl Job {
         strings.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
     }
 
+    /// The image links of a finished job, from every shape hosts use: `output` (a string or
+    /// a list), `result.url`, `result` as a string, `url`, `image_url`, `images[0]`.
+    pub fn image_links(&self) -> Vec<String> {
+        let link = |v: &Value| match v {
+            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Value::Object(o) => o.get("url").and_then(Value::as_str).map(|s| s.trim().to_string()),
+            _ => None,
+        };
+        let field = |key: &str| self.rest.get(key);
+        let more = [
+            field("result").and_then(link),
+            field("url").and_then(link),
+            field("image_url").and_then(link),
+            field("images").and_then(|i| i.get(0)).and_then(link),
+        ];
+        let mut links = self.outputs();
+        links.extend(more.into_iter().flatten().filter(|l| !l.is_empty()));
+        links
+    }
+
+    /// The names of the fields that came with a value, for saying what arrived.
+    pub fn fields_present(&self) -> Vec<&str> {
+        let own = [
+            ("id", &self.id),
+            ("status", &self.status.as_ref().map(|s| Value::String(s.clone()))),
+            ("progress", &self.progress),
+            ("output", &self.output),
+            ("error", &self.error),
+        ];
+        let own = own.into_iter().filter(|(_, v)| v.as_ref().is_some_and(|v| !v.is_null())).map(|(k, _)| k);
+        own.chain(self.rest.iter().filter(|(_, v)| !v.is_null()).map(|(k, _)| k.as_str())).collect()
+    }
+
     /// The reason a failed job gives, as one line.
     pub fn error_text(&self) -> Option<String> {
         self.error.as_ref().and_then(reason_in)
@@ -183,6 +219,21 @@ mod tests {
             job(json!({"error": {"message": "NSFW\ncontent"}})).error_text().as_deref(),
             Some("NSFW content")
         );
+    }
+
+    #[test]
+    fn image_links_are_read_from_every_plausible_shape() {
+        let link = |v: Value| job(v).image_links();
+        assert_eq!(link(json!({"output": ["https://x/a.png"]})), ["https://x/a.png"]);
+        assert_eq!(link(json!({"result": {"url": "https://x/b.png"}})), ["https://x/b.png"]);
+        assert_eq!(link(json!({"result": "https://x/c.png"})), ["https://x/c.png"]);
+        assert_eq!(link(json!({"url": "https://x/d.png"})), ["https://x/d.png"]);
+        assert_eq!(link(json!({"image_url": "https://x/e.png"})), ["https://x/e.png"]);
+        assert_eq!(link(json!({"images": [{"url": "https://x/f.png"}]})), ["https://x/f.png"]);
+        assert_eq!(link(json!({"images": ["https://x/g.png"]})), ["https://x/g.png"]);
+        let empty = job(json!({"id": 1, "status": "done", "output": null, "seed": 3}));
+        assert!(empty.image_links().is_empty());
+        assert_eq!(empty.fields_present(), ["id", "status", "seed"]);
     }
 
     #[test]

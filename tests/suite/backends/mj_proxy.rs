@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 const KEY: &str = "mjsecret-Zq81mDk2Lw0pVb7yXn4c";
 /// Generous: only a hung adapter comes near it.
-const WAIT: Duration = Duration::from_secs(8);
+pub(crate) const WAIT: Duration = Duration::from_secs(8);
 
 async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeMjProxy {
     let mut knobs = Knobs { api_secret: Some(KEY.into()), ..Knobs::default() };
@@ -35,6 +35,7 @@ async fn fake(tweak: impl FnOnce(&mut Knobs)) -> FakeMjProxy {
 
 fn config(fake: &FakeMjProxy) -> BackendConfig {
     let mut cfg = BackendConfig::new("mj", "mj-proxy");
+    cfg.image_hosts = vec![fake.cdn_host()];
     cfg.base_url = fake.base_url.clone();
     cfg.api_key = Secret::new(KEY);
     cfg.timeout_secs = 5;
@@ -58,39 +59,39 @@ fn imagine(text: &str) -> Job {
     job(Operation::Imagine, spec(text))
 }
 
-fn png_source(w: u32, h: u32) -> SourceImage {
+pub(crate) fn png_source(w: u32, h: u32) -> SourceImage {
     let img = image::RgbImage::from_pixel(w, h, image::Rgb([9, 99, 199]));
     let mut out = std::io::Cursor::new(Vec::new());
     img.write_to(&mut out, image::ImageFormat::Png).expect("encode");
     SourceImage { bytes: Bytes::from(out.into_inner()), mime: "image/png", width: w, height: h }
 }
 
-/// What one run reported and returned.
-struct Ran {
-    result: Result<JobOutput, BackendError>,
-    accepted: Vec<String>,
+/// What one run reported and returned (the ohmygpt tests use it too).
+pub(crate) struct Ran {
+    pub result: Result<JobOutput, BackendError>,
+    pub accepted: Vec<String>,
     /// Percentages, with whether a preview came along.
-    percents: Vec<(u8, bool)>,
-    previews: Vec<Bytes>,
+    pub percents: Vec<(u8, bool)>,
+    pub previews: Vec<Bytes>,
     /// `accepted` came before any percentage.
-    accepted_first: bool,
+    pub accepted_first: bool,
 }
 
 impl Ran {
-    fn output(self) -> JobOutput {
+    pub fn output(self) -> JobOutput {
         self.result.expect("the job succeeds")
     }
-    fn error(self) -> BackendError {
+    pub fn error(self) -> BackendError {
         self.result.expect_err("the job fails")
     }
 }
 
-async fn run(backend: &MjProxyBackend, job: Job) -> Ran {
+pub(crate) async fn run(backend: &dyn Backend, job: Job) -> Ran {
     run_watched(backend, job, watch::channel(Vec::new()).0).await
 }
 
 /// [`run`], publishing the percentages to `live` as they come.
-async fn run_watched(backend: &MjProxyBackend, job: Job, live: watch::Sender<Vec<u8>>) -> Ran {
+pub(crate) async fn run_watched(backend: &dyn Backend, job: Job, live: watch::Sender<Vec<u8>>) -> Ran {
     let (sink, mut updates) = ProgressSink::new();
     // `accepted` waits for its acknowledgement, as the engine gives it after storing the id.
     let collector = tokio::spawn(async move {
@@ -127,12 +128,12 @@ async fn run_watched(backend: &MjProxyBackend, job: Job, live: watch::Sender<Vec
     ran
 }
 
-fn dims(bytes: &[u8]) -> (u32, u32) {
+pub(crate) fn dims(bytes: &[u8]) -> (u32, u32) {
     let img = image::load_from_memory(bytes).expect("an image");
     (img.width(), img.height())
 }
 
-fn pixel(bytes: &[u8], x: u32, y: u32) -> [u8; 3] {
+pub(crate) fn pixel(bytes: &[u8], x: u32, y: u32) -> [u8; 3] {
     image::load_from_memory(bytes).expect("an image").to_rgb8().get_pixel(x, y).0
 }
 
@@ -407,9 +408,13 @@ async fn describe_returns_four_prompts() {
 
 /// Serves a webhook mailbox on its own port; returns its public base URL.
 async fn serve_hooks(hooks: &Mailbox) -> String {
+    serve(hooks.router()).await
+}
+
+/// Serves `router` on its own port; returns its base URL.
+pub(crate) async fn serve(router: axum::Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind hooks");
     let url = format!("http://{}", listener.local_addr().expect("address"));
-    let router = hooks.router();
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });

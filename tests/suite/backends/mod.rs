@@ -4,6 +4,7 @@ mod image_download;
 mod image_links;
 mod imagineapi;
 mod mj_proxy;
+mod ohmygpt;
 mod openai;
 mod openjourney;
 mod opj;

@@ -175,6 +175,24 @@ async fn a_provider_capped_at_n_1_rejects_a_batch_unless_max_n_says_so() {
 }
 
 #[tokio::test]
+async fn a_provider_that_says_n_1_gets_single_calls_at_once_and_from_then_on() {
+    let fake = fake().await;
+    fake.set(|k| k.one_image_message = Some("You must provide n=1 for this model.".into()));
+    let b = backend(&config(&fake, model("flux-dev")));
+
+    let (out, _) = output(&b, imagine("a fox")).await;
+    assert_four_distinct(&out.images, (1024, 1024));
+    let ns: Vec<u64> = fake.api_requests().iter().map(|r| body(r)["n"].as_u64().expect("n")).collect();
+    assert_eq!(ns, [4, 1, 1, 1, 1], "the refused batch, then four single calls");
+
+    let (out, _) = output(&b, imagine("a hare")).await;
+    assert_four_distinct(&out.images, (1024, 1024));
+    let ns: Vec<u64> =
+        fake.api_requests().iter().skip(5).map(|r| body(r)["n"].as_u64().expect("n")).collect();
+    assert_eq!(ns, [1, 1, 1, 1], "remembered: no batch is tried again");
+}
+
+#[tokio::test]
 async fn dall_e_3_defaults_to_single_image_calls_in_base64_with_its_own_sizes() {
     let fake = fake().await;
     let b = backend(&config(&fake, model("dall-e-3")));

@@ -361,6 +361,18 @@ async fn answers_that_do_not_match_are_bad_responses_that_say_what_was_expected(
 }
 
 #[tokio::test]
+async fn a_finished_jobs_image_is_read_from_every_shape_hosts_use() {
+    for shape in ["output[]", "result.url", "result", "url", "image_url", "images"] {
+        let fake = fake(|k| k.link_in = Some(shape)).await;
+        let out = run(&backend(&fake), imagine("a cat")).await.result.expect(shape);
+        assert_eq!(out.images.len(), 4, "{shape}");
+    }
+    let fake = fake(|k| k.script = vec![Step::SucceededEmpty]).await;
+    let e = run(&backend(&fake), imagine("a cat")).await.result.unwrap_err();
+    assert!(e.user_message.contains("(it had: id, status, progress, created_at)"), "{}", e.user_message);
+}
+
+#[tokio::test]
 async fn a_finished_job_may_say_completed() {
     let fake = fake(|k| k.done_word = "completed").await;
     assert_eq!(run(&backend(&fake), imagine("a cat")).await.result.expect("success").images.len(), 4);

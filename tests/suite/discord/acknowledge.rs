@@ -38,7 +38,9 @@ async fn a_press_whose_acknowledgement_fails_queues_nothing() {
             }
         }
     };
-    tokio::time::timeout(Duration::from_secs(30), abandoned).await.expect("the press is audited as abandoned");
+    tokio::time::timeout(Duration::from_secs(30), abandoned)
+        .await
+        .expect("the press is audited as abandoned");
     assert_eq!(app.db.tasks_counted(&user, 0, i64::MAX).await.unwrap(), before, "nothing was queued");
     assert!(app.db.unfinished_of(&user).await.unwrap().is_empty());
 

@@ -39,6 +39,7 @@ async fn midjourney_proxy_serves_imagine_upscale_and_variations_through_its_butt
     .await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
         let mut b = BackendConfig::new("mj", "mj-proxy");
+        b.image_hosts = vec![fake.cdn_host()];
         b.base_url = fake.base_url.clone();
         b.api_key = Secret::new("mj-secret");
         b.set("poll_ms", 20);
@@ -78,6 +79,7 @@ async fn midjourney_proxy_blends_and_describes_natively() {
     let fake = FakeMjProxy::start(fake_mj_proxy::Knobs::default()).await;
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
         let mut b = BackendConfig::new("mj", "mj-proxy");
+        b.image_hosts = vec![fake.cdn_host()];
         b.base_url = fake.base_url.clone();
         b.set("poll_ms", 20);
         c.backends = vec![b];

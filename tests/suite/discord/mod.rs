@@ -8,6 +8,7 @@ mod flow;
 mod forged;
 mod gateway_faults;
 mod hosted;
+mod ohmygpt;
 mod opj;
 mod queue;
 mod restart;

@@ -183,6 +183,12 @@ impl Drop for FakeMjProxy {
 }
 
 impl FakeMjProxy {
+    /// The fake CDN's `host:port`: on loopback, so a backend fetches from it only when the
+    /// config lists it in `image_hosts`, as an admin lists a CDN on a private network.
+    pub fn cdn_host(&self) -> String {
+        self.shared.cdn_origin.trim_start_matches("http://").to_string()
+    }
+
     pub async fn start(knobs: Knobs) -> FakeMjProxy {
         let api = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake");
         let cdn = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the fake CDN");
@@ -658,7 +664,8 @@ async fn cdn_file(
 /// Quadrant colours of the fake grids, so tests can tell the four images apart.
 pub const COLOURS: [[u8; 3]; 4] = [[220, 40, 40], [40, 200, 60], [40, 80, 220], [230, 200, 30]];
 
-fn grid(w: u32, h: u32) -> Vec<u8> {
+/// A 2×2 grid PNG in [`COLOURS`] (the ohmygpt fake serves the same).
+pub fn grid(w: u32, h: u32) -> Vec<u8> {
     let img = image::RgbImage::from_fn(w, h, |x, y| {
         let q = usize::from(x >= w / 2) + 2 * usize::from(y >= h / 2);
         image::Rgb(COLOURS[q])
@@ -667,7 +674,7 @@ fn grid(w: u32, h: u32) -> Vec<u8> {
 }
 
 /// An upscale of image `index` (1-based): that quadrant's colour.
-fn solid(w: u32, h: u32, index: u8) -> Vec<u8> {
+pub fn solid(w: u32, h: u32, index: u8) -> Vec<u8> {
     let colour = COLOURS[usize::from(index.clamp(1, 4) - 1)];
     encode(&image::RgbImage::from_pixel(w, h, image::Rgb(colour)))
 }

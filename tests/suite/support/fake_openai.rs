@@ -31,6 +31,8 @@ pub struct Knobs {
     pub echo_key_in_errors: bool,
     /// The largest `n` the provider takes (OpenAI: 10; many relays: 1).
     pub max_n: u8,
+    /// Refuse any `n` above 1 with this 400 message, as DALL·E 3 and some relays word it.
+    pub one_image_message: Option<String>,
     /// Wait this long before handling an API call.
     pub delay: Duration,
     /// Applied to every API call (not to `/files`) until cleared.
@@ -63,6 +65,7 @@ impl Default for Knobs {
             api_key: None,
             echo_key_in_errors: false,
             max_n: 10,
+            one_image_message: None,
             delay: Duration::ZERO,
             fault: None,
             fault_calls: None,
@@ -596,6 +599,9 @@ fn answer_images(
     }
     if family(model) == Family::DallE3 && n != 1 {
         return invalid("You must provide n=1 for this model.", Some("n"));
+    }
+    if let Some(message) = lock(&s.knobs).one_image_message.clone().filter(|_| n > 1) {
+        return invalid(&message, Some("n"));
     }
     if n > max_n {
         return invalid(&format!("n must be at most {max_n} for this provider"), Some("n"));

@@ -98,6 +98,9 @@ pub struct Knobs {
     pub ping_status: u16,
     /// prompt-extract's `output`.
     pub caption: Value,
+    /// Finished image jobs carry their link elsewhere than in `output`: `"output[]"`,
+    /// `"result.url"`, `"result"`, `"url"`, `"image_url"` or `"images"`.
+    pub link_in: Option<&'static str>,
 }
 
 impl Default for Knobs {
@@ -119,6 +122,7 @@ impl Default for Knobs {
             malformed_get: false,
             ping_status: 200,
             caption: json!(CAPTION),
+            link_in: None,
         }
     }
 }
@@ -346,8 +350,20 @@ fn job_json(inner: &Inner, id: &str, kind: Kind, step: &Step) -> Value {
         Step::Cancelled => (json!("cancelled"), Value::Null, Value::Null, Value::Null),
         Step::NoStatus => return json!({"id": id}),
     };
-    json!({"id": id, "status": status, "progress": progress, "output": output, "error": error,
-           "created_at": "2024-12-14T10:30:00Z"})
+    let mut job = json!({"id": id, "status": status, "progress": progress, "output": output, "error": error,
+           "created_at": "2024-12-14T10:30:00Z"});
+    if let (Some(shape), Some(link)) = (inner.knobs.link_in, job["output"].as_str().map(String::from))
+        && !matches!(kind, Kind::Extract)
+    {
+        job["output"] = Value::Null;
+        match shape {
+            "output[]" => job["output"] = json!([link]),
+            "result.url" => job["result"] = json!({"url": link}),
+            "images" => job["images"] = json!([{"url": link}]),
+            other => job[other] = json!(link),
+        }
+    }
+    job
 }
 
 async fn fetch(

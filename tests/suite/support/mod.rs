@@ -13,6 +13,8 @@ pub mod fake_imagineapi;
 #[allow(dead_code)]
 pub mod fake_mj_proxy;
 #[allow(dead_code)]
+pub mod fake_ohmygpt;
+#[allow(dead_code)]
 pub mod fake_openai;
 #[allow(dead_code)]
 pub mod fake_openjourney;

@@ -219,7 +219,15 @@ fn toml_for(c: &Config) -> String {
             b.api_key.expose(),
             b.timeout_secs
         ),
-        other => panic!("the test world writes demo and openai configs only, not {other:?}"),
+        "ohmygpt" => format!(
+            "name = \"{}\"\nkind = \"ohmygpt\"\nbase_url = \"{}\"\napi_key = \"{}\"\npoll_ms = {}\nimage_hosts = {:?}\n",
+            b.name,
+            b.base_url,
+            b.api_key.expose(),
+            b.get::<u64>("poll_ms").unwrap_or(2000),
+            b.image_hosts
+        ),
+        other => panic!("the test world writes demo, openai and ohmygpt configs only, not {other:?}"),
     };
     let backend = match b.concurrency {
         Some(n) => format!("{backend}concurrency = {n}\n"),
