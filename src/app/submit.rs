@@ -240,8 +240,12 @@ impl App {
         quota: Quota,
     ) -> Result<Vec<Task>, Refused> {
         let mut new = Vec::with_capacity(tasks.len());
-        for task in tasks {
+        for (i, task) in tasks.into_iter().enumerate() {
             let route = self.engine.route(&task.request()).await?;
+            // Only the first prompt fills the interaction's response; the others wait for the
+            // follow-up the command posts, or a fast backend's result for a later prompt would
+            // overwrite the first one's message.
+            let message = MessageRef { original: who.message.original && i == 0, ..who.message.clone() };
             new.push(NewTask {
                 kind: task.kind,
                 parent_id: task.parent.map(|(id, _)| id),
@@ -252,7 +256,7 @@ impl App {
                 backend: route.backend,
                 model: route.model,
                 seed: task.seed,
-                message: who.message.clone(),
+                message,
                 inputs: task.inputs,
                 running_cap: None,
             });

@@ -198,18 +198,22 @@ async fn owner_only_buttons_refuse_others_privately() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_fifteen_minutes_the_result_goes_to_the_channel() {
     let mut w = World::new(Backend::OpenAi, |_| {}).await;
-    w.fake.set(|k| k.delay = Duration::from_millis(1500));
+    w.fake.set(|k| k.hold = true);
     w.start_in_process().await;
     let alice = w.sandbox.add_user("alice");
     let slash = w.imagine(alice, "a slow sunrise").await;
-    // The waiting message is up; then the token expires while the service works.
+    // The waiting message is up and the service has the job; then the token expires while
+    // the service works, and only then does the service answer.
     w.sandbox
         .wait_for(WAIT, |v| {
-            v.original_message(slash).filter(|m| m.content.contains("(Waiting to start")).map(|_| ())
+            v.original_message(slash).filter(|m| m.content.starts_with("**a slow sunrise**")).map(|_| ())
         })
         .await
         .unwrap();
+    w.fake.wait_for_held(1, WAIT).await;
     w.sandbox.advance_clock(Duration::from_secs(16 * 60));
+    w.fake.set(|k| k.hold = false);
+    w.fake.release(1);
     let posted = w
         .sandbox
         .wait_for(WAIT, |v| v.messages().iter().find(|m| m.interaction_id.is_none() && is_final(m)).cloned())
@@ -218,6 +222,17 @@ async fn past_fifteen_minutes_the_result_goes_to_the_channel() {
     assert_eq!(posted.content, format!("**a slow sunrise** - <@{alice}>"));
     assert_eq!(posted.buttons().count(), 9);
     assert_eq!(posted.attachments.len(), 1);
+    // Easel records the new message just after Discord answers the post; a press in between
+    // would be refused as not on its task's message. Nothing announces the record to an
+    // outside caller, so ask the database until it has it.
+    let app = w.app().expect("in process");
+    let recorded = async {
+        while app.db.task(1).await.unwrap().and_then(|t| t.message.message_id) != Some(posted.id.to_string())
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::time::timeout(WAIT, recorded).await.expect("the channel message is recorded");
     // Its buttons still work (a fresh interaction with a fresh token).
     w.sandbox.click(alice, posted.id, &id(&posted, "U4")).await.unwrap();
     w.final_message_with("- Image #4").await;

@@ -35,6 +35,9 @@ pub struct Knobs {
     pub one_image_message: Option<String>,
     /// Wait this long before handling an API call.
     pub delay: Duration,
+    /// Work calls (not `/v1/models`) wait for one [`FakeOpenAi::release`] each, so a test
+    /// decides when the service answers instead of racing a delay.
+    pub hold: bool,
     /// Applied to every API call (not to `/files`) until cleared.
     pub fault: Option<Fault>,
     /// With a `Fault::Status`: clear the fault after this many calls, so a flaky service
@@ -67,6 +70,7 @@ impl Default for Knobs {
             max_n: 10,
             one_image_message: None,
             delay: Duration::ZERO,
+            hold: false,
             fault: None,
             fault_calls: None,
             describe_reply: json!([
@@ -166,6 +170,11 @@ struct Shared {
     images_made: AtomicU32,
     /// Work calls so far, for `fault_cycle`.
     work_calls: AtomicU64,
+    /// Permits for held work calls.
+    released: tokio::sync::Semaphore,
+    /// Work calls now waiting for a permit, and a signal each time one arrives.
+    held: std::sync::atomic::AtomicUsize,
+    arrived: tokio::sync::Notify,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -197,6 +206,9 @@ impl FakeOpenAi {
             files: Mutex::new(HashMap::new()),
             images_made: AtomicU32::new(0),
             work_calls: AtomicU64::new(0),
+            released: tokio::sync::Semaphore::new(0),
+            held: std::sync::atomic::AtomicUsize::new(0),
+            arrived: tokio::sync::Notify::new(),
         });
         let app = Router::new()
             .route("/v1/images/generations", post(generations))
@@ -219,6 +231,25 @@ impl FakeOpenAi {
 
     pub fn requests(&self) -> Vec<Recorded> {
         lock(&self.shared.requests).clone()
+    }
+
+    /// Lets `calls` held work calls answer (see [`Knobs::hold`]).
+    pub fn release(&self, calls: usize) {
+        self.shared.released.add_permits(calls);
+    }
+
+    /// Waits until `calls` work calls are waiting for [`FakeOpenAi::release`].
+    pub async fn wait_for_held(&self, calls: usize, limit: Duration) {
+        let held = async {
+            loop {
+                let arrived = self.shared.arrived.notified();
+                if self.shared.held.load(Ordering::SeqCst) >= calls {
+                    return;
+                }
+                arrived.await;
+            }
+        };
+        tokio::time::timeout(limit, held).await.expect("the held work calls never arrived");
     }
 
     /// Requests to API endpoints (everything but `/files`).
@@ -476,6 +507,14 @@ async fn admit(s: &Shared, rec: Recorded) -> Result<Option<Fault>, Response> {
     };
     if !knobs.delay.is_zero() {
         tokio::time::sleep(knobs.delay).await;
+    }
+    if knobs.hold && work {
+        s.held.fetch_add(1, Ordering::SeqCst);
+        s.arrived.notify_waiters();
+        if let Ok(permit) = s.released.acquire().await {
+            permit.forget();
+        }
+        s.held.fetch_sub(1, Ordering::SeqCst);
     }
     if let Some(expected) = &knobs.api_key {
         let key = presented.as_deref().and_then(|v| v.strip_prefix("Bearer "));
