@@ -26,6 +26,7 @@
 //! {"prompt_id"}` on servers that honour the id (0.3.57 and later), never with the global
 //! interrupt, which would stop whoever's prompt is running.
 
+mod checkpoint;
 mod client;
 mod errors;
 mod follow;
@@ -36,10 +37,11 @@ mod wire;
 
 use std::time::Duration;
 
-use anyhow::{anyhow, bail};
+use anyhow::anyhow;
 use async_trait::async_trait;
 use serde_json::json;
 
+use self::checkpoint::Checkpoint;
 use self::client::Api;
 use self::errors::SERVICE;
 use self::settings::Options;
@@ -82,7 +84,7 @@ pub struct ComfyUiBackend {
     imagine: Template,
     variation: Option<Template>,
     upscale: Option<Template>,
-    model: Option<String>,
+    model: Checkpoint,
     image_size: u32,
     poll: Duration,
     /// The bearer key, scrubbed from every error.
@@ -97,7 +99,7 @@ impl std::fmt::Debug for ComfyUiBackend {
             .field("imagine", &self.imagine.origin)
             .field("variation", &origin(&self.variation))
             .field("upscale", &origin(&self.upscale))
-            .field("model", &self.model)
+            .field("model", &self.model.known())
             .finish_non_exhaustive()
     }
 }
@@ -117,15 +119,11 @@ impl ComfyUiBackend {
             load(&name, Workflow::Variation, workflows.variation.as_deref(), Some(DEFAULT_VARIATION))?;
         let upscale = load(&name, Workflow::Upscale, workflows.upscale.as_deref(), None)?;
         let model = cfg.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(String::from);
-        for t in [Some(&imagine), variation.as_ref(), upscale.as_ref()].into_iter().flatten() {
-            if t.uses(Placeholder::Model) && model.is_none() {
-                bail!(
-                    "backend `{name}`: {} loads the checkpoint named by `model`, which is not set; set `model` to \
-                     a file in ComfyUI's models/checkpoints, e.g. model = \"sd_xl_base_1.0.safetensors\"",
-                    t.origin
-                );
-            }
-        }
+        // Without `model`, the checkpoint is the server's own, asked for at the first probe.
+        let needs_model = [Some(&imagine), variation.as_ref(), upscale.as_ref()]
+            .into_iter()
+            .flatten()
+            .any(|t| t.uses(Placeholder::Model));
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(ComfyUiBackend {
             api: Api::new(&name, base, &cfg.api_key, timeout, model.clone())?,
@@ -136,7 +134,7 @@ impl ComfyUiBackend {
             imagine,
             variation,
             upscale,
-            model,
+            model: Checkpoint::new(model, needs_model),
             image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
             name,
@@ -219,7 +217,7 @@ impl ComfyUiBackend {
             width,
             height,
             batch_size: GRID as u32,
-            model: self.model.clone(),
+            model: self.model.get(&self.api).await?,
             ..Values::default()
         };
         match &job.op {
@@ -382,12 +380,14 @@ impl Backend for ComfyUiBackend {
         self.execute(&job, &progress).await.map_err(|e| redact(e, &self.secrets))
     }
 
-    /// `GET /system_stats`: cheap, outside the job queue.
+    /// `GET /system_stats`: cheap, outside the job queue; and, the first time without
+    /// `model`, which checkpoint the server has.
     async fn health(&self) -> Result<(), String> {
-        match self.api.system_stats().await {
-            Ok(_) => Ok(()),
-            Err(e) => Err(redact(e, &self.secrets).user_message),
-        }
+        let up = async {
+            self.api.system_stats().await?;
+            self.model.get(&self.api).await
+        };
+        up.await.map(drop).map_err(|e| redact(e, &self.secrets).user_message)
     }
 
     async fn cancel(&self, remote_id: &str) -> Result<bool, BackendError> {

@@ -19,6 +19,7 @@ mod actions;
 mod describe;
 mod errors;
 mod follow;
+mod settings;
 mod wire;
 
 // Midjourney's own conventions, which the `ohmygpt` kind shares.
@@ -38,24 +39,26 @@ use serde::Serialize;
 use self::actions::{RemoteState, Want};
 use self::errors::SERVICE;
 use self::follow::Follow;
+use self::settings::Options;
 use self::wire::{
     ActionRequest, BlendRequest, ChangeRequest, Common, DescribeRequest, ImagineRequest, SubmitResult, Task,
 };
 use crate::backends::http_util::{Auth, JsonClient, Letter, Mailbox, Probe, Reply, Route, redact};
-use crate::backends::kind::{self, Hooked, Kind};
+use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
 };
 use crate::base::FailureCode;
 use crate::config::{BackendConfig, Secret};
+use crate::prompt::Speed;
 
 pub(super) const KIND: Kind = Kind {
     name: "mj-proxy",
     default_concurrency: 2,
     needs_key: false,
-    keys: kind::keys::<Hooked>,
-    check: |cfg| Hooked::read(cfg).map(drop),
+    keys: kind::keys::<Options>,
+    check: |cfg| Options::read(cfg).map(drop),
     build: |cfg, mailbox| Ok(std::sync::Arc::new(MjProxyBackend::from_config(cfg, mailbox)?)),
 };
 
@@ -82,6 +85,8 @@ pub struct MjProxyBackend {
     /// Set once the proxy answered 404 to `/submit/action`, so later U/V go straight to
     /// `/submit/change`.
     no_action_endpoint: AtomicBool,
+    /// Submits of a prompt with `--fast`/`--relax`/`--turbo` go to that speed's mount.
+    speed_paths: bool,
 }
 
 impl std::fmt::Debug for MjProxyBackend {
@@ -98,7 +103,8 @@ impl std::fmt::Debug for MjProxyBackend {
 impl MjProxyBackend {
     /// Builds the backend; notifyHook deliveries (with `notify_hook`) arrive at `mailbox`.
     pub fn from_config(cfg: &BackendConfig, mailbox: &Mailbox) -> anyhow::Result<Self> {
-        let options = Hooked::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        let settings = Options::read(cfg).map_err(|bad| kind::invalid(cfg, bad))?;
+        let options = settings.hooked();
         let hooks = mailbox.route::<Task>("mj");
         let name = cfg.name.clone();
         let base = kind::base_url(cfg)?;
@@ -111,6 +117,7 @@ impl MjProxyBackend {
             hook_url,
             hooks,
             no_action_endpoint: AtomicBool::new(false),
+            speed_paths: settings.speed_paths,
             name,
         })
     }
@@ -141,11 +148,12 @@ impl MjProxyBackend {
     ) -> Result<(String, Option<Task>), BackendError> {
         let common =
             Common { notify_hook: self.hook_url.as_deref(), state: format!("easel-{}", job.task_id) };
+        let speed = job.spec.params.speed;
         let answer = match &job.op {
             Operation::Imagine => {
                 let prompt = job.spec.canonical();
                 let body = ImagineRequest { prompt: &prompt, base64_array: Vec::new(), common };
-                self.submit_to("imagine", &body).await?
+                self.submit_to("imagine", &body, speed).await?
             }
             Operation::Blend { images } => {
                 if !BLEND_IMAGES.contains(&images.len()) {
@@ -160,16 +168,17 @@ impl MjProxyBackend {
                     dimensions: Dimensions::nearest(job.spec.aspect_or_square().ratio()),
                     common,
                 };
-                self.submit_to("blend", &body).await?
+                self.submit_to("blend", &body, speed).await?
             }
             Operation::Describe { image } => {
-                self.submit_to("describe", &DescribeRequest { base64: data_url(image), common }).await?
+                self.submit_to("describe", &DescribeRequest { base64: data_url(image), common }, speed)
+                    .await?
             }
             Operation::Upscale { index, parent, .. } => {
-                self.press(parent, Want::Upscale(*index), common).await?
+                self.press(parent, Want::Upscale(*index), common, speed).await?
             }
             Operation::Variation { index, strength, parent, .. } => {
-                self.press(parent, Want::Variation(*index, *strength), common).await?
+                self.press(parent, Want::Variation(*index, *strength), common, speed).await?
             }
         };
 
@@ -212,6 +221,7 @@ impl MjProxyBackend {
         parent: &ParentRef,
         want: Want,
         common: Common<'_>,
+        speed: Option<Speed>,
     ) -> Result<SubmitResult, BackendError> {
         if want.index() > 3 {
             return Err(SERVICE.unsupported(&self.name, "has only images 1 to 4 in a grid"));
@@ -224,22 +234,36 @@ impl MjProxyBackend {
             && !self.no_action_endpoint.load(Ordering::Relaxed)
         {
             let body = ActionRequest { task_id: parent_id, custom_id, common: common.clone() };
-            if let Some(answer) = self.post_submit("action", &body).await? {
+            if let Some(answer) = self.post_submit("action", &body, speed).await? {
                 return Ok(answer);
             }
             tracing::info!(backend = %self.name, "mj-proxy has no /submit/action; using /submit/change");
             self.no_action_endpoint.store(true, Ordering::Relaxed);
         }
         let (action, index) = want.change(&state).map_err(|why| SERVICE.unsupported(&self.name, why))?;
-        self.submit_to("change", &ChangeRequest { task_id: parent_id, action, index, common }).await
+        self.submit_to("change", &ChangeRequest { task_id: parent_id, action, index, common }, speed).await
+    }
+
+    /// `submit/<what>` under `base_url`, or under the mount for `speed` with `speed_paths`.
+    fn submit_url(&self, what: &str, speed: Option<Speed>) -> Url {
+        let url = self.api.url(&["submit", what]);
+        match self.speed_paths {
+            true => settings::for_speed(self.api.base(), url, speed),
+            false => url,
+        }
     }
 
     /// `POST submit/<what>`, failing when the endpoint does not exist.
-    async fn submit_to(&self, what: &str, body: &impl Serialize) -> Result<SubmitResult, BackendError> {
-        match self.post_submit(what, body).await? {
+    async fn submit_to(
+        &self,
+        what: &str,
+        body: &impl Serialize,
+        speed: Option<Speed>,
+    ) -> Result<SubmitResult, BackendError> {
+        match self.post_submit(what, body, speed).await? {
             Some(answer) => Ok(answer),
             None => {
-                let what = format!("POST {}", self.api.url(&["submit", what]));
+                let what = format!("POST {}", self.submit_url(what, speed));
                 let missing = Reply {
                     status: reqwest::StatusCode::NOT_FOUND,
                     headers: Default::default(),
@@ -258,8 +282,9 @@ impl MjProxyBackend {
         &self,
         what: &str,
         body: &impl Serialize,
+        speed: Option<Speed>,
     ) -> Result<Option<SubmitResult>, BackendError> {
-        let reply = self.api.post(self.api.url(&["submit", what]), body).await?;
+        let reply = self.api.post(self.submit_url(what, speed), body).await?;
         let status = reply.status.as_u16();
         if !matches!(status, 401 | 403 | 429)
             && let Some(answer) = SubmitResult::parse(&reply.body)

@@ -47,6 +47,12 @@ impl Api {
         reply.success(|r| errors::from_status(&self.backend, r))
     }
 
+    /// The same fields as `post_json`, as `application/x-www-form-urlencoded`.
+    pub async fn post_urlencoded(&self, path: &str, body: &impl Serialize) -> Result<Reply, BackendError> {
+        let reply = self.client.post_urlencoded(self.url(path), body).await?;
+        reply.success(|r| errors::from_status(&self.backend, r))
+    }
+
     pub async fn post_form(&self, path: &str, form: Form) -> Result<Reply, BackendError> {
         let reply = self.client.post_form(self.url(path), form).await?;
         reply.success(|r| errors::from_status(&self.backend, r))

@@ -77,6 +77,25 @@ pub(super) fn one_image_only(e: &BackendError) -> bool {
         && ONE_IMAGE_PHRASES.iter().any(|p| said.contains(p))
 }
 
+/// Words of a provider that refused a JSON body and names the form encodings instead.
+const FORM_PHRASES: &[&str] = &[
+    "content-type",
+    "content type",
+    "x-www-form-urlencoded",
+    "multipart/form-data",
+    "form data",
+    "form-data",
+];
+
+/// Whether a refusal says the provider takes no JSON body: a 415 Unsupported Media Type, or a
+/// 400 whose words are about the content type or name a form encoding.
+pub(super) fn wants_form(e: &BackendError) -> bool {
+    let said = e.detail.to_ascii_lowercase();
+    e.code == FailureCode::BackendRejected
+        && (said.contains("→ http 415")
+            || (said.contains("→ http 400") && FORM_PHRASES.iter().any(|p| said.contains(p))))
+}
+
 fn is_blocked(codes: &[String], message: Option<&str>) -> bool {
     codes.iter().any(|c| BLOCK_CODES.contains(&c.as_str()))
         || message.is_some_and(|m| {
@@ -96,6 +115,19 @@ mod tests {
         assert!(refusal(400, br#"{"error":"This provider returns only one image per request"}"#));
         assert!(!refusal(400, br#"{"error":{"message":"n must be at most 2","param":"n"}}"#));
         assert!(!refusal(401, br#"{"error":{"message":"You must provide n=1 for this model."}}"#));
+    }
+
+    #[test]
+    fn a_form_only_provider_is_recognised_by_status_or_words() {
+        let refusal = |status, body: &[u8]| wants_form(&from_status("b", &Reply::fake(status, body)));
+        assert!(refusal(415, b"Unsupported Media Type"));
+        assert!(refusal(
+            400,
+            br#"{"error":{"message":"Content-Type must be application/x-www-form-urlencoded"}}"#
+        ));
+        assert!(refusal(400, br#"{"statusCode":400,"message":"Please send the parameters as form data"}"#));
+        assert!(!refusal(400, br#"{"error":{"message":"Invalid value: '7x7'.","param":"size"}}"#));
+        assert!(!refusal(401, br#"{"error":{"message":"content-type"}}"#));
     }
 
     #[test]

@@ -8,6 +8,9 @@
 //! A provider that answers a batch with "only one image per request" (`You must provide n=1
 //! for this model.`) gets the grid again at once as parallel single calls, and keeps getting
 //! single calls for as long as the process runs: learned, logged, no config change needed.
+//! In the same way, a provider that refuses a JSON body to `/images/generations` (a 415, or a
+//! 400 naming the content type: ohmygpt documents that endpoint form-encoded) gets the same
+//! fields form-encoded at once, and from then on.
 
 mod client;
 mod describe;
@@ -27,7 +30,7 @@ use self::client::Api;
 use self::errors::SERVICE;
 use self::settings::{Options, Settings, Size, Variation};
 use self::wire::{ChatResponse, ImageRequest};
-use crate::backends::http_util::{excerpt, redact};
+use crate::backends::http_util::{Reply, excerpt, redact};
 use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
@@ -52,6 +55,8 @@ pub struct OpenAiBackend {
     api: Api,
     /// Set once the provider refused a batch as "n=1 only": every grid is single calls since.
     one_per_call: AtomicBool,
+    /// Set once the provider refused a JSON body: generations are form-encoded since.
+    form_bodies: AtomicBool,
 }
 
 impl std::fmt::Debug for OpenAiBackend {
@@ -88,7 +93,12 @@ impl OpenAiBackend {
         let settings = Settings::from_config(cfg)?;
         let api = Api::new(&settings.name, settings.base_url.clone(), &settings.api_key, settings.timeout)?
             .image_hosts(&cfg.image_hosts);
-        Ok(OpenAiBackend { settings, api, one_per_call: AtomicBool::new(false) })
+        Ok(OpenAiBackend {
+            settings,
+            api,
+            one_per_call: AtomicBool::new(false),
+            form_bodies: AtomicBool::new(false),
+        })
     }
 
     async fn dispatch(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
@@ -218,7 +228,7 @@ impl OpenAiBackend {
         let reply = match call {
             Call::Generate { prompt, .. } => {
                 let body = ImageRequest { prompt: Some(prompt), ..fields };
-                self.api.post_json("images/generations", &body).await?
+                self.generate(&body).await?
             }
             Call::Edit { prompt, images, .. } => {
                 let mut form = ImageRequest { prompt: Some(prompt), ..fields }.to_form();
@@ -236,6 +246,26 @@ impl OpenAiBackend {
             }
         };
         images::collect(&self.api, &s.name, &reply.what, &reply.body, batch.n as usize).await
+    }
+
+    /// `/images/generations` as JSON, or form-encoded once the provider has said it takes
+    /// only that.
+    async fn generate(&self, body: &ImageRequest<'_>) -> Result<Reply, BackendError> {
+        const PATH: &str = "images/generations";
+        if self.form_bodies.load(Ordering::Relaxed) {
+            return self.api.post_urlencoded(PATH, body).await;
+        }
+        match self.api.post_json(PATH, body).await {
+            Err(e) if errors::wants_form(&e) => {
+                self.form_bodies.store(true, Ordering::Relaxed);
+                tracing::info!(
+                    backend = %self.settings.name,
+                    "the provider refused a JSON body; this backend now sends generations form-encoded"
+                );
+                self.api.post_urlencoded(PATH, body).await
+            }
+            other => other,
+        }
     }
 
     async fn describe(&self, image: &SourceImage) -> Result<JobOutput, BackendError> {

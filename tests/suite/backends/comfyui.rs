@@ -444,10 +444,39 @@ async fn templates_are_checked_when_the_backend_is_built() {
     let missing = dir.path().join("nope.json").display().to_string();
     let e = refused(imagine(missing.clone()), Some(MODEL));
     assert!(e.contains(&missing) && e.contains("workflows.imagine"), "{e}");
-    let e = refused(Workflows::new(), None);
-    assert!(e.contains("the built-in imagine workflow") && e.contains("set `model`"), "{e}");
     let e = refused(Workflows::from([("upscale", file("up.json", "[]"))]), Some(MODEL));
     assert!(e.contains("up.json") && e.contains("not a JSON object"), "{e}");
+}
+
+#[tokio::test]
+async fn without_model_the_servers_first_checkpoint_is_used_asked_once() {
+    let fake = fake(|k| k.checkpoints = vec!["juggernaut.safetensors".into(), "sd15.ckpt".into()]).await;
+    let b = backend(&config(&fake, |c| c.model = None));
+    b.health().await.expect("a server with checkpoints is healthy");
+    output(&b, imagine(1)).await;
+    output(&b, imagine(2)).await;
+    let prompts: Vec<Value> =
+        fake.requests().into_iter().filter(|r| r.path == "/prompt").filter_map(|r| r.json).collect();
+    assert_eq!(prompts.len(), 2);
+    for p in &prompts {
+        let loader =
+            p["prompt"].as_object().unwrap().values().find(|n| n["class_type"] == "CheckpointLoaderSimple");
+        assert_eq!(loader.unwrap()["inputs"]["ckpt_name"], "juggernaut.safetensors");
+    }
+    let asked = fake.requests().iter().filter(|r| r.path == "/object_info/CheckpointLoaderSimple").count();
+    assert_eq!(asked, 1, "asked once, then remembered");
+}
+
+#[tokio::test]
+async fn a_server_without_checkpoints_is_unhealthy_and_its_jobs_say_why() {
+    let fake = fake(|k| k.checkpoints = Vec::new()).await;
+    let b = backend(&config(&fake, |c| c.model = None));
+    let unhealthy = b.health().await.expect_err("no checkpoint: not healthy");
+    assert!(unhealthy.contains("no checkpoint") && unhealthy.contains("models/checkpoints"), "{unhealthy}");
+    let e = failure(&b, imagine(1)).await;
+    assert_eq!((e.code, e.retryable), (FailureCode::BackendRejected, false));
+    assert!(e.user_message.contains("set `model`"), "{e:?}");
+    assert!(!fake.requests().iter().any(|r| r.path == "/prompt"), "nothing was queued");
 }
 
 // --- failures ---

@@ -17,7 +17,7 @@ use easel::backends::{
 };
 use easel::base::{FailureCode, Strength};
 use easel::config::{BackendConfig, Secret};
-use easel::prompt::{Aspect, Param, PromptSpec};
+use easel::prompt::{Aspect, Param, PromptSpec, Speed};
 use serde_json::{Value, json};
 use support::fake_mj_proxy::{COLOURS, FakeMjProxy, Fault, HookMode, Knobs};
 use tokio::sync::watch;
@@ -159,6 +159,37 @@ async fn grid_task(fake: &FakeMjProxy, b: &MjProxyBackend) -> (String, JobOutput
 
 fn assert_no_key(e: &BackendError) {
     assert!(!e.user_message.contains(KEY) && !e.detail.contains(KEY), "key leaked: {e:?}");
+}
+
+#[tokio::test]
+async fn with_speed_paths_a_speed_flag_submits_to_its_mount() {
+    let fake = fake(|k| k.speed_paths = true).await;
+    let mut cfg = config(&fake);
+    cfg.set("speed_paths", true);
+    let b = backend(&cfg);
+    let mut fast = spec("a red fox");
+    fast.params.speed = Some(Speed::Relax);
+    let ran = run(&b, job(Operation::Imagine, fast.clone())).await;
+    let id = ran.accepted.first().cloned().expect("accepted");
+    let out = ran.output();
+    let op = Operation::Upscale { index: 0, source: png_source(8, 8), parent: parent_of(&id, &out) };
+    run(&b, job(op, fast)).await.output();
+    run(&b, imagine("a grey wolf")).await.output();
+
+    let submits: Vec<String> =
+        fake.requests().into_iter().filter(|r| r.path.contains("/submit/")).map(|r| r.path).collect();
+    assert_eq!(submits, ["/mj-relax/mj/submit/imagine", "/mj-relax/mj/submit/action", "/mj/submit/imagine"]);
+    assert!(fake.requests_to("/mj/task/").len() >= 3, "tasks are fetched at the base mount");
+}
+
+#[tokio::test]
+async fn speed_paths_needs_a_base_url_ending_in_mj() {
+    let fake = fake(|_| {}).await;
+    let mut cfg = config(&fake);
+    cfg.base_url = fake.base_url.trim_end_matches("/mj").to_string();
+    cfg.set("speed_paths", true);
+    let e = MjProxyBackend::from_config(&cfg, &Mailbox::new()).expect_err("refused").to_string();
+    assert!(e.contains("speed_paths") && e.contains("/mj"), "{e}");
 }
 
 #[tokio::test]

@@ -193,6 +193,40 @@ async fn a_provider_that_says_n_1_gets_single_calls_at_once_and_from_then_on() {
 }
 
 #[tokio::test]
+async fn a_provider_that_refuses_json_gets_the_same_fields_form_encoded_and_from_then_on() {
+    let fake = fake().await;
+    fake.set(|k| k.form_only = true);
+    let b = backend(&config(&fake, |c| {
+        c.model = Some("flux-dev".into());
+        c.set("send_seed", true);
+    }));
+
+    let (out, _) = output(&b, imagine("a fox in the snow")).await;
+    assert_four_distinct(&out.images, (1024, 1024));
+    let requests = fake.api_requests();
+    let forms: Vec<bool> = requests.iter().map(|r| r.form_encoded).collect();
+    assert_eq!(forms, [false, true], "the refused JSON call, then the same call form-encoded");
+    let (json, form) = (body(&requests[0]), body(&requests[1]));
+    assert_eq!(json, form, "the same fields either way");
+    assert_eq!(form["prompt"], "a fox in the snow");
+    assert_eq!(form["n"], 4);
+    assert_eq!(form["seed"], 1000);
+
+    output(&b, imagine("a hare")).await;
+    let forms: Vec<bool> = fake.api_requests().iter().skip(2).map(|r| r.form_encoded).collect();
+    assert_eq!(forms, [true], "remembered: JSON is not tried again");
+}
+
+#[tokio::test]
+async fn a_400_about_something_else_is_not_retried_form_encoded() {
+    let fake = fake().await;
+    let b = backend(&config(&fake, model("flux-dev")));
+    fake.set(|k| k.max_n = 1);
+    failure(&b, imagine("a fox")).await;
+    assert!(fake.api_requests().iter().all(|r| !r.form_encoded));
+}
+
+#[tokio::test]
 async fn dall_e_3_defaults_to_single_image_calls_in_base64_with_its_own_sizes() {
     let fake = fake().await;
     let b = backend(&config(&fake, model("dall-e-3")));

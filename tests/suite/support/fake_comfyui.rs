@@ -200,6 +200,7 @@ impl FakeComfyUi {
             .route("/upload/image", post(upload))
             .route("/interrupt", post(interrupt))
             .route("/system_stats", get(system_stats))
+            .route("/object_info/{node}", get(object_info))
             .route("/ws", get(ws))
             .layer(DefaultBodyLimit::max(64 << 20))
             .with_state(shared.clone());
@@ -572,6 +573,23 @@ async fn interrupt(State(s): St, uri: Uri, headers: HeaderMap, body: Bytes) -> R
         s.released.add_permits(1);
     }
     StatusCode::OK.into_response()
+}
+
+/// The one node description Easel asks for: which checkpoints the loader can choose from, in
+/// the classic schema (`[[names…], {tooltip}]`).
+async fn object_info(State(s): St, uri: Uri, headers: HeaderMap, Path(node): Path<String>) -> Response {
+    if let Some(early) = admit(&s, "GET", &uri, &headers, None) {
+        return early;
+    }
+    if node != "CheckpointLoaderSimple" {
+        return (StatusCode::NOT_FOUND, Json(json!({}))).into_response();
+    }
+    let names = lock(&s.knobs).checkpoints.clone();
+    Json(json!({ "CheckpointLoaderSimple": {
+        "input": { "required": { "ckpt_name": [names, { "tooltip": "The name of the checkpoint (model) to load." }] } },
+        "output": ["MODEL", "CLIP", "VAE"], "name": "CheckpointLoaderSimple", "category": "loaders"
+    }}))
+    .into_response()
 }
 
 async fn system_stats(State(s): St, uri: Uri, headers: HeaderMap) -> Response {

@@ -57,6 +57,9 @@ pub struct Knobs {
     /// Images asked for on the API's origin redirect to the CDN port.
     pub redirect_images: bool,
     pub describe_text: String,
+    /// trueai's speed mounts: `/mj-fast/mj`, `/mj-relax/mj` and `/mj-turbo/mj` serve submits
+    /// too (off: they are Spring 404s, as on novicezk's build).
+    pub speed_paths: bool,
 }
 
 impl Default for Knobs {
@@ -83,6 +86,7 @@ impl Default for Knobs {
                             3️⃣ a fox crossing a frozen river, cinematic --ar 4:3\n\n\
                             4️⃣ minimal flat fox illustration --ar 4:3"
                 .into(),
+            speed_paths: false,
         }
     }
 }
@@ -206,6 +210,9 @@ impl FakeMjProxy {
         });
         let app = Router::new()
             .route("/mj/submit/{kind}", post(submit))
+            .route("/mj-fast/mj/submit/{kind}", post(submit))
+            .route("/mj-relax/mj/submit/{kind}", post(submit))
+            .route("/mj-turbo/mj/submit/{kind}", post(submit))
             .route("/mj/task/{id}/fetch", get(fetch))
             .route("/fake-cdn/{name}", get(cdn_file))
             .with_state(shared.clone());
@@ -486,7 +493,8 @@ async fn submit(
     let knobs = lock(&s.knobs).clone();
     let req = json.unwrap_or(Value::Null);
     let hook = req["notifyHook"].as_str().map(String::from);
-    if kind == "action" && !knobs.action_endpoint {
+    let on_mount = !uri.path().starts_with("/mj/");
+    if (kind == "action" && !knobs.action_endpoint) || (on_mount && !knobs.speed_paths) {
         let page = json!({
             "timestamp": "2026-01-01T00:00:00.000+00:00", "status": 404, "error": "Not Found",
             "path": uri.path()

@@ -35,6 +35,9 @@ pub struct Knobs {
     pub one_image_message: Option<String>,
     /// Wait this long before handling an API call.
     pub delay: Duration,
+    /// `/images/generations` refuses JSON bodies with a 415 and reads form-encoded ones, as a
+    /// provider that documents the endpoint form-encoded may.
+    pub form_only: bool,
     /// Work calls (not `/v1/models`) wait for one [`FakeOpenAi::release`] each, so a test
     /// decides when the service answers instead of racing a delay.
     pub hold: bool,
@@ -70,6 +73,7 @@ impl Default for Knobs {
             max_n: 10,
             one_image_message: None,
             delay: Duration::ZERO,
+            form_only: false,
             hold: false,
             fault: None,
             fault_calls: None,
@@ -148,8 +152,10 @@ pub struct Recorded {
     pub method: String,
     pub path: String,
     pub authorization: Option<String>,
-    /// The body of JSON endpoints.
+    /// The body of JSON endpoints (of `/images/generations`, also when form-encoded).
     pub json: Option<Value>,
+    /// `/images/generations`: whether the body came form-encoded.
+    pub form_encoded: bool,
     /// The text fields of multipart endpoints.
     pub fields: Vec<(String, String)>,
     pub files: Vec<FilePart>,
@@ -265,12 +271,24 @@ impl FakeOpenAi {
 type St = State<Arc<Shared>>;
 
 async fn generations(State(s): St, headers: HeaderMap, body: Bytes) -> Response {
-    let json = serde_json::from_slice::<Value>(&body).ok();
-    let rec = Recorded { json: json.clone(), ..record("POST", "/v1/images/generations", &headers) };
+    let content_type = headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let form_encoded = content_type.starts_with("application/x-www-form-urlencoded");
+    let json = match form_encoded {
+        true => Some(form_fields(&body)),
+        false => serde_json::from_slice::<Value>(&body).ok(),
+    };
+    let rec =
+        Recorded { json: json.clone(), form_encoded, ..record("POST", "/v1/images/generations", &headers) };
     let fault = match admit(&s, rec).await {
         Ok(fault) => fault,
         Err(early) => return early,
     };
+    if lock(&s.knobs).form_only && !form_encoded {
+        let body = json!({ "error": { "message": format!(
+            "Unsupported Content-Type `{content_type}`: send application/x-www-form-urlencoded"
+        ), "type": "invalid_request_error" } });
+        return (StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(body)).into_response();
+    }
     let Some(Value::Object(body)) = json else {
         return invalid("We could not parse the JSON body of your request.", None);
     };
@@ -294,6 +312,20 @@ async fn generations(State(s): St, headers: HeaderMap, body: Bytes) -> Response 
     let size = get("size").and_then(|v| v.as_str().map(String::from));
     let format = get("response_format").and_then(|v| v.as_str().map(String::from));
     answer_images(&s, fault, &model, n, size.as_deref(), format.as_deref())
+}
+
+/// A form-encoded body as a JSON object, numbers as numbers (the form carries only text).
+fn form_fields(body: &[u8]) -> Value {
+    let text = String::from_utf8_lossy(body);
+    let url = reqwest::Url::parse(&format!("http://form/?{text}")).expect("a form body");
+    let fields = url
+        .query_pairs()
+        .map(|(k, v)| {
+            let value = v.parse::<u64>().map(Value::from).unwrap_or_else(|_| Value::from(v.as_ref()));
+            (k.into_owned(), value)
+        })
+        .collect();
+    Value::Object(fields)
 }
 
 async fn edits(State(s): St, req: Request) -> Response {
