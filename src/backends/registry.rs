@@ -85,8 +85,17 @@ pub fn warnings(config: &Config) -> Vec<String> {
         if kind(&cfg.kind).is_some_and(|k| k.needs_key) && cfg.api_key.is_empty() {
             let var = format!("EASEL__BACKENDS__{}__API_KEY", crate::config::env_name(&cfg.name));
             out.push(format!(
-                "backend `{}` ({}) has no api_key, and the service refuses requests without one:                  set api_key in its [[backends]] entry, or {var} (or {var}_FILE naming a file                  that holds it)",
+                "backend `{}` ({}) has no api_key, and the service refuses requests without one: \
+                 set api_key in its [[backends]] entry, or {var} (or {var}_FILE naming a file \
+                 that holds it)",
                 cfg.name, cfg.kind
+            ));
+        }
+        if cfg.kind == "comfyui" && cfg.model.as_deref().is_none_or(|m| m.trim().is_empty()) {
+            out.push(format!(
+                "backend `{}` (comfyui) has no model: Easel will use the checkpoint the server has \
+                 (its first, if it has several; the log names it at start); set model to choose",
+                cfg.name
             ));
         }
     }

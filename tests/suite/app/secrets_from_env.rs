@@ -126,6 +126,7 @@ fn a_hosted_backend_without_a_key_is_warned_about() {
     assert_eq!(said.len(), 1, "a1111 runs without a key, so only openai is warned about: {said:?}");
     assert!(said[0].contains("backend `hosted` (openai) has no api_key"), "{}", said[0]);
     assert!(said[0].contains("EASEL__BACKENDS__HOSTED__API_KEY"), "{}", said[0]);
+    assert!(!said[0].contains("  "), "one sentence, without runs of spaces: {}", said[0]);
 
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_easel"))
         .args(["check-config", "--config"])
@@ -136,4 +137,22 @@ fn a_hosted_backend_without_a_key_is_warned_about() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("warning: backend `hosted` (openai) has no api_key"), "{stdout}");
+}
+
+#[test]
+fn a_comfyui_backend_without_a_model_is_told_what_happens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = config_file(
+        &dir,
+        "[[backends]]\nname = \"gpu\"\nkind = \"comfyui\"\nbase_url = \"http://127.0.0.1:8188\"\n",
+    );
+    let config = load_from(Some(&path), env(&[])).unwrap();
+    let said = warnings(&config);
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert!(
+        said[0].contains("backend `gpu` (comfyui) has no model")
+            && said[0].contains("checkpoint the server has"),
+        "{}",
+        said[0]
+    );
 }
