@@ -13,7 +13,7 @@ pub mod views;
 pub use crate::admin::Requester;
 pub use press::{Child, Pressed, RemixForm};
 pub use refused::Refused;
-pub use submit::Ticket;
+pub use submit::{References, Ticket};
 
 use crate::admin::Gate;
 use crate::admin::moderation::WordFilter;

@@ -19,7 +19,7 @@ use crate::admin::{Admission, Ask, Outcome};
 use crate::backends::routing::{self, Request, RouteError, Want};
 use crate::base::{MessageRef, TaskId, TaskKind};
 use crate::db::{NewTask, Task};
-use crate::prompt::{self, Aspect, PromptSpec};
+use crate::prompt::{self, Aspect, PromptSpec, StyleRef, StyleSource};
 use crate::tasks::engine::SubmitError;
 
 /// A request that passed every check that can refuse it at once, ready to queue with
@@ -64,6 +64,25 @@ impl Planned {
     }
 }
 
+/// Images a member attached to /imagine, by their links: `image` as an image prompt,
+/// `style` as a style reference.
+#[derive(Debug, Clone, Default)]
+pub struct References {
+    pub image: Option<String>,
+    pub style: Option<String>,
+}
+
+impl References {
+    fn add_to(&self, spec: &mut PromptSpec) {
+        if let Some(url) = &self.image {
+            spec.image_urls.insert(0, url.clone());
+        }
+        if let Some(url) = &self.style {
+            spec.params.style_refs.push(StyleRef { source: StyleSource::Url(url.clone()), weight: None });
+        }
+    }
+}
+
 impl Ticket {
     /// The member wants their /imagine results in their DMs (private mode).
     pub fn private(&self) -> bool {
@@ -97,7 +116,20 @@ impl App {
         model: Option<&str>,
         who: &Requester,
     ) -> Result<Ticket, Refused> {
-        self.plan_imagine(raw, model, who, true).await
+        self.plan_imagine(raw, model, who, true, &References::default()).await
+    }
+
+    /// /imagine with images attached as options: `refs.image` leads the prompt as an image
+    /// prompt and `refs.style` joins its style references, in every prompt it expands to.
+    /// The caller attaches their bytes ([`Ticket::attach`]) once fetched.
+    pub async fn check_imagine_with(
+        &self,
+        raw: &str,
+        model: Option<&str>,
+        who: &Requester,
+        refs: &References,
+    ) -> Result<Ticket, Refused> {
+        self.plan_imagine(raw, model, who, true, refs).await
     }
 
     /// `easel imagine` (and tests): the same path as /imagine for the local operator, who is
@@ -108,7 +140,7 @@ impl App {
         model: Option<&str>,
         who: &Requester,
     ) -> Result<Vec<Task>, Refused> {
-        let ticket = self.plan_imagine(raw, model, who, false).await?;
+        let ticket = self.plan_imagine(raw, model, who, false, &References::default()).await?;
         self.queue(ticket).await
     }
 
@@ -118,6 +150,7 @@ impl App {
         model: Option<&str>,
         who: &Requester,
         gated: bool,
+        refs: &References,
     ) -> Result<Ticket, Refused> {
         let (settings, options) = self.prefs.settings_and_options(&who.user_id).await?;
         let composed = crate::prefs::compose(raw, &settings.suffix, &options);
@@ -138,6 +171,7 @@ impl App {
         let tasks = specs
             .into_iter()
             .map(|mut spec| {
+                refs.add_to(&mut spec);
                 crate::prefs::apply_defaults(&mut spec, &settings);
                 let seed = spec.params.seed.unwrap_or_else(|| fastrand::u32(..));
                 Planned { model: model.map(str::to_string), seed, ..Planned::new(TaskKind::Imagine, spec) }

@@ -8,6 +8,7 @@ mod flow;
 mod forged;
 mod gateway_faults;
 mod hosted;
+mod imagine_refs;
 mod ohmygpt;
 mod opj;
 mod queue;
