@@ -12,5 +12,6 @@ mod ohmygpt;
 mod opj;
 mod queue;
 mod restart;
+mod retention;
 mod routing;
 mod settings;
