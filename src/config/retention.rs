@@ -44,7 +44,7 @@ impl RetentionConfig {
 
     /// The size cap in bytes, when there is one.
     pub fn image_max_bytes(&self) -> Option<u64> {
-        (self.image_max_gb > 0.0).then(|| (self.image_max_gb * 1e9) as u64)
+        (self.image_max_gb > 0.0).then_some((self.image_max_gb * 1e9) as u64)
     }
 
     /// `(key, what to change)` for a value Easel cannot use.
@@ -104,9 +104,9 @@ fn gigabytes<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
 mod tests {
     use super::*;
 
-    fn parse(text: &str) -> Result<RetentionConfig, figment::Error> {
+    fn parse(text: &str) -> Result<RetentionConfig, String> {
         use figment::providers::Format;
-        figment::Figment::from(figment::providers::Toml::string(text)).extract()
+        figment::Figment::from(figment::providers::Toml::string(text)).extract().map_err(|e| e.to_string())
     }
 
     #[test]
