@@ -39,7 +39,7 @@ RUN apt-get update \
  && useradd --system --user-group --uid 10001 --home-dir /data --shell /usr/sbin/nologin easel \
  && mkdir -p /data /etc/easel \
  && chown easel:easel /data \
- && printf '# Mount your easel.toml over this file (see config.example.toml).\n' > /etc/easel/easel.toml \
+ && printf '# Mount your easel.toml over this file (start from config.minimal.toml).\n' > /etc/easel/easel.toml \
  && chgrp -R easel /etc/easel \
  && chmod 0750 /etc/easel \
  && chmod 0640 /etc/easel/easel.toml

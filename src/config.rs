@@ -11,6 +11,7 @@
 mod backend;
 mod env;
 mod load;
+mod retention;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ pub use backend::{
 };
 pub use env::env_name;
 pub use load::{ConfigError, load, load_from};
+pub use retention::RetentionConfig;
 
 /// A secret string (token, API key): deserialised like a string, printed as `***`.
 #[derive(Clone, Default, PartialEq, Eq)]
@@ -66,6 +68,8 @@ pub struct Config {
     /// Daily limits and running caps by Discord role (`[[quotas]]`).
     pub quotas: Vec<QuotaConfig>,
     pub moderation: ModerationConfig,
+    /// What is removed after how long (images, finished tasks, the audit).
+    pub retention: RetentionConfig,
     /// Where the config was read from, for messages; not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -330,6 +334,7 @@ impl Config {
             self.moderation.banned_words.len(),
             self.moderation.allowed_words.len()
         );
+        out += &self.retention.summary();
         for note in self.timing_notes() {
             out += &format!("note: {note}\n");
         }

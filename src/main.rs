@@ -51,6 +51,22 @@ enum Command {
         #[arg(long, default_value = "easel-out")]
         out: PathBuf,
     },
+    /// Back up or compact the database (safe while Easel runs).
+    Db {
+        #[command(subcommand)]
+        action: DbAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum DbAction {
+    /// Write a consistent copy of the database to FILE (which must not exist yet).
+    Backup {
+        /// The new file, e.g. backups/easel-2025-01-31.db.
+        file: PathBuf,
+    },
+    /// Give the space of deleted rows back to the disk (after a large prune).
+    Vacuum,
 }
 
 /// `--listen`: an IP address alone, or with its port.
@@ -93,6 +109,10 @@ fn main() -> ExitCode {
             Command::Imagine { prompt, backend, out } => {
                 easel::cli::imagine(cli.config.as_deref(), &prompt, backend.as_deref(), &out).await
             }
+            Command::Db { action: DbAction::Backup { file } } => {
+                easel::cli::db::backup(cli.config.as_deref(), &file).await
+            }
+            Command::Db { action: DbAction::Vacuum } => easel::cli::db::vacuum(cli.config.as_deref()).await,
         }
     })
 }

@@ -94,6 +94,20 @@ pub const METRICS: &[Metric] = &[
         false,
         "Tasks moved to another backend after a retryable failure, by the backend left and the one taken.",
     ),
+    metric(
+        "easel_retention_removed_total",
+        Counter,
+        &["what", "reason"],
+        false,
+        "What retention removed: tasks' images (what=images, reason=age or size), finished tasks and audit rows (reason=age).",
+    ),
+    metric(
+        "easel_retention_freed_bytes_total",
+        Counter,
+        &[],
+        false,
+        "Bytes of image files retention deleted.",
+    ),
 ];
 
 /// Gives `recorder` the description of every metric, so each carries `# HELP` once recorded.

@@ -63,6 +63,28 @@ impl Storage {
         }
     }
 
+    /// Deletes an image file retention let go, and its task folder once that is empty. Only
+    /// files under the image folder are touched (a row pointing elsewhere is left alone); a
+    /// file already gone counts as deleted.
+    pub async fn remove(&self, path: &str) -> anyhow::Result<()> {
+        let file = Path::new(path);
+        anyhow::ensure!(
+            file.starts_with(&self.root) && !file.components().any(|c| c == std::path::Component::ParentDir),
+            "{path} is not under the image folder {}",
+            self.root.display()
+        );
+        match tokio::fs::remove_file(file).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("deleting {path}"))),
+        }
+        // A task folder goes with its last file; `incoming` (uploads) and the root stay.
+        if let Some(dir) = file.parent().filter(|d| *d != self.root && !d.ends_with("incoming")) {
+            let _ = tokio::fs::remove_dir(dir).await;
+        }
+        Ok(())
+    }
+
     pub async fn read(&self, path: &str) -> anyhow::Result<bytes::Bytes> {
         let data = tokio::fs::read(path).await.with_context(|| format!("reading image {path}"))?;
         Ok(data.into())

@@ -10,6 +10,7 @@ use super::{App, Refused, Requester, Ticket};
 use crate::admin::{Ask, Outcome};
 use crate::base::{ImageRole, Strength, TaskId, TaskKind, TaskState};
 use crate::db::Task;
+use crate::tasks::retention::images_removed_text;
 
 /// What a button under a result asks of the task it sits under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +85,7 @@ impl App {
     /// What the press makes of its parent, once the gate let it through.
     async fn press_makes(&self, who: &Requester, parent: &Task, child: Child) -> Result<Makes, Refused> {
         self.parent_usable(who, parent)?;
+        images_kept(parent, child)?;
         let (kind, inputs) = match child {
             Child::Upscale { index } => (TaskKind::Upscale { index }, Vec::new()),
             Child::Vary { index, strength } => {
@@ -143,6 +145,7 @@ impl App {
         text: &str,
     ) -> Result<Planned, Refused> {
         self.owner_only(who, parent)?;
+        images_kept(parent, Child::Vary { index: form.index, strength: form.strength })?;
         let mut specs = crate::prompt::parse(text, &self.prompt_limits())?;
         if specs.len() != 1 {
             return Err(Refused::RemixOfSeveral);
@@ -207,6 +210,19 @@ impl App {
         }
         Ok(out)
     }
+}
+
+/// A press that works from `parent`'s images, once retention removed them, is answered with
+/// why (🔄 of an /imagine and 1–4 under a /describe need only the prompt, so they still work).
+fn images_kept(parent: &Task, child: Child) -> Result<(), Refused> {
+    let Some(removed) = parent.images_removed else { return Ok(()) };
+    let done = match child {
+        Child::Upscale { .. } => "upscaled",
+        Child::Vary { .. } => "varied",
+        Child::Reroll if matches!(parent.kind, TaskKind::Blend | TaskKind::Describe) => "rerolled",
+        Child::Reroll | Child::Prompt { .. } => return Ok(()),
+    };
+    Err(Refused::ImagesRemoved(images_removed_text(removed, parent.finished_at, done)))
 }
 
 /// A task made from `parent`, on the parent's backend while it is up and can serve (U and V

@@ -17,7 +17,10 @@ pub enum Refused {
     Submit(#[from] SubmitError),
     #[error(transparent)]
     Cancel(#[from] CancelError),
-    #[error("The images behind this button are no longer in Easel's records, so it can't be used.")]
+    #[error(
+        "This result is no longer in Easel's records (old results may be deleted), so its buttons \
+         can't be used — run /imagine again."
+    )]
     ParentGone,
     #[error("That task did not finish, so its buttons can't be used.")]
     ParentUnfinished,
@@ -37,6 +40,10 @@ pub enum Refused {
     RemixOfSeveral,
     #[error("The images behind this button are no longer stored, so it can't be used.")]
     InputsGone,
+    /// Retention removed the images the button would work from; the text says why and what
+    /// to do instead.
+    #[error("{0}")]
+    ImagesRemoved(String),
     #[error(
         "No backend here can blend images. Ask an admin to add one that can (for example OpenAI's \
          gpt-image models), or use /imagine."
@@ -71,6 +78,7 @@ impl Refused {
             Refused::Submit(_) => "bad-input",
             Refused::Cancel(_) => "cancel",
             Refused::ParentGone | Refused::ParentUnfinished | Refused::RemixUnfinished => "parent-unusable",
+            Refused::ImagesRemoved(_) => "images-removed",
             Refused::NotOwner { .. } => "not-owner",
             Refused::NotOnItsMessage => "not-on-its-message",
             Refused::NoSuchPrompt(_) | Refused::RemixOfSeveral | Refused::InputsGone => "bad-press",

@@ -1,7 +1,9 @@
 //! What the `easel` subcommands do: `run` and `sandbox` serve Easel (through the one serving
 //! sequence in `serve`), `check-config` checks a config, and `imagine` runs one imagine end to
-//! end so an admin can try a backend before inviting the bot.
+//! end so an admin can try a backend before inviting the bot. `db` backs the database up and
+//! vacuums it.
 
+pub mod db;
 pub mod healthcheck;
 mod imagine;
 mod progress;

@@ -26,6 +26,8 @@ pub struct Server {
     /// Where `/healthz` and `/metrics` are served, when `http.listen` is set.
     pub http: Option<SocketAddr>,
     engine: JoinHandle<()>,
+    /// The `[retention]` loop, when it removes anything.
+    retention: Option<JoinHandle<()>>,
     discord: JoinHandle<anyhow::Result<()>>,
 }
 
@@ -41,8 +43,14 @@ impl Server {
             .await
             .context("cannot serve the operator endpoints")?;
         let engine = app.start();
+        let retention = crate::tasks::retention::spawn(
+            app.db.clone(),
+            app.engine.storage().clone(),
+            app.config.retention.clone(),
+            app.clock.clone(),
+        );
         let discord = tokio::spawn(crate::discord::run(app.clone(), health.clone()));
-        Ok(Server { app, health, http, engine, discord })
+        Ok(Server { app, health, http, engine, retention, discord })
     }
 
     /// Serves until the Discord connection ends or `stop` resolves, then stops taking tasks,
@@ -57,6 +65,9 @@ impl Server {
             }
         };
         self.discord.abort();
+        if let Some(retention) = &self.retention {
+            retention.abort();
+        }
         self.app.engine.shutdown(STOP_GRACE).await;
         flush_deliveries(&self.app, DELIVERY_GRACE).await;
         self.engine.abort();
@@ -68,6 +79,9 @@ impl Server {
     pub fn abort(&self) {
         self.discord.abort();
         self.engine.abort();
+        if let Some(retention) = &self.retention {
+            retention.abort();
+        }
     }
 }
 

@@ -266,6 +266,7 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
             format!("{} is out of range: use 1 to 100", config.imaging.grid_quality),
         ));
     }
+    config.retention.check().map_err(|(key, msg)| err(key, msg))?;
     tracing_subscriber::EnvFilter::try_new(&config.log.level).map_err(|e| {
         err("log.level", format!("`{}` is not a log filter ({e}); try \"info\"", config.log.level))
     })?;

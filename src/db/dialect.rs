@@ -14,6 +14,9 @@ pub(super) struct Sql {
     /// Run first inside a submit's transaction to lock the member (`$1` = user id), where
     /// `begin_submit` alone does not already serialise submits.
     pub lock_member: Option<&'static str>,
+    /// Starts a transaction that decides what to remove and removes it (retention), so no
+    /// submit slips in between. SQLite: `BEGIN IMMEDIATE`.
+    pub begin_write: &'static str,
     /// `queued → submitted` for the next task of backend `$2` at time `$1`, fairly across
     /// members (least recently served first, then that member's oldest task), within each
     /// member's running cap (`$3` stands in for tasks without one) and never past an older
@@ -36,6 +39,7 @@ pub(super) struct Sql {
 pub(super) static SQLITE: Sql = Sql {
     begin_submit: "BEGIN IMMEDIATE",
     lock_member: None,
+    begin_write: "BEGIN IMMEDIATE",
     claim: "UPDATE tasks SET state = 'submitted', attempts = attempts + 1,
                  started_at = COALESCE(started_at, $1), updated_at = $1
              WHERE state = 'queued' AND id = (

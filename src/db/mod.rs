@@ -9,6 +9,8 @@
 //! - `queue`: the queue as members, routing and operators see it;
 //! - `admin`: the pause switch, bans, quota overrides and the prompt audit;
 //! - `prefs`: each member's settings and named options;
+//! - `retention`: what may be removed (never what unfinished work needs), removing it, and
+//!   the database's backup and vacuum;
 //! - `dialect`: the statements whose syntax differs between SQL dialects (the claim, JSON
 //!   updates, upserts, how a submit locks out a concurrent one), one place each.
 //!
@@ -22,6 +24,7 @@ mod dialect;
 mod lifecycle;
 mod prefs;
 mod queue;
+mod retention;
 mod submit;
 mod tasks;
 
@@ -36,6 +39,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 pub use admin::{AuditEntry, Ban, QuotaOverride};
 pub use prefs::{UserSettings, parse_aspect};
 pub use queue::BackendQueue;
+pub use retention::{ImagesRemoved, Removable, Removed, RemovedFor};
 pub use submit::{MemberLoad, OverLimit, SubmitLimits};
 pub use tasks::{NewTask, Outcome, StoredImage, Task};
 
@@ -76,6 +80,11 @@ impl Db {
     pub async fn probe_write(&self) -> anyhow::Result<()> {
         sqlx::query(self.sql.probe_write).bind(now_ms()).execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// The database file on disk.
+    pub fn file(&self) -> std::path::PathBuf {
+        self.pool.connect_options().get_filename().to_path_buf()
     }
 
     /// Closes every connection, waiting for those in use to be returned.

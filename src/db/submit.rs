@@ -33,6 +33,9 @@ pub enum OverLimit {
     Waiting { unfinished: u32 },
     /// `used` of the member's tasks count against today's quota of `limit` already.
     Daily { used: u32, limit: u32 },
+    /// Not a limit but found in the same transaction: retention removed the images of
+    /// `parent`, which a U or V of the request would work from.
+    ParentImagesRemoved { parent: TaskId },
 }
 
 /// A member's unfinished tasks: waiting, and with a backend.
@@ -98,6 +101,22 @@ impl Db {
         if let Err(over) = limits.check(load, used, batch.len() as u32, running_cap) {
             tx.rollback().await?;
             return Ok(Err(over));
+        }
+        // Under the same write lock as retention's removals: either this insert pins the
+        // parent first, or it sees the parent's images already gone.
+        for parent in
+            batch.iter().filter(|(t, _)| t.kind.source_index().is_some()).filter_map(|(t, _)| t.parent_id)
+        {
+            let removed: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND images_removed_at IS NOT NULL)",
+            )
+            .bind(parent)
+            .fetch_one(&mut *tx)
+            .await?;
+            if removed {
+                tx.rollback().await?;
+                return Ok(Err(OverLimit::ParentImagesRemoved { parent }));
+            }
         }
         let mut tasks = Vec::with_capacity(batch.len());
         for (new, inputs) in batch {

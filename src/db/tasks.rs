@@ -8,6 +8,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::Db;
+use super::retention::{ImagesRemoved, RemovedFor};
 use crate::base::{FailureCode, ImageRole, MessageRef, TaskId, TaskKind, TaskState, now_ms};
 use crate::prompt::PromptSpec;
 
@@ -64,6 +65,8 @@ pub struct Task {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// Retention removed this task's images (the row stays so its buttons can say so).
+    pub images_removed: Option<ImagesRemoved>,
 }
 
 /// An image file that belongs to a task.
@@ -285,5 +288,9 @@ pub(super) fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
         created_at: r.get("created_at"),
         started_at: r.get("started_at"),
         finished_at: r.get("finished_at"),
+        images_removed: r.get::<Option<i64>, _>("images_removed_at").map(|at| ImagesRemoved {
+            at,
+            why: RemovedFor::parse(r.get::<Option<&str>, _>("images_removed_why").unwrap_or("age")),
+        }),
     })
 }

@@ -35,6 +35,7 @@ fn task(kind: TaskKind, state: TaskState) -> Task {
         created_at: 0,
         started_at: None,
         finished_at: None,
+        images_removed: None,
     }
 }
 

@@ -41,6 +41,9 @@ pub enum SubmitError {
     ParentNotReady,
     #[error("Image #{0} does not exist on that task.")]
     NoSuchImage(u8),
+    /// Retention removed the parent's images; the text says why and what to do instead.
+    #[error("{0}")]
+    ImagesRemoved(String),
     #[error("Image {index}: {source}")]
     BadInput { index: usize, source: imaging::ImageError },
     #[error(

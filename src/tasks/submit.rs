@@ -70,6 +70,19 @@ impl Engine {
             inner.db.insert_tasks(&batch, &limits, running_cap, deadline, inner.clock.now_ms()).await;
         let tasks = match created {
             Ok(Ok(tasks)) => tasks,
+            Ok(Err(OverLimit::ParentImagesRemoved { parent })) => {
+                // Retention removed them between the check above and the insert.
+                discard_inputs(inner, &batch).await;
+                let task = inner.db.task(parent).await?;
+                let removed =
+                    task.as_ref().and_then(|t| t.images_removed).ok_or(SubmitError::ParentNotReady)?;
+                let kind = batch.iter().find(|(t, _)| t.parent_id == Some(parent)).map(|(t, _)| t.kind);
+                return Err(images_removed(
+                    removed,
+                    task.and_then(|t| t.finished_at),
+                    &kind.unwrap_or(TaskKind::Upscale { index: 0 }),
+                ));
+            }
             Ok(Err(over)) => {
                 discard_inputs(inner, &batch).await;
                 info!(user_id = %user, ?over, "tasks refused at a limit");
@@ -131,6 +144,15 @@ pub fn daily_limit_text(used: u32, limit: u32, asked: u32, resets_at: i64) -> St
     format!("{over} Your quota resets at 00:00 UTC (<t:{}:R>).", resets_at / 1000)
 }
 
+fn images_removed(
+    removed: crate::db::ImagesRemoved,
+    finished_at: Option<i64>,
+    kind: &TaskKind,
+) -> SubmitError {
+    let done = if matches!(kind, TaskKind::Upscale { .. }) { "upscaled" } else { "varied" };
+    SubmitError::ImagesRemoved(super::retention::images_removed_text(removed, finished_at, done))
+}
+
 /// The member's words for a limit `asked` more tasks would pass.
 fn refusal(over: OverLimit, limits: &SubmitLimits, asked: u32, running_cap: u32) -> SubmitError {
     match over {
@@ -144,6 +166,7 @@ fn refusal(over: OverLimit, limits: &SubmitLimits, asked: u32, running_cap: u32)
         OverLimit::Daily { used, limit } => {
             SubmitError::DailyLimit { used, limit, asked, resets_at: limits.day_start_ms + DAY_MS }
         }
+        OverLimit::ParentImagesRemoved { .. } => SubmitError::ParentNotReady,
     }
 }
 
@@ -170,6 +193,9 @@ async fn check_task(inner: &Inner, new: &NewTask) -> Result<Vec<StoredImage>, Su
         let parent = inner.db.task(parent_id).await?.ok_or(SubmitError::ParentNotReady)?;
         if parent.state != TaskState::Succeeded {
             return Err(SubmitError::ParentNotReady);
+        }
+        if let Some(removed) = parent.images_removed {
+            return Err(images_removed(removed, parent.finished_at, &new.kind));
         }
         let images = inner.db.images(parent_id, ImageRole::Image).await?;
         if !images.iter().any(|i| i.index == index) {

@@ -2,6 +2,7 @@ mod admin;
 mod audit;
 mod cli;
 mod config;
+mod db_cli;
 mod deploy_files;
 mod metrics_catalog;
 mod operator_http;

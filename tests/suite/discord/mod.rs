@@ -13,5 +13,6 @@ mod ohmygpt;
 mod opj;
 mod queue;
 mod restart;
+mod retention;
 mod routing;
 mod settings;

@@ -1,5 +1,6 @@
 mod breaker;
 mod faults;
 mod limits;
+mod retention;
 mod run;
 mod store;
