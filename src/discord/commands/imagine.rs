@@ -30,10 +30,11 @@ pub async fn imagine(
     }
     // A bad prompt is answered privately, before anything public happens.
     let who = requester(ctx, true);
-    let mut ticket = match data.app.check_imagine_with(&prompt, model.as_deref(), &who, &attached.refs()).await {
-        Ok(ticket) => ticket,
-        Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
-    };
+    let mut ticket =
+        match data.app.check_imagine_with(&prompt, model.as_deref(), &who, &attached.refs()).await {
+            Ok(ticket) => ticket,
+            Err(e) => return reply_ephemeral(ctx, &BotError::from(e).for_member()).await,
+        };
     if ticket.private() {
         return private(ctx, ticket, attached).await;
     }
@@ -113,7 +114,9 @@ struct Attached {
 
 impl Attached {
     fn each(&self) -> impl Iterator<Item = (&'static str, &serenity::Attachment)> {
-        [("image", &self.image), ("style", &self.style)].into_iter().filter_map(|(n, a)| Some((n, a.as_ref()?)))
+        [("image", &self.image), ("style", &self.style)]
+            .into_iter()
+            .filter_map(|(n, a)| Some((n, a.as_ref()?)))
     }
 
     /// A file Discord itself says is not an image is refused before anything else.
@@ -121,13 +124,19 @@ impl Attached {
         self.each().find_map(|(option, a)| {
             let kind = a.content_type.as_deref()?;
             (!kind.starts_with("image/")).then(|| {
-                format!("The `{option}` option needs an image (PNG, JPEG, WebP or GIF); `{}` is {kind}.", a.filename)
+                format!(
+                    "The `{option}` option needs an image (PNG, JPEG, WebP or GIF); `{}` is {kind}.",
+                    a.filename
+                )
             })
         })
     }
 
     fn refs(&self) -> References {
-        References { image: self.image.as_ref().map(|a| a.url.clone()), style: self.style.as_ref().map(|a| a.url.clone()) }
+        References {
+            image: self.image.as_ref().map(|a| a.url.clone()),
+            style: self.style.as_ref().map(|a| a.url.clone()),
+        }
     }
 
     /// Downloads each attachment with /blend's checks, `image` first; the error names the option.

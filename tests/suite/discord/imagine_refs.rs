@@ -77,7 +77,8 @@ async fn an_attachment_that_is_not_an_image_is_refused_naming_the_option() {
 
     // Declared an image, but the bytes are not one: found after the download, the public
     // "thinking…" is taken back and nothing is queued.
-    let fake_png = w.sandbox.upload("broken.png", "image/png", Bytes::from_static(b"<html>an error page</html>"));
+    let fake_png =
+        w.sandbox.upload("broken.png", "image/png", Bytes::from_static(b"<html>an error page</html>"));
     w.sandbox
         .slash(
             alice,
