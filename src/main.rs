@@ -51,6 +51,24 @@ enum Command {
         #[arg(long, default_value = "easel-out")]
         out: PathBuf,
     },
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+#[derive(Subcommand)]
+enum DbCommand {
+    /// Copy every task, image record, setting, quota, ban and audit row of a SQLite database
+    /// into an empty PostgreSQL database, keeping ids. Stop Easel first.
+    Copy {
+        /// The SQLite database, e.g. sqlite://data/easel.db.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The PostgreSQL database, e.g. postgres://easel:PASSWORD@localhost/easel; it must
+        /// exist and be empty (its tables are created).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 /// `--listen`: an IP address alone, or with its port.
@@ -93,6 +111,7 @@ fn main() -> ExitCode {
             Command::Imagine { prompt, backend, out } => {
                 easel::cli::imagine(cli.config.as_deref(), &prompt, backend.as_deref(), &out).await
             }
+            Command::Db(DbCommand::Copy { from, to }) => easel::cli::db_copy(&from, &to).await,
         }
     })
 }

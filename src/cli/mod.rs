@@ -2,6 +2,7 @@
 //! sequence in `serve`), `check-config` checks a config, and `imagine` runs one imagine end to
 //! end so an admin can try a backend before inviting the bot.
 
+mod db_copy;
 pub mod healthcheck;
 mod imagine;
 mod progress;
@@ -10,6 +11,7 @@ pub mod serve;
 use std::path::Path;
 use std::process::ExitCode;
 
+pub use db_copy::db_copy;
 pub use imagine::imagine;
 use serve::Server;
 
