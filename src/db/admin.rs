@@ -1,7 +1,6 @@
 //! The admin tables (migration 0005): the pause switch, bans, per-member quota overrides and
 //! the prompt audit.
 
-
 use super::row::Cols;
 use super::{Db, on_pool};
 
@@ -77,24 +76,24 @@ impl Db {
 
     pub async fn ban_of(&self, user: &str) -> anyhow::Result<Option<Ban>> {
         let row = on_pool!(self, pool => sqlx::query("SELECT * FROM bans WHERE user_id = $1")
-            .bind(user)
-            .fetch_optional(pool).await?.map(|r| Ban {
-                user_id: r.text("user_id"),
-                banned_by: r.text("banned_by"),
-                reason: r.opt_text("reason"),
-                created_at: r.int("created_at"),
-            }));
+        .bind(user)
+        .fetch_optional(pool).await?.map(|r| Ban {
+            user_id: r.text("user_id"),
+            banned_by: r.text("banned_by"),
+            reason: r.opt_text("reason"),
+            created_at: r.int("created_at"),
+        }));
         Ok(row)
     }
 
     pub async fn ban_count(&self) -> anyhow::Result<u32> {
-        let n: i64 = on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM bans").fetch_one(pool).await?);
+        let n: i64 =
+            on_pool!(self, pool => sqlx::query_scalar("SELECT COUNT(*) FROM bans").fetch_one(pool).await?);
         Ok(n as u32)
     }
 
     pub async fn quota_override(&self, user: &str) -> anyhow::Result<Option<QuotaOverride>> {
-        let row: Option<(Option<i64>, Option<i64>)> =
-            on_pool!(self, pool => sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = $1")
+        let row: Option<(Option<i64>, Option<i64>)> = on_pool!(self, pool => sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = $1")
                 .bind(user)
                 .fetch_optional(pool).await?);
         Ok(row.map(|(daily, running)| QuotaOverride {

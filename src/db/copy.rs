@@ -37,7 +37,9 @@ impl Db {
     /// Copies everything in `self` (SQLite) into `to` (PostgreSQL, empty).
     pub async fn copy_into(&self, to: &Db) -> anyhow::Result<CopyReport> {
         let (Pool::Sqlite(from), Pool::Postgres(dest)) = (&self.pool, &to.pool) else {
-            anyhow::bail!("easel db copy copies a SQLite database (--from sqlite://…) into PostgreSQL (--to postgres://…)");
+            anyhow::bail!(
+                "easel db copy copies a SQLite database (--from sqlite://…) into PostgreSQL (--to postgres://…)"
+            );
         };
         let tables = tables_of(dest).await?;
         for (table, _) in &tables {
@@ -52,7 +54,9 @@ impl Db {
         let mut report = CopyReport::new();
         let mut tx = dest.begin().await?;
         for (table, columns) in &tables {
-            let copied = copy_table(from, &mut tx, table, columns).await.with_context(|| format!("copying {table}"))?;
+            let copied = copy_table(from, &mut tx, table, columns)
+                .await
+                .with_context(|| format!("copying {table}"))?;
             report.insert(table.clone(), copied);
         }
         // Identity columns carry on after the copied ids.
@@ -85,7 +89,9 @@ async fn tables_of(dest: &PgPool) -> anyhow::Result<Vec<(String, Vec<(String, Ki
             "bigint" | "integer" | "smallint" => Kind::Int,
             "boolean" => Kind::Flag,
             "text" | "character varying" => Kind::Text,
-            other => anyhow::bail!("column {table}.{column} is of type {other}, which easel db copy cannot copy"),
+            other => {
+                anyhow::bail!("column {table}.{column} is of type {other}, which easel db copy cannot copy")
+            }
         };
         match tables.last_mut() {
             Some((t, cols)) if *t == table => cols.push((column, kind)),
@@ -112,11 +118,13 @@ async fn copy_table(
     let mut after = i64::MIN;
     loop {
         let rows: Vec<SqliteRow> = if keyed {
-            sqlx::query(AssertSqlSafe(format!("SELECT {list} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2")))
-                .bind(after)
-                .bind(PAGE)
-                .fetch_all(from)
-                .await?
+            sqlx::query(AssertSqlSafe(format!(
+                "SELECT {list} FROM {table} WHERE id > $1 ORDER BY id LIMIT $2"
+            )))
+            .bind(after)
+            .bind(PAGE)
+            .fetch_all(from)
+            .await?
         } else {
             sqlx::query(AssertSqlSafe(format!("SELECT {list} FROM {table}"))).fetch_all(from).await?
         };

@@ -47,7 +47,8 @@ pub(super) enum Claim {
     PickLockTake { pick: &'static str, lock_member: &'static str, take: &'static str },
 }
 
-const UPSERT_IMAGE: &str = "INSERT INTO task_images (task_id, role, idx, path, mime, width, height, bytes, seed)
+const UPSERT_IMAGE: &str =
+    "INSERT INTO task_images (task_id, role, idx, path, mime, width, height, bytes, seed)
                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                    ON CONFLICT (task_id, role, idx) DO UPDATE SET path = excluded.path,
                        mime = excluded.mime, width = excluded.width, height = excluded.height,
@@ -58,7 +59,8 @@ const UPSERT_ADMIN_SETTING: &str = "INSERT INTO admin_settings (key, value, upda
                                updated_by = excluded.updated_by, updated_at = excluded.updated_at";
 const INSERT_BAN: &str = "INSERT INTO bans (user_id, banned_by, reason, created_at) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (user_id) DO NOTHING";
-const UPSERT_QUOTA_OVERRIDE: &str = "INSERT INTO quota_overrides (user_id, daily_limit, running_cap, set_by, set_at)
+const UPSERT_QUOTA_OVERRIDE: &str =
+    "INSERT INTO quota_overrides (user_id, daily_limit, running_cap, set_by, set_at)
                             VALUES ($1, $2, $3, $4, $5)
                             ON CONFLICT (user_id) DO UPDATE SET daily_limit = excluded.daily_limit,
                                 running_cap = excluded.running_cap, set_by = excluded.set_by,

@@ -26,7 +26,13 @@ impl Db {
         let cap = per_user_running as i64;
         match (&self.pool, &self.sql.claim) {
             (super::Pool::Sqlite(pool), Claim::OneStatement(sql)) => {
-                let row = sqlx::query(*sql).bind(now).bind(backend).bind(cap).bind(HELD).fetch_optional(pool).await?;
+                let row = sqlx::query(*sql)
+                    .bind(now)
+                    .bind(backend)
+                    .bind(cap)
+                    .bind(HELD)
+                    .fetch_optional(pool)
+                    .await?;
                 row.map(|r| task_from_row(&r)).transpose()
             }
             (super::Pool::Postgres(pool), Claim::PickLockTake { pick, lock_member, take }) => {
@@ -43,7 +49,8 @@ impl Db {
                         .await?;
                     let Some((id, user)) = picked else { return Ok(None) };
                     sqlx::query(*lock_member).bind(&user).execute(&mut *tx).await?;
-                    let row = sqlx::query(*take).bind(now).bind(id).bind(cap).fetch_optional(&mut *tx).await?;
+                    let row =
+                        sqlx::query(*take).bind(now).bind(id).bind(cap).fetch_optional(&mut *tx).await?;
                     if let Some(row) = row {
                         let task = task_from_row(&row)?;
                         tx.commit().await?;

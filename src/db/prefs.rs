@@ -1,7 +1,6 @@
 //! Members' preferences: one `user_settings` row per member who changed anything, and their
 //! named options in `user_options`.
 
-
 use super::row::Cols;
 use super::{Db, on_pool};
 use crate::base::{Strength, now_ms};
@@ -71,9 +70,11 @@ impl Db {
 
     /// The member's options as (name, value), by name.
     pub async fn options(&self, user: &str) -> anyhow::Result<Vec<(String, String)>> {
-        Ok(on_pool!(self, pool => sqlx::query_as("SELECT name, value FROM user_options WHERE user_id = $1 ORDER BY name")
+        Ok(
+            on_pool!(self, pool => sqlx::query_as("SELECT name, value FROM user_options WHERE user_id = $1 ORDER BY name")
             .bind(user)
-            .fetch_all(pool).await?))
+            .fetch_all(pool).await?),
+        )
     }
 
     /// Sets an option (name already checked); false, and nothing stored, when it is a new

@@ -7,8 +7,8 @@ use std::str::FromStr;
 
 use sqlx::AssertSqlSafe;
 
-use super::{Db, on_pool};
 use super::tasks::{ACTIVE, HELD, Task, task_from_row};
+use super::{Db, on_pool};
 use crate::base::{TaskId, TaskState};
 
 /// A backend's queue at a glance, for /queue.
@@ -93,8 +93,7 @@ impl Db {
     }
 
     pub async fn counts_by_state(&self) -> anyhow::Result<Vec<(TaskState, i64)>> {
-        let rows: Vec<(String, i64)> =
-            on_pool!(self, pool => sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetch_all(pool).await?);
+        let rows: Vec<(String, i64)> = on_pool!(self, pool => sqlx::query_as("SELECT state, COUNT(*) FROM tasks GROUP BY state").fetch_all(pool).await?);
         rows.into_iter().map(|(s, n)| Ok((TaskState::from_str(&s).map_err(anyhow::Error::msg)?, n))).collect()
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use sqlx::AssertSqlSafe;
 
-use super::{Db, on_pool};
 use super::tasks::{ACTIVE, HELD, NewTask, StoredImage, Task, insert_image, task_from_row};
+use super::{Db, on_pool};
 use crate::base::{DAY_MS, TaskId, now_ms};
 
 /// The limits a member's new tasks must fit, checked when they are created.
@@ -201,7 +201,8 @@ fn load_sql() -> String {
 /// Tasks of member `$1` created in `[$2, $3)` that count against a daily quota: all but the
 /// tasks that failed (the service's fault, not the member's use) and those canceled before
 /// they started (nothing was spent on them).
-const COUNTED_SQL: &str = "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND created_at >= $2 AND created_at < $3
+const COUNTED_SQL: &str =
+    "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND created_at >= $2 AND created_at < $3
        AND state != 'failed' AND NOT (state = 'canceled' AND started_at IS NULL)";
 
 #[cfg(test)]

@@ -265,7 +265,8 @@ pub(super) fn task_from_row(r: &impl Cols) -> anyhow::Result<Task> {
     };
     Ok(Task {
         id,
-        kind: serde_json::from_str::<TaskKind>(&r.text("kind")).with_context(|| format!("task {id}: kind"))?,
+        kind: serde_json::from_str::<TaskKind>(&r.text("kind"))
+            .with_context(|| format!("task {id}: kind"))?,
         state: TaskState::from_str(&r.text("state")).map_err(anyhow::Error::msg)?,
         parent_id: r.opt_int("parent_id"),
         user_id: r.text("user_id"),

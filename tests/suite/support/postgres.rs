@@ -89,11 +89,8 @@ fn start() -> Result<Server, String> {
         return Ok(Server { admin_url: url, _keep: None });
     }
     let bin = bin_dir().ok_or("no PostgreSQL server binaries (initdb, pg_ctl) found")?;
-    let dir = tempfile::Builder::new()
-        .prefix("easel-pg-")
-        .tempdir()
-        .map_err(|e| format!("temp dir: {e}"))?
-        .keep();
+    let dir =
+        tempfile::Builder::new().prefix("easel-pg-").tempdir().map_err(|e| format!("temp dir: {e}"))?.keep();
     let script = format!(
         r#"set -e
 B='{bin}'; D='{dir}'
@@ -166,7 +163,9 @@ fn bin_dir() -> Option<PathBuf> {
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0")))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(1) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -198,5 +197,8 @@ pub(crate) use on_both_databases;
 fn a_database_name_replaces_the_one_in_the_url() {
     assert_eq!(with_database("postgres://u:p@h:5/postgres", "x"), "postgres://u:p@h:5/x");
     assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
-    assert_eq!(with_database("postgres://u@localhost/postgres?host=/tmp/a&port=5432", "x"), "postgres://u@localhost/x?host=/tmp/a&port=5432");
+    assert_eq!(
+        with_database("postgres://u@localhost/postgres?host=/tmp/a&port=5432", "x"),
+        "postgres://u@localhost/x?host=/tmp/a&port=5432"
+    );
 }

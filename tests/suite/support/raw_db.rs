@@ -14,7 +14,8 @@ pub async fn execute(url: &str, sql: &'static str) {
     if url.starts_with("sqlite:") {
         sqlx::query(sql).execute(&mut connect(url).await).await.expect("raw statement");
     } else {
-        let mut pg = sqlx::PgConnection::connect(url).await.expect("a second connection to the test database");
+        let mut pg =
+            sqlx::PgConnection::connect(url).await.expect("a second connection to the test database");
         sqlx::query(sql).execute(&mut pg).await.expect("raw statement");
     }
 }
