@@ -22,14 +22,13 @@ pub struct BackendQueue {
 impl Db {
     /// Queued tasks on `backend` that could move elsewhere: never accepted remotely.
     pub async fn movable_queued(&self, backend: &str) -> anyhow::Result<Vec<Task>> {
-        let rows = on_pool!(self, pool => sqlx::query(
+        on_pool!(self, pool => sqlx::query(
             "SELECT * FROM tasks WHERE state = 'queued' AND backend = $1 AND remote_id IS NULL
                AND next_attempt_at != $2 ORDER BY id",
         )
         .bind(backend)
         .bind(HELD)
-        .fetch_all(pool).await?.iter().map(task_from_row).collect::<anyhow::Result<Vec<_>>>());
-        rows
+        .fetch_all(pool).await?.iter().map(task_from_row).collect())
     }
 
     /// Queued and active tasks per backend: the load routing balances.
@@ -43,12 +42,11 @@ impl Db {
 
     /// `user`'s waiting and running tasks, newest first.
     pub async fn unfinished_of(&self, user: &str) -> anyhow::Result<Vec<Task>> {
-        let rows = on_pool!(self, pool => sqlx::query(AssertSqlSafe(format!(
+        on_pool!(self, pool => sqlx::query(AssertSqlSafe(format!(
             "SELECT * FROM tasks WHERE user_id = $1 AND (state = 'queued' OR state IN {ACTIVE}) ORDER BY id DESC"
         )))
         .bind(user)
-        .fetch_all(pool).await?.iter().map(task_from_row).collect::<anyhow::Result<Vec<_>>>());
-        rows
+        .fetch_all(pool).await?.iter().map(task_from_row).collect())
     }
 
     /// The waiting line of `backend` as (task, member) in id order, tasks still being
