@@ -51,7 +51,7 @@ enum Command {
         #[arg(long, default_value = "easel-out")]
         out: PathBuf,
     },
-    /// Back up or compact the database (safe while Easel runs).
+    /// Database tools: back up, compact, or copy to PostgreSQL.
     Db {
         #[command(subcommand)]
         action: DbAction,
@@ -60,13 +60,24 @@ enum Command {
 
 #[derive(Subcommand)]
 enum DbAction {
-    /// Write a consistent copy of the database to FILE (which must not exist yet).
+    /// Write a consistent copy of the SQLite database to FILE (which must not exist yet).
     Backup {
         /// The new file, e.g. backups/easel-2025-01-31.db.
         file: PathBuf,
     },
     /// Give the space of deleted rows back to the disk (after a large prune).
     Vacuum,
+    /// Copy every task, image record, setting, quota, ban and audit row of a SQLite database
+    /// into an empty PostgreSQL database, keeping ids. Stop Easel first.
+    Copy {
+        /// The SQLite database, e.g. sqlite://data/easel.db.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The PostgreSQL database, e.g. postgres://easel:PASSWORD@localhost/easel; it must
+        /// exist and be empty (its tables are created).
+        #[arg(long, value_name = "URL")]
+        to: String,
+    },
 }
 
 /// `--listen`: an IP address alone, or with its port.
@@ -113,6 +124,7 @@ fn main() -> ExitCode {
                 easel::cli::db::backup(cli.config.as_deref(), &file).await
             }
             Command::Db { action: DbAction::Vacuum } => easel::cli::db::vacuum(cli.config.as_deref()).await,
+            Command::Db { action: DbAction::Copy { from, to } } => easel::cli::db_copy(&from, &to).await,
         }
     })
 }

@@ -61,7 +61,7 @@ pub async fn vacuum(config_path: Option<&Path>) -> ExitCode {
 /// Vacuums the database; returns the file's size before and after.
 pub async fn vacuum_now(config: &Config) -> anyhow::Result<(u64, u64)> {
     let db = Db::open(&config.database.url).await?;
-    let file = db.file();
+    let file = db.file().unwrap_or_default();
     let before = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
     let done = db.vacuum().await;
     db.close().await;

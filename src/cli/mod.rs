@@ -4,6 +4,7 @@
 //! vacuums it.
 
 pub mod db;
+mod db_copy;
 pub mod healthcheck;
 mod imagine;
 mod progress;
@@ -12,6 +13,7 @@ pub mod serve;
 use std::path::Path;
 use std::process::ExitCode;
 
+pub use db_copy::db_copy;
 pub use imagine::imagine;
 use serve::Server;
 

@@ -12,10 +12,41 @@
 //! upscale may reuse its parent's file); the caller deletes those files after the commit, so a
 //! crash in between leaves a stray file, never a row pointing at nothing.
 
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
-use super::Db;
+use super::{Db, Pool, on_pool};
 use crate::base::TaskId;
+
+/// Deletes the image rows of `$tasks` inside the transaction `$tx` and evaluates to the
+/// files (with sizes) that no remaining row points at. A macro, not a function, so the one
+/// body serves the transaction of either database.
+macro_rules! drop_image_rows {
+    ($tx:ident, $tasks:expr) => {{
+        let tasks: &[TaskId] = $tasks;
+        let mut files: Vec<(String, u64)> = Vec::new();
+        if !tasks.is_empty() {
+            let list = id_list(tasks);
+            let select = format!(
+                "SELECT path, MAX(bytes) AS bytes FROM task_images WHERE task_id IN ({list}) GROUP BY path"
+            );
+            let rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch_all(&mut *$tx).await?;
+            let delete = format!("DELETE FROM task_images WHERE task_id IN ({list})");
+            sqlx::query(sqlx::AssertSqlSafe(delete)).execute(&mut *$tx).await?;
+            for r in rows {
+                let path: String = r.get("path");
+                let shared: bool =
+                    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM task_images WHERE path = $1)")
+                        .bind(&path)
+                        .fetch_one(&mut *$tx)
+                        .await?;
+                if !shared {
+                    files.push((path, r.get::<i64, _>("bytes").max(0) as u64));
+                }
+            }
+        }
+        files
+    }};
+}
 
 /// The tasks whose images must stay: a task not finished yet (its input images), the parent
 /// of one (the image a U or V works from), and a finished task whose end has not reached
@@ -25,7 +56,7 @@ pub(super) const PINNED: &str = "
     UNION SELECT parent_id FROM tasks
         WHERE state IN ('queued', 'submitted', 'running') AND parent_id IS NOT NULL
     UNION SELECT id FROM tasks
-        WHERE delivered = 0 AND state IN ('succeeded', 'failed', 'canceled')
+        WHERE delivered = FALSE AND state IN ('succeeded', 'failed', 'canceled')
           AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)";
 
 const FINISHED: &str = "('succeeded', 'failed', 'canceled')";
@@ -79,43 +110,42 @@ pub struct Removed {
 impl Db {
     /// The tasks whose images retention must keep ([`PINNED`]), in id order.
     pub async fn pinned_tasks(&self) -> anyhow::Result<Vec<TaskId>> {
-        let sql = format!("SELECT id FROM ({PINNED}) ORDER BY id");
-        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?)
+        let sql = format!("SELECT id FROM ({PINNED}) AS pinned ORDER BY id");
+        Ok(on_pool!(self, pool => sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?))
     }
 
     /// Up to `limit` finished tasks that finished before `before` (unix ms) and still have
     /// images that may go, oldest first.
     pub async fn removable_images(&self, before: i64, limit: u32) -> anyhow::Result<Vec<Removable>> {
         let sql = format!(
-            "SELECT t.id, t.finished_at, (SELECT SUM(i.bytes) FROM task_images i WHERE i.task_id = t.id) AS bytes
+            "SELECT t.id, t.finished_at, (SELECT CAST(SUM(i.bytes) AS BIGINT) FROM task_images i WHERE i.task_id = t.id) AS bytes
              FROM tasks t
              WHERE t.state IN {FINISHED} AND t.finished_at < $1 AND t.images_removed_at IS NULL
                AND EXISTS (SELECT 1 FROM task_images i WHERE i.task_id = t.id)
                AND t.id NOT IN ({PINNED})
              ORDER BY t.finished_at, t.id LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(before)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| Removable {
-                id: r.get("id"),
-                finished_at: r.get("finished_at"),
-                bytes: r.get::<Option<i64>, _>("bytes").unwrap_or(0).max(0) as u64,
-            })
-            .collect())
+        Ok(on_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(before)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| Removable {
+                    id: r.get("id"),
+                    finished_at: r.get("finished_at"),
+                    bytes: r.get::<Option<i64>, _>("bytes").unwrap_or(0).max(0) as u64,
+                })
+                .collect()
+        }))
     }
 
     /// The bytes of every image file Easel records, each file counted once.
     pub async fn stored_image_bytes(&self) -> anyhow::Result<u64> {
-        let n: Option<i64> = sqlx::query_scalar(
-            "SELECT SUM(bytes) FROM (SELECT MAX(bytes) AS bytes FROM task_images GROUP BY path)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        const SQL: &str = "SELECT CAST(SUM(bytes) AS BIGINT)
+                           FROM (SELECT MAX(bytes) AS bytes FROM task_images GROUP BY path) AS files";
+        let n: Option<i64> = on_pool!(self, pool => sqlx::query_scalar(SQL).fetch_one(pool).await?);
         Ok(n.unwrap_or(0).max(0) as u64)
     }
 
@@ -125,7 +155,6 @@ impl Db {
         if ids.is_empty() {
             return Ok(Removed::default());
         }
-        let mut tx = self.pool.begin_with(self.sql.begin_write).await?;
         let sql = format!(
             "UPDATE tasks SET images_removed_at = $1, images_removed_why = $2, updated_at = $1
              WHERE id IN ({}) AND state IN {FINISHED} AND images_removed_at IS NULL
@@ -133,93 +162,73 @@ impl Db {
              RETURNING id",
             id_list(ids)
         );
-        let done: Vec<TaskId> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(now)
-            .bind(why.as_str())
-            .fetch_all(&mut *tx)
-            .await?;
-        // In the order asked (oldest first), for the log and the caller.
-        let marked: Vec<TaskId> = ids.iter().copied().filter(|id| done.contains(id)).collect();
-        let files = drop_image_rows(&mut tx, &marked).await?;
-        tx.commit().await?;
-        Ok(Removed { tasks: marked, files })
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_with(self.sql.begin_write).await?;
+            let done: Vec<TaskId> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(now)
+                .bind(why.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+            // In the order asked (oldest first), for the log and the caller.
+            let marked: Vec<TaskId> = ids.iter().copied().filter(|id| done.contains(id)).collect();
+            let files = drop_image_rows!(tx, &marked);
+            tx.commit().await?;
+            Ok(Removed { tasks: marked, files })
+        })
     }
 
     /// Deletes up to `limit` finished tasks that finished before `before` (unix ms), oldest
     /// first, with their images, except pinned ones. Their children stay, without a parent.
     pub async fn delete_finished_tasks(&self, before: i64, limit: u32) -> anyhow::Result<Removed> {
-        let mut tx = self.pool.begin_with(self.sql.begin_write).await?;
         let sql = format!(
             "SELECT id FROM tasks WHERE state IN {FINISHED} AND finished_at < $1 AND id NOT IN ({PINNED})
              ORDER BY finished_at, id LIMIT $2"
         );
-        let doomed: Vec<TaskId> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
-            .bind(before)
-            .bind(i64::from(limit))
-            .fetch_all(&mut *tx)
-            .await?;
-        if doomed.is_empty() {
-            return Ok(Removed::default());
-        }
-        let files = drop_image_rows(&mut tx, &doomed).await?;
-        let list = id_list(&doomed);
-        let orphan = format!("UPDATE tasks SET parent_id = NULL WHERE parent_id IN ({list})");
-        sqlx::query(sqlx::AssertSqlSafe(orphan)).execute(&mut *tx).await?;
-        let delete = format!("DELETE FROM tasks WHERE id IN ({list})");
-        sqlx::query(sqlx::AssertSqlSafe(delete)).execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(Removed { tasks: doomed, files })
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_with(self.sql.begin_write).await?;
+            let doomed: Vec<TaskId> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+                .bind(before)
+                .bind(i64::from(limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            if doomed.is_empty() {
+                return Ok(Removed::default());
+            }
+            let files = drop_image_rows!(tx, &doomed);
+            let list = id_list(&doomed);
+            let orphan = format!("UPDATE tasks SET parent_id = NULL WHERE parent_id IN ({list})");
+            sqlx::query(sqlx::AssertSqlSafe(orphan)).execute(&mut *tx).await?;
+            let delete = format!("DELETE FROM tasks WHERE id IN ({list})");
+            sqlx::query(sqlx::AssertSqlSafe(delete)).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(Removed { tasks: doomed, files })
+        })
     }
 
     /// Deletes the prompt audit's rows from before `before` (unix ms); returns how many.
     pub async fn delete_audit_before(&self, before: i64) -> anyhow::Result<u64> {
-        let done =
-            sqlx::query("DELETE FROM prompt_audit WHERE at < $1").bind(before).execute(&self.pool).await?;
-        Ok(done.rows_affected())
+        const SQL: &str = "DELETE FROM prompt_audit WHERE at < $1";
+        Ok(on_pool!(self, pool => sqlx::query(SQL).bind(before).execute(pool).await?.rows_affected()))
     }
 
     /// Writes a consistent copy of the whole database to `file` (which must not exist) while
     /// others keep using it: SQLite's `VACUUM INTO`, one read transaction, compacted.
     pub async fn backup_into(&self, file: &std::path::Path) -> anyhow::Result<()> {
         let path = file.to_str().ok_or_else(|| anyhow::anyhow!("the backup path is not UTF-8"))?;
-        sqlx::query("VACUUM INTO $1").bind(path).execute(&self.pool).await?;
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query("VACUUM INTO $1").bind(path).execute(pool).await?,
+            Pool::Postgres(_) => anyhow::bail!(
+                "`easel db backup` copies a SQLite database; back PostgreSQL up with its own tools (pg_dump)"
+            ),
+        };
         Ok(())
     }
 
     /// Rewrites the database file without its free pages (after a large prune).
     pub async fn vacuum(&self) -> anyhow::Result<()> {
-        sqlx::query("VACUUM").execute(&self.pool).await?;
+        on_pool!(self, pool => sqlx::query("VACUUM").execute(pool).await?.rows_affected());
         Ok(())
     }
-}
-
-/// Deletes the image rows of `tasks` and returns the files (with sizes) that no remaining
-/// row points at.
-async fn drop_image_rows(
-    tx: &mut Transaction<'_, Sqlite>,
-    tasks: &[TaskId],
-) -> anyhow::Result<Vec<(String, u64)>> {
-    if tasks.is_empty() {
-        return Ok(Vec::new());
-    }
-    let list = id_list(tasks);
-    let select =
-        format!("SELECT path, MAX(bytes) AS bytes FROM task_images WHERE task_id IN ({list}) GROUP BY path");
-    let rows = sqlx::query(sqlx::AssertSqlSafe(select)).fetch_all(&mut **tx).await?;
-    let delete = format!("DELETE FROM task_images WHERE task_id IN ({list})");
-    sqlx::query(sqlx::AssertSqlSafe(delete)).execute(&mut **tx).await?;
-    let mut files = Vec::with_capacity(rows.len());
-    for r in rows {
-        let path: String = r.get("path");
-        let shared: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM task_images WHERE path = $1)")
-            .bind(&path)
-            .fetch_one(&mut **tx)
-            .await?;
-        if !shared {
-            files.push((path, r.get::<i64, _>("bytes").max(0) as u64));
-        }
-    }
-    Ok(files)
 }
 
 /// `1, 2, 3`: task ids are integers, so splicing them into SQL is safe.

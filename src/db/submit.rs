@@ -7,10 +7,10 @@
 
 use std::time::Duration;
 
-use sqlx::Sqlite;
+use sqlx::AssertSqlSafe;
 
-use super::Db;
 use super::tasks::{ACTIVE, HELD, NewTask, StoredImage, Task, insert_image, task_from_row};
+use super::{Db, on_pool};
 use crate::base::{DAY_MS, TaskId, now_ms};
 
 /// The limits a member's new tasks must fit, checked when they are created.
@@ -87,147 +87,142 @@ impl Db {
         let user = first.user_id.as_str();
         anyhow::ensure!(batch.iter().all(|(t, _)| t.user_id == user), "one request's tasks are one member's");
         let now = now_ms();
-        let mut tx = self.pool.begin_with(self.sql.begin_submit).await?;
-        if let Some(lock) = self.sql.lock_member {
-            sqlx::query(lock).bind(user).execute(&mut *tx).await?;
-        }
-        let load = load_of(&mut *tx, user).await?;
-        let used = match limits.daily_limit {
-            Some(_) => {
-                counted_between(&mut *tx, user, limits.day_start_ms, limits.day_start_ms + DAY_MS).await?
+        on_pool!(self, pool => {
+            let mut tx = pool.begin_with(self.sql.begin_submit).await?;
+            if let Some(lock) = self.sql.lock_member {
+                sqlx::query(lock).bind(user).execute(&mut *tx).await?;
             }
-            None => 0,
-        };
-        if let Err(over) = limits.check(load, used, batch.len() as u32, running_cap) {
-            tx.rollback().await?;
-            return Ok(Err(over));
-        }
-        // Under the same write lock as retention's removals: either this insert pins the
-        // parent first, or it sees the parent's images already gone.
-        for parent in
-            batch.iter().filter(|(t, _)| t.kind.source_index().is_some()).filter_map(|(t, _)| t.parent_id)
-        {
-            let removed: bool = sqlx::query_scalar(
-                "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND images_removed_at IS NOT NULL)",
-            )
-            .bind(parent)
-            .fetch_one(&mut *tx)
-            .await?;
-            if removed {
+            let (queued, active): (i64, i64) =
+                sqlx::query_as(AssertSqlSafe(load_sql())).bind(user).fetch_one(&mut *tx).await?;
+            let load = MemberLoad { queued: queued as u32, active: active as u32 };
+            let used: i64 = match limits.daily_limit {
+                Some(_) => {
+                    sqlx::query_scalar(COUNTED_SQL)
+                        .bind(user)
+                        .bind(limits.day_start_ms)
+                        .bind(limits.day_start_ms + DAY_MS)
+                        .fetch_one(&mut *tx)
+                        .await?
+                }
+                None => 0,
+            };
+            if let Err(over) = limits.check(load, used as u32, batch.len() as u32, running_cap) {
                 tx.rollback().await?;
-                return Ok(Err(OverLimit::ParentImagesRemoved { parent }));
+                return Ok(Err(over));
             }
-        }
-        let mut tasks = Vec::with_capacity(batch.len());
-        for (new, inputs) in batch {
-            let row = sqlx::query(
-                "INSERT INTO tasks (kind, state, parent_id, user_id, guild_id, channel_id, prompt, backend,
-                     model, seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
-                     message_id, message_original, running_cap, created_at, updated_at)
-                 VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                     $18, $19)
-                 RETURNING *",
-            )
-            .bind(serde_json::to_string(&new.kind)?)
-            .bind(new.parent_id)
-            .bind(&new.user_id)
-            .bind(&new.guild_id)
-            .bind(&new.channel_id)
-            .bind(serde_json::to_string(&new.prompt)?)
-            .bind(&new.backend)
-            .bind(&new.model)
-            .bind(new.seed as i64)
-            .bind(HELD)
-            .bind(now + deadline.as_millis() as i64)
-            .bind(inputs.len() as i64)
-            .bind(&new.message.interaction_token)
-            .bind(new.message.token_expires_at)
-            .bind(&new.message.message_id)
-            .bind(new.message.original)
-            .bind(new.running_cap.map(i64::from))
-            .bind(created_at)
-            .bind(now)
-            .fetch_one(&mut *tx)
-            .await?;
-            let task = task_from_row(&row)?;
-            for img in inputs {
-                insert_image(self.sql.upsert_image, &mut *tx, task.id, img).await?;
+            // Under the same write lock as retention's removals: either this insert pins the
+            // parent first, or it sees the parent's images already gone.
+            for parent in
+                batch.iter().filter(|(t, _)| t.kind.source_index().is_some()).filter_map(|(t, _)| t.parent_id)
+            {
+                let removed: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND images_removed_at IS NOT NULL)",
+                )
+                .bind(parent)
+                .fetch_one(&mut *tx)
+                .await?;
+                if removed {
+                    tx.rollback().await?;
+                    return Ok(Err(OverLimit::ParentImagesRemoved { parent }));
+                }
             }
-            tasks.push(task);
-        }
-        tx.commit().await?;
-        Ok(Ok(tasks))
+            let mut tasks = Vec::with_capacity(batch.len());
+            for (new, inputs) in batch {
+                let row = sqlx::query(
+                    "INSERT INTO tasks (kind, state, parent_id, user_id, guild_id, channel_id, prompt, backend,
+                         model, seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
+                         message_id, message_original, running_cap, created_at, updated_at)
+                     VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                         $18, $19)
+                     RETURNING *",
+                )
+                .bind(serde_json::to_string(&new.kind)?)
+                .bind(new.parent_id)
+                .bind(&new.user_id)
+                .bind(&new.guild_id)
+                .bind(&new.channel_id)
+                .bind(serde_json::to_string(&new.prompt)?)
+                .bind(&new.backend)
+                .bind(&new.model)
+                .bind(new.seed as i64)
+                .bind(HELD)
+                .bind(now + deadline.as_millis() as i64)
+                .bind(inputs.len() as i64)
+                .bind(&new.message.interaction_token)
+                .bind(new.message.token_expires_at)
+                .bind(&new.message.message_id)
+                .bind(new.message.original)
+                .bind(new.running_cap.map(i64::from))
+                .bind(created_at)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                let task = task_from_row(&row)?;
+                for img in inputs {
+                    insert_image!(self.sql.upsert_image, &mut *tx, task.id, img);
+                }
+                tasks.push(task);
+            }
+            tx.commit().await?;
+            Ok(Ok(tasks))
+        })
     }
 
     /// Makes a held task claimable.
     pub async fn release(&self, id: TaskId) -> anyhow::Result<()> {
-        sqlx::query(
+        on_pool!(self, pool => sqlx::query(
             "UPDATE tasks SET next_attempt_at = $1 WHERE id = $2 AND state = 'queued' AND next_attempt_at = $3",
         )
         .bind(now_ms())
         .bind(id)
         .bind(HELD)
-        .execute(&self.pool)
-        .await?;
+        .execute(pool).await?.rows_affected());
         Ok(())
     }
 
     /// Releases tasks left held by a crash between insert and release; returns how many.
     pub async fn release_all_held(&self) -> anyhow::Result<u64> {
-        let done = sqlx::query(
+        let done = on_pool!(self, pool => sqlx::query(
             "UPDATE tasks SET next_attempt_at = $1 WHERE state = 'queued' AND next_attempt_at = $2",
         )
         .bind(now_ms())
         .bind(HELD)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
+        .execute(pool).await?.rows_affected());
+        Ok(done)
     }
 
     /// `user`'s unfinished tasks now (outside any submit: for an early, friendly refusal).
     pub async fn load_of(&self, user: &str) -> anyhow::Result<MemberLoad> {
-        load_of(&self.pool, user).await
+        let (queued, active): (i64, i64) = on_pool!(self, pool => {
+            sqlx::query_as(AssertSqlSafe(load_sql())).bind(user).fetch_one(pool).await?
+        });
+        Ok(MemberLoad { queued: queued as u32, active: active as u32 })
     }
 
     /// Tasks of `user` created in `[from, to)` (unix ms) that count against a daily quota.
     pub async fn tasks_counted(&self, user: &str, from: i64, to: i64) -> anyhow::Result<u32> {
-        counted_between(&self.pool, user, from, to).await
+        let n: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(COUNTED_SQL).bind(user).bind(from).bind(to).fetch_one(pool).await?
+        });
+        Ok(n as u32)
     }
 }
 
-async fn load_of<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    exec: E,
-    user: &str,
-) -> anyhow::Result<MemberLoad> {
-    let sql = format!(
+/// A member's (`$1`) queued and active tasks.
+fn load_sql() -> String {
+    format!(
         "SELECT COALESCE(SUM(CASE WHEN state = 'queued' THEN 1 ELSE 0 END), 0),
                 COALESCE(SUM(CASE WHEN state IN {ACTIVE} THEN 1 ELSE 0 END), 0)
          FROM tasks WHERE user_id = $1 AND (state = 'queued' OR state IN {ACTIVE})"
-    );
-    let (queued, active): (i64, i64) =
-        sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(user).fetch_one(exec).await?;
-    Ok(MemberLoad { queued: queued as u32, active: active as u32 })
+    )
 }
 
-/// All but the tasks that failed (the service's fault, not the member's use) and those
-/// canceled before they started (nothing was spent on them) count.
-async fn counted_between<'e, E: sqlx::Executor<'e, Database = Sqlite>>(
-    exec: E,
-    user: &str,
-    from: i64,
-    to: i64,
-) -> anyhow::Result<u32> {
-    let n: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND created_at >= $2 AND created_at < $3
-           AND state != 'failed' AND NOT (state = 'canceled' AND started_at IS NULL)",
-    )
-    .bind(user)
-    .bind(from)
-    .bind(to)
-    .fetch_one(exec)
-    .await?;
-    Ok(n as u32)
-}
+/// Tasks of member `$1` created in `[$2, $3)` that count against a daily quota: all but the
+/// tasks that failed (the service's fault, not the member's use) and those canceled before
+/// they started (nothing was spent on them).
+const COUNTED_SQL: &str =
+    "SELECT COUNT(*) FROM tasks WHERE user_id = $1 AND created_at >= $2 AND created_at < $3
+       AND state != 'failed' AND NOT (state = 'canceled' AND started_at IS NULL)";
 
 #[cfg(test)]
 mod tests {

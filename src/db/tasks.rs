@@ -4,11 +4,10 @@
 use std::str::FromStr;
 
 use anyhow::Context;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
-use super::Db;
 use super::retention::{ImagesRemoved, RemovedFor};
+use super::row::Cols;
+use super::{Db, on_pool};
 use crate::base::{FailureCode, ImageRole, MessageRef, TaskId, TaskKind, TaskState, now_ms};
 use crate::prompt::PromptSpec;
 
@@ -99,38 +98,45 @@ pub(super) const ACTIVE: &str = "('submitted', 'running')";
 
 impl Db {
     pub async fn task(&self, id: TaskId) -> anyhow::Result<Option<Task>> {
-        let row =
-            sqlx::query("SELECT * FROM tasks WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.map(|r| task_from_row(&r)).transpose()
+        on_pool!(self, pool => {
+            let row = sqlx::query("SELECT * FROM tasks WHERE id = $1").bind(id).fetch_optional(pool).await?;
+            row.map(|r| task_from_row(&r)).transpose()
+        })
     }
 
     pub async fn images(&self, task_id: TaskId, role: ImageRole) -> anyhow::Result<Vec<StoredImage>> {
-        let rows = sqlx::query("SELECT * FROM task_images WHERE task_id = $1 AND role = $2 ORDER BY idx")
-            .bind(task_id)
-            .bind(role.as_str())
-            .fetch_all(&self.pool)
-            .await?;
-        Ok(rows.iter().map(image_from_row).collect())
+        on_pool!(self, pool => {
+            let rows = sqlx::query("SELECT * FROM task_images WHERE task_id = $1 AND role = $2 ORDER BY idx")
+                .bind(task_id)
+                .bind(role.as_str())
+                .fetch_all(pool)
+                .await?;
+            Ok(rows.iter().map(image_from_row).collect())
+        })
     }
 
     /// Records an image file (input or preview) outside of a task's completion.
     pub async fn put_image(&self, task_id: TaskId, img: &StoredImage) -> anyhow::Result<()> {
-        insert_image(self.sql.upsert_image, &self.pool, task_id, img).await
+        on_pool!(self, pool => insert_image!(self.sql.upsert_image, pool, task_id, img));
+        Ok(())
     }
 
     pub async fn in_states(&self, states: &[TaskState]) -> anyhow::Result<Vec<Task>> {
         let sql = format!("SELECT * FROM tasks WHERE state IN ({}) ORDER BY id", states_list(states));
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
-        rows.iter().map(task_from_row).collect()
+        on_pool!(self, pool => {
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+            rows.iter().map(task_from_row).collect()
+        })
     }
 
     /// Indexes (0-based) of the images of `parent` that have been upscaled.
     pub async fn upscaled_indexes(&self, parent: TaskId) -> anyhow::Result<Vec<u8>> {
-        let kinds: Vec<String> =
+        let kinds: Vec<String> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT kind FROM tasks WHERE parent_id = $1 AND state != 'failed'")
                 .bind(parent)
-                .fetch_all(&self.pool)
-                .await?;
+                .fetch_all(pool)
+                .await?
+        });
         let mut out: Vec<u8> = kinds
             .iter()
             .filter_map(|k| match serde_json::from_str::<TaskKind>(k) {
@@ -145,81 +151,90 @@ impl Db {
 
     /// Points the task at the Discord message that shows it.
     pub async fn set_message(&self, id: TaskId, message: &MessageRef) -> anyhow::Result<()> {
-        sqlx::query(
-            "UPDATE tasks SET interaction_token = $1, token_expires_at = $2, message_id = $3,
-                 message_original = $4, updated_at = $5
-             WHERE id = $6",
-        )
-        .bind(&message.interaction_token)
-        .bind(message.token_expires_at)
-        .bind(&message.message_id)
-        .bind(message.original)
-        .bind(now_ms())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE tasks SET interaction_token = $1, token_expires_at = $2, message_id = $3,
+                     message_original = $4, updated_at = $5
+                 WHERE id = $6",
+            )
+            .bind(&message.interaction_token)
+            .bind(message.token_expires_at)
+            .bind(&message.message_id)
+            .bind(message.original)
+            .bind(now_ms())
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
         Ok(())
     }
 
     /// Records that the task's final state is on Discord; false if it already was.
     pub async fn mark_delivered(&self, id: TaskId) -> anyhow::Result<bool> {
-        let done = sqlx::query(
-            "UPDATE tasks SET delivered = 1 WHERE id = $1 AND delivered = 0
-                 AND state IN ('succeeded', 'failed', 'canceled')",
-        )
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = on_pool!(self, pool => {
+            sqlx::query(
+                "UPDATE tasks SET delivered = TRUE WHERE id = $1 AND delivered = FALSE
+                     AND state IN ('succeeded', 'failed', 'canceled')",
+            )
+            .bind(id)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// Tasks with a Discord message whose final state has not been shown yet, or that are
     /// still in flight: what message delivery must catch up on after a start.
     pub async fn undelivered(&self) -> anyhow::Result<Vec<Task>> {
-        let rows = sqlx::query(
-            "SELECT * FROM tasks WHERE delivered = 0 AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)
-             ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(task_from_row).collect()
+        on_pool!(self, pool => {
+            let rows = sqlx::query(
+                "SELECT * FROM tasks
+                 WHERE delivered = FALSE AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)
+                 ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?;
+            rows.iter().map(task_from_row).collect()
+        })
     }
 
     /// How many finished tasks have a Discord message that does not show their end yet.
     pub async fn undelivered_final_count(&self) -> anyhow::Result<usize> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tasks WHERE delivered = 0 AND state IN ('succeeded', 'failed', 'canceled')
-               AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)",
-        )
-        .fetch_one(&self.pool)
-        .await?;
+        let n: i64 = on_pool!(self, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM tasks WHERE delivered = FALSE
+                   AND state IN ('succeeded', 'failed', 'canceled')
+                   AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)",
+            )
+            .fetch_one(pool)
+            .await?
+        });
         Ok(n as usize)
     }
 }
 
-pub(super) async fn insert_image<'e, E>(
-    sql: &'static str,
-    exec: E,
-    task_id: TaskId,
-    img: &StoredImage,
-) -> anyhow::Result<()>
-where
-    E: sqlx::Executor<'e, Database = sqlx::Sqlite>,
-{
-    sqlx::query(sql)
-        .bind(task_id)
-        .bind(img.role.as_str())
-        .bind(img.index as i64)
-        .bind(&img.path)
-        .bind(&img.mime)
-        .bind(img.width as i64)
-        .bind(img.height as i64)
-        .bind(img.bytes as i64)
-        .bind(img.seed.map(|s| s as i64))
-        .execute(exec)
-        .await?;
-    Ok(())
+/// Records one image row with the dialect's upsert `$sql`, on `$exec` (a pool or a
+/// transaction of either driver).
+macro_rules! insert_image {
+    ($sql:expr, $exec:expr, $task_id:expr, $img:expr) => {{
+        let img: &$crate::db::StoredImage = $img;
+        sqlx::query($sql)
+            .bind($task_id)
+            .bind(img.role.as_str())
+            .bind(img.index as i64)
+            .bind(&img.path)
+            .bind(&img.mime)
+            .bind(img.width as i64)
+            .bind(img.height as i64)
+            .bind(img.bytes as i64)
+            .bind(img.seed.map(|s| s as i64))
+            .execute($exec)
+            .await?;
+    }};
 }
+pub(super) use insert_image;
 
 /// `'queued', 'running'`: only constant state names from `TaskState::as_str`, so splicing
 /// the list into SQL is safe.
@@ -227,70 +242,70 @@ pub(super) fn states_list(states: &[TaskState]) -> String {
     states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
-fn image_from_row(r: &SqliteRow) -> StoredImage {
+fn image_from_row(r: &impl Cols) -> StoredImage {
     StoredImage {
-        role: ImageRole::parse(r.get::<&str, _>("role")),
-        index: r.get::<i64, _>("idx") as u8,
-        path: r.get("path"),
-        mime: r.get("mime"),
-        width: r.get::<i64, _>("width") as u32,
-        height: r.get::<i64, _>("height") as u32,
-        bytes: r.get::<i64, _>("bytes") as u64,
-        seed: r.get::<Option<i64>, _>("seed").map(|s| s as u32),
+        role: ImageRole::parse(&r.text("role")),
+        index: r.int("idx") as u8,
+        path: r.text("path"),
+        mime: r.text("mime"),
+        width: r.int("width") as u32,
+        height: r.int("height") as u32,
+        bytes: r.int("bytes") as u64,
+        seed: r.opt_int("seed").map(|s| s as u32),
     }
 }
 
-pub(super) fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
-    let id: i64 = r.get("id");
+pub(super) fn task_from_row(r: &impl Cols) -> anyhow::Result<Task> {
+    let id: i64 = r.int("id");
     let json_list = |col: &str| -> anyhow::Result<Vec<String>> {
-        serde_json::from_str(r.get::<&str, _>(col)).with_context(|| format!("task {id}: column {col}"))
+        serde_json::from_str(&r.text(col)).with_context(|| format!("task {id}: column {col}"))
     };
-    let failure =
-        match (r.get::<Option<String>, _>("failure_code"), r.get::<Option<String>, _>("failure_message")) {
-            (Some(code), msg) => {
-                Some((FailureCode::from_str(&code).map_err(anyhow::Error::msg)?, msg.unwrap_or_default()))
-            }
-            _ => None,
-        };
+    let failure = match (r.opt_text("failure_code"), r.opt_text("failure_message")) {
+        (Some(code), msg) => {
+            Some((FailureCode::from_str(&code).map_err(anyhow::Error::msg)?, msg.unwrap_or_default()))
+        }
+        _ => None,
+    };
     Ok(Task {
         id,
-        kind: serde_json::from_str::<TaskKind>(r.get("kind")).with_context(|| format!("task {id}: kind"))?,
-        state: TaskState::from_str(r.get("state")).map_err(anyhow::Error::msg)?,
-        parent_id: r.get("parent_id"),
-        user_id: r.get("user_id"),
-        guild_id: r.get("guild_id"),
-        channel_id: r.get("channel_id"),
-        prompt: serde_json::from_str(r.get("prompt")).with_context(|| format!("task {id}: prompt"))?,
-        backend: r.get("backend"),
-        model: r.get("model"),
+        kind: serde_json::from_str::<TaskKind>(&r.text("kind"))
+            .with_context(|| format!("task {id}: kind"))?,
+        state: TaskState::from_str(&r.text("state")).map_err(anyhow::Error::msg)?,
+        parent_id: r.opt_int("parent_id"),
+        user_id: r.text("user_id"),
+        guild_id: r.opt_text("guild_id"),
+        channel_id: r.opt_text("channel_id"),
+        prompt: serde_json::from_str(&r.text("prompt")).with_context(|| format!("task {id}: prompt"))?,
+        backend: r.text("backend"),
+        model: r.opt_text("model"),
         tried_backends: json_list("tried_backends")?,
-        remote_id: r.get("remote_id"),
+        remote_id: r.opt_text("remote_id"),
         remote_state: r
-            .get::<Option<String>, _>("remote_state")
+            .opt_text("remote_state")
             .map(|s| serde_json::from_str(&s))
             .transpose()
             .with_context(|| format!("task {id}: remote_state"))?,
-        progress: r.get::<i64, _>("progress").clamp(0, 100) as u8,
-        seed: r.get::<i64, _>("seed") as u32,
-        attempts: r.get::<i64, _>("attempts") as u32,
-        next_attempt_at: r.get("next_attempt_at"),
-        deadline_at: r.get("deadline_at"),
+        progress: r.int("progress").clamp(0, 100) as u8,
+        seed: r.int("seed") as u32,
+        attempts: r.int("attempts") as u32,
+        next_attempt_at: r.int("next_attempt_at"),
+        deadline_at: r.int("deadline_at"),
         failure,
         output_prompts: json_list("output_prompts")?,
         notes: json_list("notes")?,
-        input_count: r.get::<i64, _>("input_count") as u8,
+        input_count: r.int("input_count") as u8,
         message: MessageRef {
-            interaction_token: r.get("interaction_token"),
-            token_expires_at: r.get("token_expires_at"),
-            message_id: r.get("message_id"),
-            original: r.get::<i64, _>("message_original") != 0,
+            interaction_token: r.opt_text("interaction_token"),
+            token_expires_at: r.opt_int("token_expires_at"),
+            message_id: r.opt_text("message_id"),
+            original: r.flag("message_original"),
         },
-        created_at: r.get("created_at"),
-        started_at: r.get("started_at"),
-        finished_at: r.get("finished_at"),
-        images_removed: r.get::<Option<i64>, _>("images_removed_at").map(|at| ImagesRemoved {
+        created_at: r.int("created_at"),
+        started_at: r.opt_int("started_at"),
+        finished_at: r.opt_int("finished_at"),
+        images_removed: r.opt_int("images_removed_at").map(|at| ImagesRemoved {
             at,
-            why: RemovedFor::parse(r.get::<Option<&str>, _>("images_removed_why").unwrap_or("age")),
+            why: RemovedFor::parse(r.opt_text("images_removed_why").as_deref().unwrap_or("age")),
         }),
     })
 }

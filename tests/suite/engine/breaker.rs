@@ -13,11 +13,19 @@ use easel::config::{BackendConfig, Config, Secret};
 use easel::db::{NewTask, Task};
 use easel::prompt::PromptSpec;
 use support::fake_openai::{FakeOpenAi, Fault, Knobs};
+use support::postgres::{Which, on_both_databases, url_for};
 
 const KEY: &str = "sk-breaker-test-0a1b2c3d";
 const WAIT: Duration = Duration::from_secs(60);
 
-fn config(dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Config {
+on_both_databases!(
+    failures_move_work_away_and_one_probe_closes_the_breaker_after_the_cooldown,
+    a_job_the_service_accepted_is_never_moved_to_another_backend,
+);
+
+/// Both backends' config on a fresh database on `which`; `None` when that is PostgreSQL and
+/// no server is available (the test skips).
+async fn config(which: Which, dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Option<Config> {
     let mut cloud = BackendConfig::new("cloud", "openai");
     cloud.base_url = fake.base_url.clone();
     cloud.api_key = Secret::new(KEY);
@@ -30,13 +38,13 @@ fn config(dir: &tempfile::TempDir, fake: &FakeOpenAi) -> Config {
     local.set("image_size", 64);
     local.set("step_ms", 0);
     let mut config = Config::default();
-    config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
+    config.database.url = url_for(which, dir.path()).await?;
     config.storage.dir = dir.path().join("images");
     config.backends = vec![cloud, local];
     config.limits.max_attempts = 4;
     config.health.breaker_failures = 2;
     config.health.breaker_cooldown_secs = 1;
-    config
+    Some(config)
 }
 
 fn on_cloud(text: &str, model: Option<&str>) -> NewTask {
@@ -60,12 +68,12 @@ async fn finish(app: &App, id: i64) -> Task {
     app.engine.wait_final(id, WAIT).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn failures_move_work_away_and_one_probe_closes_the_breaker_after_the_cooldown() {
+async fn failures_move_work_away_and_one_probe_closes_the_breaker_after_the_cooldown(which: Which) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeOpenAi::start(Knobs { api_key: Some(KEY.into()), ..Knobs::default() }).await;
     fake.set(|k| k.fault = Some(Fault::raw(503, "<html>upstream overloaded</html>")));
-    let app = App::build(config(&dir, &fake)).await.unwrap();
+    let Some(config) = config(which, &dir, &fake).await else { return };
+    let app = App::build(config).await.unwrap();
     // Queued before the scheduler starts, so all four wait for `cloud` in order.
     let mut ids = Vec::new();
     for i in 0..4 {
@@ -97,11 +105,11 @@ async fn failures_move_work_away_and_one_probe_closes_the_breaker_after_the_cool
     assert_eq!(health.view("cloud").unwrap().breaker, "closed");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_job_the_service_accepted_is_never_moved_to_another_backend() {
+async fn a_job_the_service_accepted_is_never_moved_to_another_backend(which: Which) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeOpenAi::start(Knobs { api_key: Some(KEY.into()), ..Knobs::default() }).await;
-    let app = App::build(config(&dir, &fake)).await.unwrap();
+    let Some(config) = config(which, &dir, &fake).await else { return };
+    let app = App::build(config).await.unwrap();
     let task = app.engine.submit(on_cloud("a mill", None)).await.unwrap();
     // Claimed, and accepted by the service under a remote id, then failing (the scheduler is
     // not running, so nothing else touches it).

@@ -155,19 +155,23 @@ async fn upscale_serves_the_stored_image_without_calling_the_service() {
     assert_eq!(served.path, chosen.path);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_never_submits_a_paid_job_twice() {
+support::postgres::on_both_databases!(a_restart_never_submits_a_paid_job_twice);
+
+async fn a_restart_never_submits_a_paid_job_twice(which: support::postgres::Which) {
     let dir = tempfile::tempdir().unwrap();
     let fake = FakeOpenAi::start(Knobs { api_key: Some(KEY.into()), ..Knobs::default() }).await;
+    let mut config = config(&dir, &fake);
+    let Some(url) = support::postgres::url_for(which, dir.path()).await else { return };
+    config.database.url = url;
     let id = {
-        let app = App::build(config(&dir, &fake)).await.unwrap();
+        let app = App::build(config.clone()).await.unwrap();
         let who = Requester { user_id: "u1".into(), ..Requester::default() };
         let task = app.imagine("a lighthouse", None, &who).await.unwrap().remove(0);
         // Claimed as if a worker had sent the request, then the process dies.
         app.db.claim_next("cloud", 3).await.unwrap().unwrap();
         task.id
     };
-    let app = App::build(config(&dir, &fake)).await.unwrap();
+    let app = App::build(config).await.unwrap();
     app.start();
     let task = app.engine.wait_final(id, WAIT).await.unwrap();
     assert_eq!(task.state, TaskState::Failed);

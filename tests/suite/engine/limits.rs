@@ -1,15 +1,31 @@
 //! A member's limits hold when their commands arrive all at once, through the sandbox: the
 //! running and waiting caps, and the daily quota for /imagine and /describe. Exactly what
 //! fits is accepted, everything else is refused privately with the member's numbers, and a
-//! member's own tasks start — and stand in line — in the order they arrived.
+//! member's own tasks start — and stand in line — in the order they arrived. Each test runs
+//! on SQLite and on PostgreSQL (`engine::limits::postgres::…`), whose submits serialise per
+//! member with an advisory lock instead of SQLite's single writer.
 
 use crate::support;
+use crate::support::postgres::{Which, on_both_databases, url_for};
 
 use easel::base::TaskState;
 use easel::sandbox::{CommandOption, SandboxView};
 use easel::tasks::events::EventKind;
 use support::flows::png;
 use support::world::{Backend, WAIT, World};
+
+on_both_databases!(
+    thirty_imagines_at_once_get_exactly_the_caps_and_start_in_the_order_they_arrived,
+    eight_imagines_at_once_under_a_daily_limit_of_two_create_two,
+    eight_describes_at_once_under_a_daily_limit_of_two_create_two,
+);
+
+/// Starts the world's Easel on a fresh database on `which`; `None` when that is PostgreSQL
+/// and no server is available (the test skips).
+async fn start_on(which: Which, w: &mut World) -> Option<std::sync::Arc<easel::app::App>> {
+    w.config.database.url = url_for(which, w.dir.path()).await?;
+    Some(w.start_in_process().await)
+}
 
 /// How each command of a burst ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,8 +63,7 @@ async fn answers(w: &World, ids: &[u64], task_line: &str) -> (usize, Vec<String>
     (accepted, refused.collect())
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_imagines_at_once_get_exactly_the_caps_and_start_in_the_order_they_arrived() {
+async fn thirty_imagines_at_once_get_exactly_the_caps_and_start_in_the_order_they_arrived(which: Which) {
     // Slow enough that nothing finishes during the burst: only the caps decide.
     let mut w = World::new(Backend::Demo { step_ms: 60_000 }, |c| {
         c.backends[0].concurrency = Some(3);
@@ -56,7 +71,7 @@ async fn thirty_imagines_at_once_get_exactly_the_caps_and_start_in_the_order_the
         c.limits.per_user_queued = 10;
     })
     .await;
-    let app = w.start_in_process().await;
+    let Some(app) = start_on(which, &mut w).await else { return };
     let alice = w.sandbox.add_user("alice");
     let mut events = app.engine.subscribe();
 
@@ -107,10 +122,9 @@ async fn thirty_imagines_at_once_get_exactly_the_caps_and_start_in_the_order_the
     w.assert_no_violations();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_imagines_at_once_under_a_daily_limit_of_two_create_two() {
+async fn eight_imagines_at_once_under_a_daily_limit_of_two_create_two(which: Which) {
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| c.limits.per_user_daily = 2).await;
-    let app = w.start_in_process().await;
+    let Some(app) = start_on(which, &mut w).await else { return };
     let alice = w.sandbox.add_user("alice");
 
     let prompts: Vec<String> = (0..8).map(|i| format!("daily {i}")).collect();
@@ -124,10 +138,9 @@ async fn eight_imagines_at_once_under_a_daily_limit_of_two_create_two() {
     w.assert_no_violations();
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn eight_describes_at_once_under_a_daily_limit_of_two_create_two() {
+async fn eight_describes_at_once_under_a_daily_limit_of_two_create_two(which: Which) {
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| c.limits.per_user_daily = 2).await;
-    let app = w.start_in_process().await;
+    let Some(app) = start_on(which, &mut w).await else { return };
     let alice = w.sandbox.add_user("alice");
 
     let describe = |i: u8| {

@@ -1,4 +1,5 @@
 mod breaker;
+mod copy;
 mod faults;
 mod limits;
 mod retention;

@@ -1,5 +1,6 @@
-//! The engine end to end on the offline demo backend: real SQLite files, real image files,
-//! the real scheduler. Waits are on events with a timeout, never sleeps.
+//! The engine end to end on the offline demo backend: a real SQLite file or PostgreSQL
+//! database (each test runs on both), real image files, the real scheduler. Waits are on
+//! events with a timeout, never sleeps.
 
 use std::time::Duration;
 
@@ -11,23 +12,39 @@ use easel::db::{NewTask, Task};
 use easel::imaging;
 use easel::tasks::events::EventKind;
 
+use crate::support::postgres::{Which, on_both_databases, url_for};
+
 const WAIT: Duration = Duration::from_secs(60);
 
-fn config(dir: &tempfile::TempDir) -> Config {
+on_both_databases!(
+    imagine_makes_a_grid_and_four_images_with_progress_on_the_way,
+    the_same_prompt_and_seed_give_the_same_pixels_and_another_seed_does_not,
+    upscale_variation_and_reroll_work_on_a_finished_grid,
+    blend_and_describe_use_the_uploaded_images,
+    bad_requests_are_refused_before_anything_is_queued,
+    parameters_the_backend_ignores_are_noted_on_the_result,
+    a_task_interrupted_by_a_restart_is_run_again_when_that_is_free,
+    a_task_past_its_deadline_fails_instead_of_running,
+    permutations_queue_one_task_per_prompt,
+);
+
+/// The demo backend's config on a fresh database on `which`; `None` when that is
+/// PostgreSQL and no server is available (the test skips).
+async fn config(which: Which, dir: &tempfile::TempDir) -> Option<Config> {
     let mut demo = BackendConfig::demo("demo");
     demo.set("image_size", 128);
     demo.set("step_ms", 0);
     let mut config = Config::default();
-    config.database.url = format!("sqlite://{}", dir.path().join("easel.db").display());
+    config.database.url = url_for(which, dir.path()).await?;
     config.storage.dir = dir.path().join("images");
     config.backends = vec![demo];
-    config
+    Some(config)
 }
 
-async fn start(dir: &tempfile::TempDir) -> App {
-    let app = App::build(config(dir)).await.unwrap();
+async fn start(which: Which, dir: &tempfile::TempDir) -> Option<App> {
+    let app = App::build(config(which, dir).await?).await.unwrap();
     app.start();
-    app
+    Some(app)
 }
 
 fn member(id: &str) -> Requester {
@@ -65,10 +82,9 @@ async fn file(path: &str) -> Vec<u8> {
     tokio::fs::read(path).await.unwrap()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn imagine_makes_a_grid_and_four_images_with_progress_on_the_way() {
+async fn imagine_makes_a_grid_and_four_images_with_progress_on_the_way(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let mut events = app.engine.subscribe();
     let task = imagine(&app, "a lighthouse at dusk --ar 3:2").await;
     assert_eq!(task.state, TaskState::Succeeded, "{:?}", task.failure);
@@ -101,10 +117,9 @@ async fn imagine_makes_a_grid_and_four_images_with_progress_on_the_way() {
     assert!(a.iter().zip(b).all(|(x, y)| x.abs_diff(y) < 24), "{a:?} vs {b:?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_same_prompt_and_seed_give_the_same_pixels_and_another_seed_does_not() {
+async fn the_same_prompt_and_seed_give_the_same_pixels_and_another_seed_does_not(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let one = imagine(&app, "red forest --seed 42").await;
     let two = imagine(&app, "red forest --seed 42").await;
     let three = imagine(&app, "red forest --seed 43").await;
@@ -120,10 +135,9 @@ async fn the_same_prompt_and_seed_give_the_same_pixels_and_another_seed_does_not
     assert_ne!(a, d);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upscale_variation_and_reroll_work_on_a_finished_grid() {
+async fn upscale_variation_and_reroll_work_on_a_finished_grid(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let parent = imagine(&app, "a castle on a hill --seed 5").await;
     let parent_images = app.db.images(parent.id, ImageRole::Image).await.unwrap();
 
@@ -146,10 +160,9 @@ async fn upscale_variation_and_reroll_work_on_a_finished_grid() {
     assert_eq!(app.db.images(reroll.id, ImageRole::Grid).await.unwrap().len(), 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn blend_and_describe_use_the_uploaded_images() {
+async fn blend_and_describe_use_the_uploaded_images(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let parent = imagine(&app, "green hills").await;
     let imgs = app.db.images(parent.id, ImageRole::Image).await.unwrap();
     let uploads = vec![file(&imgs[0].path).await.into(), file(&imgs[3].path).await.into()];
@@ -165,10 +178,9 @@ async fn blend_and_describe_use_the_uploaded_images() {
     assert!(describe.output_prompts.iter().all(|p| p.len() > 20), "{:?}", describe.output_prompts);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_requests_are_refused_before_anything_is_queued() {
+async fn bad_requests_are_refused_before_anything_is_queued(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let err = app.imagine("a cat --chaos 150", None, &member("u1")).await.unwrap_err();
     assert!(err.to_string().contains("--chaos"), "{err}");
     let err = app.imagine("a cat", Some("nope"), &member("u1")).await.unwrap_err();
@@ -219,27 +231,26 @@ async fn bad_requests_are_refused_before_anything_is_queued() {
     assert!(not_an_image.to_string().starts_with("Image 1:"), "{not_an_image}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn parameters_the_backend_ignores_are_noted_on_the_result() {
+async fn parameters_the_backend_ignores_are_noted_on_the_result(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let task = imagine(&app, "a tiled floor --tile --chaos 20").await;
     assert_eq!(task.notes.len(), 1, "{:?}", task.notes);
     assert!(task.notes[0].contains("--tile") && !task.notes[0].contains("--chaos"), "{:?}", task.notes);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_interrupted_by_a_restart_is_run_again_when_that_is_free() {
+async fn a_task_interrupted_by_a_restart_is_run_again_when_that_is_free(which: Which) {
     let dir = tempfile::tempdir().unwrap();
+    let Some(config) = config(which, &dir).await else { return };
     let id = {
         // First life: the task is claimed (as a worker would) and the process "dies".
-        let app = App::build(config(&dir)).await.unwrap();
+        let app = App::build(config.clone()).await.unwrap();
         let task = app.imagine("interrupted", None, &member("u1")).await.unwrap().remove(0);
         let claimed = app.db.claim_next("demo", 3).await.unwrap().unwrap();
         assert_eq!(claimed.id, task.id);
         task.id
     };
-    let app = App::build(config(&dir)).await.unwrap(); // recovery runs here
+    let app = App::build(config).await.unwrap(); // recovery runs here
     assert_eq!(app.db.task(id).await.unwrap().unwrap().state, TaskState::Queued);
     app.start();
     let done = app.engine.wait_final(id, WAIT).await.unwrap();
@@ -247,27 +258,22 @@ async fn a_task_interrupted_by_a_restart_is_run_again_when_that_is_free() {
     assert_eq!(done.attempts, 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_past_its_deadline_fails_instead_of_running() {
+async fn a_task_past_its_deadline_fails_instead_of_running(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = App::build(config(&dir)).await.unwrap();
+    let Some(config) = config(which, &dir).await else { return };
+    let app = App::build(config).await.unwrap();
     let task = app.imagine("too late", None, &member("u1")).await.unwrap().remove(0);
-    let mut raw = crate::support::raw_db::connect(&app.config.database.url).await;
-    sqlx::query("UPDATE tasks SET deadline_at = 1 WHERE id = ?")
-        .bind(task.id)
-        .execute(&mut raw)
-        .await
-        .unwrap();
+    // The only task there is.
+    crate::support::raw_db::execute(&app.config.database.url, "UPDATE tasks SET deadline_at = 1").await;
     app.start();
     let done = app.engine.wait_final(task.id, WAIT).await.unwrap();
     assert_eq!(done.state, TaskState::Failed);
     assert_eq!(done.failure.unwrap().0, FailureCode::DeadlineExceeded);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn permutations_queue_one_task_per_prompt() {
+async fn permutations_queue_one_task_per_prompt(which: Which) {
     let dir = tempfile::tempdir().unwrap();
-    let app = start(&dir).await;
+    let Some(app) = start(which, &dir).await else { return };
     let tasks = app.imagine("a {red, blue} bird", None, &member("u1")).await.unwrap();
     let texts: Vec<&str> = tasks.iter().map(|t| t.prompt.text.as_str()).collect();
     assert_eq!(texts, ["a red bird", "a blue bird"]);

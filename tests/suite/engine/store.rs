@@ -1,5 +1,6 @@
-//! The task tables on real SQLite files: migrations, guarded transitions, fair claiming,
-//! retries and atomic completion.
+//! The task tables on a real SQLite file and a real PostgreSQL database (each test runs on
+//! both: `engine::store::sqlite::…` and `engine::store::postgres::…`): migrations, guarded
+//! transitions, fair claiming, retries and atomic completion.
 
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use easel::base::{FailureCode, MessageRef, TaskKind, TaskState, day_start, now_m
 use easel::db::{Db, NewTask, Outcome, OverLimit, StoredImage, SubmitLimits, Task};
 use easel::prompt::PromptSpec;
 
+use crate::support::postgres::{Which, on_both_databases, url_for};
 use crate::support::raw_db;
 
 const DEADLINE: Duration = Duration::from_secs(900);
@@ -18,11 +20,31 @@ fn url_in(dir: &tempfile::TempDir, file: &str) -> String {
     format!("sqlite://{}", dir.path().join(file).display())
 }
 
-async fn open() -> (tempfile::TempDir, Db) {
+/// A fresh database on `which` (`None`: PostgreSQL is unavailable and the test skips), its
+/// URL, and the temp dir that holds a SQLite file.
+async fn open(which: Which) -> Option<(tempfile::TempDir, String, Db)> {
     let dir = tempfile::tempdir().unwrap();
-    let store = Db::open(&url_in(&dir, "sub/easel.db")).await.unwrap();
-    (dir, store)
+    let url = url_for(which, &dir.path().join("sub")).await?;
+    let store = Db::open(&url).await.unwrap();
+    Some((dir, url, store))
 }
+
+on_both_databases!(
+    an_image_of_a_task_that_does_not_exist_is_refused,
+    a_task_round_trips_through_the_database,
+    a_task_is_claimed_once_and_finished_once,
+    progress_moves_submitted_to_running_and_never_backwards,
+    a_failure_keeps_its_code_and_message,
+    a_requeued_task_waits_for_its_retry_time,
+    the_running_cap_holds_per_user,
+    claiming_is_fair_across_users,
+    data_survives_reopening_the_database,
+    a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it,
+    a_members_task_never_starts_before_an_older_one_still_being_created,
+    a_request_over_a_limit_creates_nothing_and_names_the_numbers,
+    concurrent_claims_never_pass_a_members_running_cap,
+    concurrent_submits_never_pass_a_members_caps,
+);
 
 fn new_task(user: &str, text: &str) -> NewTask {
     NewTask {
@@ -74,7 +96,8 @@ fn image(role: ImageRole, index: u8) -> StoredImage {
 
 #[tokio::test]
 async fn opening_creates_the_file_with_wal_and_foreign_keys() {
-    let (dir, store) = open().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Db::open(&url_in(&dir, "sub/easel.db")).await.unwrap();
     assert!(dir.path().join("sub/easel.db").exists());
     // WAL is a setting of the file, so a connection of our own sees it.
     let mut raw = raw_db::connect(&url_in(&dir, "sub/easel.db")).await;
@@ -85,9 +108,14 @@ async fn opening_creates_the_file_with_wal_and_foreign_keys() {
     assert!(orphan.is_err(), "an image of a task that does not exist is refused");
 }
 
-#[tokio::test]
-async fn a_task_round_trips_through_the_database() {
-    let (_dir, store) = open().await;
+async fn an_image_of_a_task_that_does_not_exist_is_refused(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
+    let orphan = store.put_image(999, &image(ImageRole::Image, 0)).await;
+    assert!(orphan.is_err(), "an image of a task that does not exist is refused");
+}
+
+async fn a_task_round_trips_through_the_database(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let mut new = new_task("u1", "a red fox");
     new.kind = TaskKind::Variation { index: 2, strength: easel::base::Strength::Subtle };
     let task = insert(&store, &new, &[image(ImageRole::Input, 0)]).await;
@@ -103,9 +131,8 @@ async fn a_task_round_trips_through_the_database() {
     assert_eq!(store.images(task.id, ImageRole::Input).await.unwrap(), vec![image(ImageRole::Input, 0)]);
 }
 
-#[tokio::test]
-async fn a_task_is_claimed_once_and_finished_once() {
-    let (_dir, store) = open().await;
+async fn a_task_is_claimed_once_and_finished_once(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let task = insert(&store, &new_task("u1", "x"), &[]).await;
     let claimed = store.claim_next("demo", 3).await.unwrap().unwrap();
     assert_eq!((claimed.id, claimed.state, claimed.attempts), (task.id, TaskState::Submitted, 1));
@@ -130,9 +157,8 @@ async fn a_task_is_claimed_once_and_finished_once() {
     assert_eq!(store.images(task.id, ImageRole::Grid).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn progress_moves_submitted_to_running_and_never_backwards() {
-    let (_dir, store) = open().await;
+async fn progress_moves_submitted_to_running_and_never_backwards(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let task = insert(&store, &new_task("u1", "x"), &[]).await;
     assert!(!store.set_progress(task.id, 10).await.unwrap(), "a queued task takes no progress");
     store.claim_next("demo", 3).await.unwrap();
@@ -144,9 +170,8 @@ async fn progress_moves_submitted_to_running_and_never_backwards() {
     assert_eq!(store.task(task.id).await.unwrap().unwrap().remote_id.as_deref(), Some("job-1"));
 }
 
-#[tokio::test]
-async fn a_failure_keeps_its_code_and_message() {
-    let (_dir, store) = open().await;
+async fn a_failure_keeps_its_code_and_message(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let task = insert(&store, &new_task("u1", "x"), &[]).await;
     assert!(
         store
@@ -160,9 +185,8 @@ async fn a_failure_keeps_its_code_and_message() {
     assert!(t.finished_at.is_some());
 }
 
-#[tokio::test]
-async fn a_requeued_task_waits_for_its_retry_time() {
-    let (_dir, store) = open().await;
+async fn a_requeued_task_waits_for_its_retry_time(which: Which) {
+    let Some((_dir, url, store)) = open(which).await else { return };
     let task = insert(&store, &new_task("u1", "x"), &[]).await;
     store.claim_next("demo", 3).await.unwrap().unwrap();
     let later = now_ms() + 60_000;
@@ -170,15 +194,13 @@ async fn a_requeued_task_waits_for_its_retry_time() {
     assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "not before its time");
     assert_eq!(store.next_retry_at("demo", now_ms()).await.unwrap(), Some(later));
     store.requeue(task.id, now_ms()).await.unwrap(); // no-op: it is queued, not active
-    let mut raw = raw_db::connect(&url_in(&_dir, "sub/easel.db")).await;
-    sqlx::query("UPDATE tasks SET next_attempt_at = 0").execute(&mut raw).await.unwrap();
+    raw_db::execute(&url, "UPDATE tasks SET next_attempt_at = 0").await;
     let again = store.claim_next("demo", 3).await.unwrap().unwrap();
     assert_eq!(again.attempts, 2);
 }
 
-#[tokio::test]
-async fn the_running_cap_holds_per_user() {
-    let (_dir, store) = open().await;
+async fn the_running_cap_holds_per_user(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     for i in 0..3 {
         insert(&store, &new_task("busy", &format!("p{i}")), &[]).await;
     }
@@ -187,9 +209,8 @@ async fn the_running_cap_holds_per_user() {
     assert!(store.claim_next("demo", 2).await.unwrap().is_none(), "a third would exceed the cap of 2");
 }
 
-#[tokio::test]
-async fn claiming_is_fair_across_users() {
-    let (_dir, store) = open().await;
+async fn claiming_is_fair_across_users(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     for i in 0..6 {
         insert(&store, &new_task("alice", &format!("a{i}")), &[]).await;
     }
@@ -204,10 +225,9 @@ async fn claiming_is_fair_across_users() {
     assert_eq!(order, ["a0", "b0", "a1", "a2"], "bob's one task does not wait behind alice's six");
 }
 
-#[tokio::test]
-async fn data_survives_reopening_the_file() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = url_in(&dir, "easel.db");
+async fn data_survives_reopening_the_database(which: Which) {
+    let Some((_dir, url, store)) = open(which).await else { return };
+    store.close().await;
     let id = {
         let store = Db::open(&url).await.unwrap();
         insert(&store, &new_task("u1", "kept"), &[]).await.id
@@ -217,9 +237,8 @@ async fn data_survives_reopening_the_file() {
     assert_eq!(store.in_states(&[TaskState::Queued]).await.unwrap().len(), 1);
 }
 
-#[tokio::test]
-async fn a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it() {
-    let (_dir, store) = open().await;
+async fn a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let held = insert_held(&store, &new_task("u1", "held"), &[]).await;
     assert!(store.claim_next("demo", 3).await.unwrap().is_none(), "held until released");
     assert_eq!(store.next_retry_at("demo", now_ms()).await.unwrap(), None, "a held task is not a retry");
@@ -227,9 +246,8 @@ async fn a_task_is_not_claimable_until_released_and_a_crash_cannot_strand_it() {
     assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, held.id);
 }
 
-#[tokio::test]
-async fn a_members_task_never_starts_before_an_older_one_still_being_created() {
-    let (_dir, store) = open().await;
+async fn a_members_task_never_starts_before_an_older_one_still_being_created(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let older = insert_held(&store, &new_task("u1", "sent first"), &[]).await;
     let newer = insert(&store, &new_task("u1", "sent second"), &[]).await;
     let other = insert(&store, &new_task("u2", "someone else's"), &[]).await;
@@ -242,9 +260,8 @@ async fn a_members_task_never_starts_before_an_older_one_still_being_created() {
     assert_eq!(store.claim_next("demo", 3).await.unwrap().unwrap().id, newer.id);
 }
 
-#[tokio::test]
-async fn a_request_over_a_limit_creates_nothing_and_names_the_numbers() {
-    let (_dir, store) = open().await;
+async fn a_request_over_a_limit_creates_nothing_and_names_the_numbers(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
     let limits = SubmitLimits { waiting_cap: 2, daily_limit: Some(4), day_start_ms: day_start(now_ms()) };
     let submit = |n: usize| {
         let batch: Vec<(NewTask, Vec<StoredImage>)> =
@@ -270,4 +287,41 @@ async fn a_request_over_a_limit_creates_nothing_and_names_the_numbers() {
     // Canceled before it started, a task counts for nothing.
     store.cancel(fourth.id).await.unwrap();
     assert_eq!(submit(1).await.unwrap().len(), 1);
+}
+
+async fn concurrent_claims_never_pass_a_members_running_cap(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
+    for i in 0..12 {
+        insert(&store, &new_task("busy", &format!("p{i}")), &[]).await;
+    }
+    insert(&store, &new_task("other", "o"), &[]).await;
+    // Twenty claims at once, on backends' worth of connections: the member's cap of 3 must
+    // hold however they interleave, and the other member still gets their one.
+    let claims = (0..20).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.claim_next("demo", 3).await.unwrap() })
+    });
+    let claimed: Vec<Task> =
+        futures::future::join_all(claims).await.into_iter().filter_map(|r| r.unwrap()).collect();
+    let busy = claimed.iter().filter(|t| t.user_id == "busy").count();
+    let other = claimed.iter().filter(|t| t.user_id == "other").count();
+    assert_eq!((busy, other), (3, 1), "exactly the cap of busy's tasks and other's one started");
+    let mut ids: Vec<i64> = claimed.iter().map(|t| t.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 4, "no task was claimed twice");
+}
+
+async fn concurrent_submits_never_pass_a_members_caps(which: Which) {
+    let Some((_dir, _url, store)) = open(which).await else { return };
+    let limits = SubmitLimits { waiting_cap: 5, daily_limit: None, day_start_ms: 0 };
+    let submits = (0..25).map(|i| {
+        let store = store.clone();
+        let batch = vec![(new_task("u1", &format!("p{i}")), Vec::new())];
+        tokio::spawn(async move { store.insert_tasks(&batch, &limits, 2, DEADLINE, now_ms()).await.unwrap() })
+    });
+    let results: Vec<_> = futures::future::join_all(submits).await.into_iter().map(|r| r.unwrap()).collect();
+    let accepted = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(accepted, 7, "running cap 2 + waiting cap 5, however the submits interleave");
+    assert_eq!(store.in_states(&TaskState::ALL).await.unwrap().len(), 7);
 }

@@ -25,6 +25,8 @@ pub mod flows;
 #[allow(dead_code)]
 pub mod openapi_check;
 #[allow(dead_code)]
+pub mod postgres;
+#[allow(dead_code)]
 pub mod raw_bot;
 #[allow(dead_code)]
 pub mod raw_db;
