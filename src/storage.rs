@@ -63,6 +63,21 @@ impl Storage {
         }
     }
 
+    /// Removes a deleted result's file, and its task's folder once that is empty. A file that
+    /// is already gone is not an error: deleting twice ends the same way.
+    pub async fn remove(&self, path: &str) -> anyhow::Result<()> {
+        match tokio::fs::remove_file(path).await {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(e).with_context(|| format!("removing image {path}")),
+        }
+        if let Some(folder) = Path::new(path).parent().filter(|f| f.starts_with(&self.root) && *f != self.root) {
+            // Fails while other files remain, which is the point.
+            let _ = tokio::fs::remove_dir(folder).await;
+        }
+        Ok(())
+    }
+
     pub async fn read(&self, path: &str) -> anyhow::Result<bytes::Bytes> {
         let data = tokio::fs::read(path).await.with_context(|| format!("reading image {path}"))?;
         Ok(data.into())

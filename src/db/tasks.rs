@@ -64,6 +64,8 @@ pub struct Task {
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// When the result was deleted (its message and image files are gone); `None` = it was not.
+    pub deleted_at: Option<i64>,
 }
 
 /// An image file that belongs to a task.
@@ -102,7 +104,9 @@ impl Db {
     }
 
     pub async fn images(&self, task_id: TaskId, role: ImageRole) -> anyhow::Result<Vec<StoredImage>> {
-        let rows = sqlx::query("SELECT * FROM task_images WHERE task_id = $1 AND role = $2 ORDER BY idx")
+        let rows = sqlx::query(
+            "SELECT * FROM task_images WHERE task_id = $1 AND role = $2 AND deleted_at IS NULL ORDER BY idx",
+        )
             .bind(task_id)
             .bind(role.as_str())
             .fetch_all(&self.pool)
@@ -224,7 +228,7 @@ pub(super) fn states_list(states: &[TaskState]) -> String {
     states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
-fn image_from_row(r: &SqliteRow) -> StoredImage {
+pub(super) fn image_from_row(r: &SqliteRow) -> StoredImage {
     StoredImage {
         role: ImageRole::parse(r.get::<&str, _>("role")),
         index: r.get::<i64, _>("idx") as u8,
@@ -285,5 +289,6 @@ pub(super) fn task_from_row(r: &SqliteRow) -> anyhow::Result<Task> {
         created_at: r.get("created_at"),
         started_at: r.get("started_at"),
         finished_at: r.get("finished_at"),
+        deleted_at: r.get("deleted_at"),
     })
 }

@@ -12,5 +12,7 @@ mod ohmygpt;
 mod opj;
 mod queue;
 mod restart;
+mod results;
 mod routing;
 mod settings;
+mod show;
