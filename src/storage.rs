@@ -71,7 +71,9 @@ impl Storage {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e).with_context(|| format!("removing image {path}")),
         }
-        if let Some(folder) = Path::new(path).parent().filter(|f| f.starts_with(&self.root) && *f != self.root) {
+        if let Some(folder) =
+            Path::new(path).parent().filter(|f| f.starts_with(&self.root) && *f != self.root)
+        {
             // Fails while other files remain, which is the point.
             let _ = tokio::fs::remove_dir(folder).await;
         }

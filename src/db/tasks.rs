@@ -107,10 +107,10 @@ impl Db {
         let rows = sqlx::query(
             "SELECT * FROM task_images WHERE task_id = $1 AND role = $2 AND deleted_at IS NULL ORDER BY idx",
         )
-            .bind(task_id)
-            .bind(role.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        .bind(task_id)
+        .bind(role.as_str())
+        .fetch_all(&self.pool)
+        .await?;
         Ok(rows.iter().map(image_from_row).collect())
     }
 

@@ -117,7 +117,9 @@ async fn delete(
     let done = serenity::CreateInteractionResponseMessage::new()
         .content(format!("🗑️ Deleted task {task}: its message and images are gone."))
         .components(Vec::new());
-    if let Err(e) = ci.create_response(&ctx.http, serenity::CreateInteractionResponse::UpdateMessage(done)).await {
+    if let Err(e) =
+        ci.create_response(&ctx.http, serenity::CreateInteractionResponse::UpdateMessage(done)).await
+    {
         warn!(task_id = task, error = %e, "could not confirm a deletion");
     }
     if let Err(e) = data.sink.take_down(&gone).await {

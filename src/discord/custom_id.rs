@@ -82,7 +82,7 @@ impl ButtonAction {
             // Added after "e1" shipped: new letters, so every older id still reads the same.
             "i" if index == 0 => Ok(ButtonAction::Info { task }),
             "a" if index == 0 => Ok(ButtonAction::ImagineAll { task }),
-            "x" if index == 0 => Ok(ButtonAction::Delete { task }),
+            "t" if index == 0 => Ok(ButtonAction::Delete { task }),
             _ => Err(CustomIdError::Garbled),
         }
     }
@@ -136,7 +136,7 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Cancel { task } => ButtonAction::encode_parts("c", task, 0),
             ButtonAction::Info { task } => ButtonAction::encode_parts("i", task, 0),
             ButtonAction::ImagineAll { task } => ButtonAction::encode_parts("a", task, 0),
-            ButtonAction::Delete { task } => ButtonAction::encode_parts("x", task, 0),
+            ButtonAction::Delete { task } => ButtonAction::encode_parts("t", task, 0),
         };
         f.write_str(&s)
     }
@@ -182,7 +182,7 @@ mod tests {
         for (id, action) in old {
             assert_eq!(ButtonAction::parse(id), Ok(action), "{id}");
         }
-        for id in ["e1:i:5:1", "e1:a:5:3", "e1:x:5:2"] {
+        for id in ["e1:i:5:1", "e1:a:5:3", "e1:t:5:2"] {
             assert_eq!(ButtonAction::parse(id), Err(CustomIdError::Garbled), "{id}");
         }
     }

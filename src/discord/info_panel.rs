@@ -29,7 +29,8 @@ pub fn info_panel(info: &JobInfo) -> MessageView {
         let _ = writeln!(out, "Prompt:\n```\n{}\n```", fenced(&sent));
     }
     let params = parameters(&t.prompt);
-    let _ = writeln!(out, "Parameters: {}", if params.is_empty() { "none".to_string() } else { code(&params) });
+    let _ =
+        writeln!(out, "Parameters: {}", if params.is_empty() { "none".to_string() } else { code(&params) });
     let _ = writeln!(out, "Seed: {}", code(&t.seed.to_string()));
     let seeds: Vec<String> = info
         .images

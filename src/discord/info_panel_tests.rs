@@ -67,7 +67,7 @@ fn a_child_links_to_its_parents_message_and_the_owner_may_delete() {
     );
     assert!(view.content.contains("Model: backend `demo`"), "{}", view.content);
     assert_eq!(view.rows.len(), 1);
-    assert_eq!(view.rows[0][0].custom_id, "e1:x:12:0");
+    assert_eq!(view.rows[0][0].custom_id, "e1:t:12:0");
     assert_eq!(view.rows[0][0].style, ButtonStyle::Danger);
 
     // A parent in a DM links through @me; a deleted one is named, without a link.
@@ -97,5 +97,9 @@ fn a_blend_has_no_prompt_but_its_parameters() {
     let mut t = task(TaskKind::Blend, TaskState::Succeeded);
     t.prompt.text.clear();
     let view = info_panel(&info(t));
-    assert!(view.content.contains("Prompt: (none — made from images)\nParameters: `--ar 3:2`"), "{}", view.content);
+    assert!(
+        view.content.contains("Prompt: (none — made from images)\nParameters: `--ar 3:2`"),
+        "{}",
+        view.content
+    );
 }

@@ -260,7 +260,11 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
         let mut rows = if row.is_empty() { Vec::new() } else { vec![row] };
         // 1–4 and 🔄 fill the first row; "Imagine all" starts the next (ℹ️ joins it).
         if caps.imagine && task.output_prompts.len() > 1 {
-            rows.push(vec![button("Imagine all", ButtonStyle::Primary, ButtonAction::ImagineAll { task: id })]);
+            rows.push(vec![button(
+                "Imagine all",
+                ButtonStyle::Primary,
+                ButtonAction::ImagineAll { task: id },
+            )]);
         }
         rows
     } else {

@@ -307,12 +307,22 @@ fn every_result_fits_discords_button_limits() {
         TaskKind::Upscale { index: 0 },
         TaskKind::Variation { index: 1, strength: Strength::Strong },
     ];
-    let all = Capabilities { imagine: true, variation: true, blend: true, describe: true, ..Capabilities::default() };
+    let all = Capabilities {
+        imagine: true,
+        variation: true,
+        blend: true,
+        describe: true,
+        ..Capabilities::default()
+    };
     for kind in kinds {
         let mut t = task(kind, TaskState::Succeeded);
         t.output_prompts = vec!["a".into(), "b".into(), "c".into(), "d".into()];
         let view = render(&t, &RenderContext { caps: Some(all.clone()), ..RenderContext::default() });
-        assert!(view.rows.len() <= 5 && view.rows.iter().all(|r| r.len() <= 5), "{kind:?}: {:?}", labels(&view));
+        assert!(
+            view.rows.len() <= 5 && view.rows.iter().all(|r| r.len() <= 5),
+            "{kind:?}: {:?}",
+            labels(&view)
+        );
         let info = view.rows.iter().flatten().filter(|b| b.custom_id == "e1:i:12:0").count();
         assert_eq!(info, 1, "{kind:?}: one ℹ️");
     }

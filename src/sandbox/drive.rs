@@ -64,7 +64,6 @@ impl Inner {
         self.write(|w| self.store_blob(w, filename, ct, bytes, None))
     }
 
-
     fn new_interaction(
         &self,
         w: &mut World,
@@ -125,14 +124,7 @@ impl Inner {
             check_options(w, &cmd, &options)?;
             let kind = InteractionKind::Command { name: command.to_owned(), options: options.clone() };
             let (id, token) = self.new_interaction(w, user, kind, place);
-            let payload = SlashPayload {
-                id,
-                token: &token,
-                user,
-                command: &cmd,
-                options: &options,
-                place,
-            };
+            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options, place };
             let data = events::slash_interaction(self, w, &payload);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
@@ -218,7 +210,8 @@ impl Inner {
             );
             let kind =
                 InteractionKind::Autocomplete { name: command.to_owned(), focused: focused.to_owned() };
-            let (id, token) = self.new_interaction(w, user, kind, Place::Guild { channel_id: self.config.channel_id });
+            let (id, token) =
+                self.new_interaction(w, user, kind, Place::Guild { channel_id: self.config.channel_id });
             let payload = SlashPayload {
                 id,
                 token: &token,

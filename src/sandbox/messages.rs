@@ -197,7 +197,9 @@ fn channel(inner: &Inner, id: &str) -> ApiResult<Option<u64>> {
         return Ok(None);
     }
     let known = |c: &u64| {
-        inner.read(|w| w.dm_channels.values().any(|dm| dm == c) || w.is_guild_channel(inner.config.channel_id, *c))
+        inner.read(|w| {
+            w.dm_channels.values().any(|dm| dm == c) || w.is_guild_channel(inner.config.channel_id, *c)
+        })
     };
     match parsed.filter(known) {
         Some(other) => Ok(Some(other)),

@@ -62,7 +62,8 @@ pub(crate) struct User {
 impl User {
     /// The member's permissions in the guild, as Discord computes them for an interaction.
     pub fn permissions(&self) -> u64 {
-        let preset = if self.admin { super::render::ALL_PERMISSIONS } else { super::render::MEMBER_PERMISSIONS };
+        let preset =
+            if self.admin { super::render::ALL_PERMISSIONS } else { super::render::MEMBER_PERMISSIONS };
         self.permissions.unwrap_or_else(|| preset.parse().unwrap_or(0))
     }
 }

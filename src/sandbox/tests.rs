@@ -180,7 +180,14 @@ fn interactions_are_accepted() {
     }
     let m = sample_message(&inner);
     let v = inner.read(|w| {
-        events::component_interaction(&inner, w, (6, "tok2", alice), "u1", &m, events::Place::Guild { channel_id: inner.config.channel_id })
+        events::component_interaction(
+            &inner,
+            w,
+            (6, "tok2", alice),
+            "u1",
+            &m,
+            events::Place::Guild { channel_id: inner.config.channel_id },
+        )
     });
     match parse_event(&dispatch_frame("INTERACTION_CREATE", v)) {
         Event::InteractionCreate(e) => match e.interaction {

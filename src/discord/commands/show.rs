@@ -44,7 +44,11 @@ async fn your_results(ctx: SlashContext<'_>, partial: &str) -> serenity::CreateA
         .iter()
         .filter(|t| partial.trim().is_empty() || t.id.to_string().starts_with(partial.trim()))
         .map(|t| {
-            let text = if t.prompt.text.trim().is_empty() { format!("/{}", kind_word(t)) } else { t.prompt.text.clone() };
+            let text = if t.prompt.text.trim().is_empty() {
+                format!("/{}", kind_word(t))
+            } else {
+                t.prompt.text.clone()
+            };
             let text: String = text.chars().take(80).collect();
             serenity::AutocompleteChoice::new(format!("{} · {}", t.id, text.trim()), t.id)
         })

@@ -197,12 +197,8 @@ async fn imagine_all_queues_the_four_prompts_together() {
     let alice = w.sandbox.add_user("alice");
     let bob = w.sandbox.add_user("bob");
     let described = describe_upload(&w, alice).await;
-    let prompts: Vec<String> = described
-        .content
-        .lines()
-        .skip(1)
-        .map(|l| l.split_once(' ').unwrap().1.replace('\\', ""))
-        .collect();
+    let prompts: Vec<String> =
+        described.content.lines().skip(1).map(|l| l.split_once(' ').unwrap().1.replace('\\', "")).collect();
     assert_eq!(prompts.len(), 4);
     w.sandbox.click(bob, described.id, &id(&described, "Imagine all")).await.unwrap();
     let grids = w

@@ -78,7 +78,9 @@ async fn the_owner_deletes_a_result_and_later_presses_are_told_so() {
         .wait_for(WAIT, |v| {
             v.messages()
                 .iter()
-                .find(|m| m.is_ephemeral() && m.id != panel.id && m.content.starts_with(&format!("**Task {task}**")))
+                .find(|m| {
+                    m.is_ephemeral() && m.id != panel.id && m.content.starts_with(&format!("**Task {task}**"))
+                })
                 .cloned()
         })
         .await
@@ -126,7 +128,7 @@ async fn another_member_cannot_delete_but_a_moderator_can() {
     w.sandbox.click(bob, grid.id, &face_id(&grid, "ℹ️")).await.unwrap();
     let bobs = ephemeral_with(&w, bob, &format!("**Task {task}**")).await;
     assert!(bobs.buttons().next().is_none());
-    w.sandbox.forged_click(bob, bobs.id, &format!("e1:x:{task}:0")).await.unwrap();
+    w.sandbox.forged_click(bob, bobs.id, &format!("e1:t:{task}:0")).await.unwrap();
     ephemeral_with(&w, bob, "Only the member who made this result, or someone with Manage Messages").await;
     assert!(app.db.task(task).await.unwrap().unwrap().deleted_at.is_none());
     assert!(w.sandbox.message(grid.id).is_some());

@@ -13,7 +13,8 @@ const MANAGE_MESSAGES: u64 = 1 << 13;
 
 /// Runs `/show task:` as `user` in `channel` and waits for the reposted result.
 async fn show(w: &World, user: u64, channel: u64, task: i64) -> Message {
-    let slash = w.sandbox.slash_in(user, channel, "show", vec![CommandOption::integer("task", task)]).await.unwrap();
+    let slash =
+        w.sandbox.slash_in(user, channel, "show", vec![CommandOption::integer("task", task)]).await.unwrap();
     w.final_original(slash).await
 }
 
@@ -26,11 +27,8 @@ async fn show_in_another_channel_moves_the_buttons_there() {
     let task = task_id(&grid);
 
     // Autocomplete offers her recent results.
-    let choices = w
-        .sandbox
-        .autocomplete(alice, "show", vec![CommandOption::string("task", "")], "task")
-        .await
-        .unwrap();
+    let choices =
+        w.sandbox.autocomplete(alice, "show", vec![CommandOption::string("task", "")], "task").await.unwrap();
     assert_eq!(choices, [(format!("{task} · a castle on a hill"), serde_json::json!(task))]);
 
     let art = w.sandbox.add_channel("art");
@@ -65,9 +63,14 @@ async fn a_member_cannot_show_someone_elses_result_but_a_moderator_can() {
         w.sandbox.autocomplete(bob, "show", vec![CommandOption::string("task", "")], "task").await.unwrap();
     assert!(choices.is_empty(), "bob has no results of his own: {choices:?}");
     let slash = w.sandbox.slash(bob, "show", vec![CommandOption::integer("task", task)]).await.unwrap();
-    let refused = ephemeral_with(&w, bob, &format!("You can show only your own results, and task {task}")).await;
+    let refused =
+        ephemeral_with(&w, bob, &format!("You can show only your own results, and task {task}")).await;
     assert!(!refused.content.contains(&alice.to_string()), "it does not say whose it is");
-    assert_eq!(w.sandbox.interaction(slash).unwrap().callback_type(), Some(4), "refused before anything public");
+    assert_eq!(
+        w.sandbox.interaction(slash).unwrap().callback_type(),
+        Some(4),
+        "refused before anything public"
+    );
 
     let again = show(&w, mod_, w.sandbox.channel_id(), task).await;
     assert_eq!(again.content, grid.content, "still alice's result, mentioning her");
@@ -96,7 +99,9 @@ async fn a_result_shown_after_a_restart_keeps_working_buttons() {
     w.sandbox.click(alice, again.id, &face_id(&again, "U4")).await.unwrap();
     let up = w
         .sandbox
-        .wait_for(WAIT, |v| v.messages().iter().find(|m| m.content.contains("- Image #4") && is_final(m)).cloned())
+        .wait_for(WAIT, |v| {
+            v.messages().iter().find(|m| m.content.contains("- Image #4") && is_final(m)).cloned()
+        })
         .await
         .unwrap();
     assert_eq!(up.channel_id, art);
