@@ -26,6 +26,9 @@ pub struct Requester {
     pub roles: Vec<u64>,
     /// The member may use admin powers there (Manage Server or Administrator).
     pub admin: bool,
+    /// The member may manage others' messages there (Manage Messages, or admin powers): they
+    /// may show and delete anyone's results.
+    pub moderator: bool,
     /// A press on the member's own private-mode results in their DMs: the work began in a
     /// server that admitted it, so the no-DMs rule does not apply.
     pub private_results: bool,

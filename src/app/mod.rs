@@ -7,12 +7,14 @@
 
 mod press;
 mod refused;
+mod results;
 mod submit;
 pub mod views;
 
 pub use crate::admin::Requester;
 pub use press::{Child, Pressed, RemixForm};
 pub use refused::Refused;
+pub use results::JobInfo;
 pub use submit::{References, Ticket};
 
 use crate::admin::Gate;

@@ -23,6 +23,9 @@ pub enum Child {
     Reroll,
     /// 1–4 under a /describe result: an /imagine of prompt `index` (0-based).
     Prompt { index: u8 },
+    /// "Imagine all" under a /describe result: an /imagine of every prompt, queued together
+    /// or not at all.
+    AllPrompts,
 }
 
 /// What a press leads to.
@@ -62,11 +65,14 @@ impl App {
         let found = self.db.task(parent).await?;
         let who = &in_their_dms(who, found.as_ref());
         let parent = found.ok_or(Refused::ParentGone)?;
+        if parent.deleted_at.is_some() {
+            return Err(Refused::Deleted);
+        }
         on_its_message(who, &parent)?;
         // The gate before the checks on the parent, so a barred member hears why. A describe
         // result's 1–4 is an /imagine of that prompt, gated (and audited) as one.
         let admission = match child {
-            Child::Prompt { .. } => None,
+            Child::Prompt { .. } | Child::AllPrompts => None,
             _ => Some(self.gate.admit(who, Ask::create("button", &parent.prompt.canonical(), 1)).await?),
         };
         match self.press_makes(who, &parent, child).await {
@@ -112,8 +118,9 @@ impl App {
             }
             Child::Reroll => (TaskKind::Reroll, Vec::new()),
             Child::Prompt { index } => {
-                return Ok(Makes::Done(self.imagine_described(who, parent, index).await?));
+                return Ok(Makes::Done(self.imagine_described(who, parent, Some(index)).await?));
             }
+            Child::AllPrompts => return Ok(Makes::Done(self.imagine_described(who, parent, None).await?)),
         };
         Ok(Makes::Task(Box::new(Planned { inputs, ..child_of(parent, kind, parent.prompt.clone()) })))
     }
@@ -128,6 +135,9 @@ impl App {
     ) -> Result<Ticket, Refused> {
         let parent = self.db.task(form.parent).await?;
         let parent = parent.filter(|p| p.state == TaskState::Succeeded).ok_or(Refused::RemixUnfinished)?;
+        if parent.deleted_at.is_some() {
+            return Err(Refused::Deleted);
+        }
         on_its_message(who, &parent)?;
         let admission = self.gate.admit(who, Ask::create("remix", text, 1)).await?;
         let planned = match self.remixed(who, &parent, form, text) {
@@ -190,13 +200,26 @@ impl App {
         Ok(())
     }
 
-    /// 1–4 under a /describe result: an /imagine of that prompt, owned by whoever pressed, on
-    /// the describing backend when it can draw (the buttons are only shown then).
-    async fn imagine_described(&self, who: &Requester, parent: &Task, index: u8) -> Result<Pressed, Refused> {
-        let prompt = parent.output_prompts.get(index as usize).ok_or(Refused::NoSuchPrompt(index + 1))?;
+    /// 1–4 under a /describe result (`index`), or "Imagine all" (`None`): an /imagine of that
+    /// prompt, or of every prompt as one request (all queued, or all refused, against the
+    /// member's caps), owned by whoever pressed, on the describing backend when it can draw
+    /// (the buttons are only shown then).
+    async fn imagine_described(
+        &self,
+        who: &Requester,
+        parent: &Task,
+        index: Option<u8>,
+    ) -> Result<Pressed, Refused> {
+        let prompts: Vec<&str> = match index {
+            Some(i) => vec![parent.output_prompts.get(i as usize).ok_or(Refused::NoSuchPrompt(i + 1))?],
+            None => parent.output_prompts.iter().map(String::as_str).collect(),
+        };
+        if prompts.is_empty() {
+            return Err(Refused::NoSuchPrompt(1));
+        }
         let can_draw = self.engine.backends().get(&parent.backend).is_some_and(|b| b.capabilities().imagine);
         let backend = can_draw.then_some(parent.backend.as_str());
-        Ok(Pressed::Queue(Box::new(self.check_imagine(prompt, backend, who).await?)))
+        Ok(Pressed::Queue(Box::new(self.check_imagine_all(&prompts, backend, who).await?)))
     }
 
     /// The input images stored with `task`, in order, as the files the member handed in.
@@ -220,7 +243,7 @@ fn images_kept(parent: &Task, child: Child) -> Result<(), Refused> {
         Child::Upscale { .. } => "upscaled",
         Child::Vary { .. } => "varied",
         Child::Reroll if matches!(parent.kind, TaskKind::Blend | TaskKind::Describe) => "rerolled",
-        Child::Reroll | Child::Prompt { .. } => return Ok(()),
+        Child::Reroll | Child::Prompt { .. } | Child::AllPrompts => return Ok(()),
     };
     Err(Refused::ImagesRemoved(images_removed_text(removed, parent.finished_at, done)))
 }
@@ -240,7 +263,7 @@ fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) ->
 /// that shows the task (in the task's channel), so a forged one cannot reach another
 /// channel's task or a task under someone else's message. A task whose message id is not
 /// recorded yet (its first update is on its way) is held to its channel.
-fn on_its_message(who: &Requester, task: &Task) -> Result<(), Refused> {
+pub(super) fn on_its_message(who: &Requester, task: &Task) -> Result<(), Refused> {
     let Some(on) = &who.pressed_on else { return Ok(()) };
     let same_channel = task.channel_id.is_none() || task.channel_id == who.channel_id;
     let same_message = task.message.message_id.as_ref().is_none_or(|id| id == on);
@@ -252,7 +275,7 @@ fn on_its_message(who: &Requester, task: &Task) -> Result<(), Refused> {
 
 /// A press in the member's DMs on their own private-mode results: the work began in a server
 /// that admitted it, so the no-DMs rule does not apply.
-fn in_their_dms(who: &Requester, task: Option<&Task>) -> Requester {
+pub(super) fn in_their_dms(who: &Requester, task: Option<&Task>) -> Requester {
     let mut who = who.clone();
     if who.guild_id.is_none() {
         who.private_results = task.is_some_and(|t| t.guild_id.is_some() && t.user_id == who.user_id);

@@ -54,6 +54,16 @@ pub enum Refused {
          with a describe model)."
     )]
     CannotDescribe,
+    #[error("That result was deleted, so its buttons can't be used any more.")]
+    Deleted,
+    #[error("There is no task {0}.")]
+    NoSuchTask(i64),
+    #[error("You can show only your own results, and task {0} is not one of them.")]
+    NotYoursToShow(i64),
+    #[error("Task {0} has no finished result to show (it is still running, failed or was canceled).")]
+    NotShowable(i64),
+    #[error("Only the member who made this result, or someone with Manage Messages, can delete it.")]
+    NotYoursToDelete,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -82,6 +92,9 @@ impl Refused {
             Refused::NotOwner { .. } => "not-owner",
             Refused::NotOnItsMessage => "not-on-its-message",
             Refused::NoSuchPrompt(_) | Refused::RemixOfSeveral | Refused::InputsGone => "bad-press",
+            Refused::Deleted => "deleted",
+            Refused::NoSuchTask(_) | Refused::NotShowable(_) => "no-such-result",
+            Refused::NotYoursToShow(_) | Refused::NotYoursToDelete => "not-owner",
         };
         code.to_string()
     }

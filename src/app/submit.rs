@@ -116,7 +116,7 @@ impl App {
         model: Option<&str>,
         who: &Requester,
     ) -> Result<Ticket, Refused> {
-        self.plan_imagine(raw, model, who, true, &References::default()).await
+        self.plan_imagine(&[raw], model, who, true, &References::default()).await
     }
 
     /// /imagine with images attached as options: `refs.image` leads the prompt as an image
@@ -129,7 +129,18 @@ impl App {
         who: &Requester,
         refs: &References,
     ) -> Result<Ticket, Refused> {
-        self.plan_imagine(raw, model, who, true, refs).await
+        self.plan_imagine(&[raw], model, who, true, refs).await
+    }
+
+    /// Several /imagine prompts as one request ("Imagine all" under a /describe result): one
+    /// gate admission for all of them, and their tasks queued together or not at all.
+    pub async fn check_imagine_all(
+        &self,
+        raws: &[&str],
+        model: Option<&str>,
+        who: &Requester,
+    ) -> Result<Ticket, Refused> {
+        self.plan_imagine(raws, model, who, true, &References::default()).await
     }
 
     /// `easel imagine` (and tests): the same path as /imagine for the local operator, who is
@@ -140,26 +151,31 @@ impl App {
         model: Option<&str>,
         who: &Requester,
     ) -> Result<Vec<Task>, Refused> {
-        let ticket = self.plan_imagine(raw, model, who, false, &References::default()).await?;
+        let ticket = self.plan_imagine(&[raw], model, who, false, &References::default()).await?;
         self.queue(ticket).await
     }
 
     async fn plan_imagine(
         &self,
-        raw: &str,
+        raws: &[&str],
         model: Option<&str>,
         who: &Requester,
         gated: bool,
         refs: &References,
     ) -> Result<Ticket, Refused> {
         let (settings, options) = self.prefs.settings_and_options(&who.user_id).await?;
-        let composed = crate::prefs::compose(raw, &settings.suffix, &options);
-        let parsed = prompt::parse(&composed, &self.prompt_limits());
+        let composed: Vec<String> =
+            raws.iter().map(|raw| crate::prefs::compose(raw, &settings.suffix, &options)).collect();
+        let parsed: Result<Vec<PromptSpec>, _> = composed
+            .iter()
+            .map(|c| prompt::parse(c, &self.prompt_limits()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(|lists| lists.into_iter().flatten().collect());
         // The gate first, so a barred member hears why before any prompt advice.
         let admission = match gated {
             true => {
-                let tasks = parsed.as_ref().map_or(1, |specs| specs.len() as u32);
-                Some(self.gate.admit(who, Ask::create("imagine", &composed, tasks)).await?)
+                let tasks = parsed.as_ref().map_or(raws.len() as u32, |specs| specs.len() as u32);
+                Some(self.gate.admit(who, Ask::create("imagine", &composed.join("\n"), tasks)).await?)
             }
             false => None,
         };

@@ -7,6 +7,7 @@
 //!   transaction as the insert;
 //! - `lifecycle`: claiming and every later state change, each a guarded `UPDATE`;
 //! - `queue`: the queue as members, routing and operators see it;
+//! - `results`: finished results afterwards (shown again, deleted);
 //! - `admin`: the pause switch, bans, quota overrides and the prompt audit;
 //! - `prefs`: each member's settings and named options;
 //! - `retention`: what may be removed (never what unfinished work needs), removing it, and
@@ -27,6 +28,7 @@ mod dialect;
 mod lifecycle;
 mod prefs;
 mod queue;
+mod results;
 mod retention;
 mod row;
 mod submit;

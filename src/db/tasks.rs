@@ -66,6 +66,8 @@ pub struct Task {
     pub finished_at: Option<i64>,
     /// Retention removed this task's images (the row stays so its buttons can say so).
     pub images_removed: Option<ImagesRemoved>,
+    /// When the result was deleted (its message and image files are gone); `None` = it was not.
+    pub deleted_at: Option<i64>,
 }
 
 /// An image file that belongs to a task.
@@ -106,7 +108,7 @@ impl Db {
 
     pub async fn images(&self, task_id: TaskId, role: ImageRole) -> anyhow::Result<Vec<StoredImage>> {
         on_pool!(self, pool => {
-            let rows = sqlx::query("SELECT * FROM task_images WHERE task_id = $1 AND role = $2 ORDER BY idx")
+            let rows = sqlx::query("SELECT * FROM task_images WHERE task_id = $1 AND role = $2 AND deleted_at IS NULL ORDER BY idx")
                 .bind(task_id)
                 .bind(role.as_str())
                 .fetch_all(pool)
@@ -242,7 +244,7 @@ pub(super) fn states_list(states: &[TaskState]) -> String {
     states.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
 }
 
-fn image_from_row(r: &impl Cols) -> StoredImage {
+pub(super) fn image_from_row(r: &impl Cols) -> StoredImage {
     StoredImage {
         role: ImageRole::parse(&r.text("role")),
         index: r.int("idx") as u8,
@@ -307,5 +309,6 @@ pub(super) fn task_from_row(r: &impl Cols) -> anyhow::Result<Task> {
             at,
             why: RemovedFor::parse(r.opt_text("images_removed_why").as_deref().unwrap_or("age")),
         }),
+        deleted_at: r.opt_int("deleted_at"),
     })
 }

@@ -64,6 +64,11 @@ async fn press(
     action: ButtonAction,
 ) -> Result<(), Answer> {
     let who = who::presser(ci);
+    match action {
+        ButtonAction::Info { task } => return info(ctx, data, ci, &who, task).await,
+        ButtonAction::Delete { task } => return delete(ctx, data, ci, &who, task).await,
+        _ => {}
+    }
     let Some(child) = action.child() else {
         // Cancel: the message turns to "Canceled" through the task's own update.
         data.app.cancel_press(&who, action.task()).await.map_err(|e| Answer::Before(e.into()))?;
@@ -79,6 +84,75 @@ async fn press(
         return Err(e);
     }
     queue_and_follow(data, &ci.token, ticket).await
+}
+
+/// ℹ️: the result's details, privately, with 🗑️ for those who may delete it.
+async fn info(
+    ctx: &serenity::Context,
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    who: &crate::app::Requester,
+    task: crate::base::TaskId,
+) -> Result<(), Answer> {
+    let found = data.app.job_info(who, task).await.map_err(|e| Answer::Before(e.into()))?;
+    let view = super::info_panel::info_panel(&found);
+    let reply = serenity::CreateInteractionResponseMessage::new()
+        .content(view.content)
+        .components(action_rows(&view.rows))
+        .ephemeral(true);
+    let sent = ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(reply)).await;
+    sent.map_err(|e| Answer::Before(e.into()))
+}
+
+/// 🗑️ in the info panel: the result is marked deleted and its files removed, the panel says
+/// so, then its message is taken down.
+async fn delete(
+    ctx: &serenity::Context,
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    who: &crate::app::Requester,
+    task: crate::base::TaskId,
+) -> Result<(), Answer> {
+    let gone = data.app.delete_result(who, task).await.map_err(|e| Answer::Before(e.into()))?;
+    let done = serenity::CreateInteractionResponseMessage::new()
+        .content(format!("🗑️ Deleted task {task}: its message and images are gone."))
+        .components(Vec::new());
+    if let Err(e) =
+        ci.create_response(&ctx.http, serenity::CreateInteractionResponse::UpdateMessage(done)).await
+    {
+        warn!(task_id = task, error = %e, "could not confirm a deletion");
+    }
+    if let Err(e) = data.sink.take_down(&gone).await {
+        warn!(task_id = task, error = %e, "could not take a deleted result's message down");
+    }
+    Ok(())
+}
+
+/// A rendered view's buttons as serenity builds them.
+fn action_rows(rows: &[Vec<super::render::Button>]) -> Vec<serenity::CreateActionRow> {
+    rows.iter()
+        .map(|row| {
+            serenity::CreateActionRow::Buttons(
+                row.iter()
+                    .map(|b| {
+                        let mut button = serenity::CreateButton::new(&b.custom_id).style(match b.style {
+                            super::render::ButtonStyle::Primary => serenity::ButtonStyle::Primary,
+                            super::render::ButtonStyle::Secondary => serenity::ButtonStyle::Secondary,
+                            super::render::ButtonStyle::Success => serenity::ButtonStyle::Success,
+                            super::render::ButtonStyle::Danger => serenity::ButtonStyle::Danger,
+                        });
+                        if let Some(label) = &b.label {
+                            button = button.label(label);
+                        }
+                        if let Some(emoji) = &b.emoji {
+                            button = button.emoji(serenity::ReactionType::Unicode(emoji.clone()));
+                        }
+                        button
+                    })
+                    .collect(),
+            )
+        })
+        .collect()
 }
 
 /// Acknowledges a press (or a form) without a message of its own: what it makes is posted

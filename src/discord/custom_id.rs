@@ -26,6 +26,12 @@ pub enum ButtonAction {
     Prompt { task: TaskId, index: u8 },
     /// Cancel, under a waiting or running task.
     Cancel { task: TaskId },
+    /// ℹ️ under a result: the job's details, privately.
+    Info { task: TaskId },
+    /// "Imagine all" under a /describe result: an /imagine of each of its prompts at once.
+    ImagineAll { task: TaskId },
+    /// 🗑️ in a result's info panel: delete the result (its owner, or Manage Messages).
+    Delete { task: TaskId },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,7 +49,10 @@ impl ButtonAction {
             | ButtonAction::Vary { task, .. }
             | ButtonAction::Reroll { task }
             | ButtonAction::Prompt { task, .. }
-            | ButtonAction::Cancel { task } => *task,
+            | ButtonAction::Cancel { task }
+            | ButtonAction::Info { task }
+            | ButtonAction::ImagineAll { task }
+            | ButtonAction::Delete { task } => *task,
         }
     }
 
@@ -70,6 +79,10 @@ impl ButtonAction {
             "r" if index == 0 => Ok(ButtonAction::Reroll { task }),
             "d" => Ok(ButtonAction::Prompt { task, index }),
             "c" if index == 0 => Ok(ButtonAction::Cancel { task }),
+            // Added after "e1" shipped: new letters, so every older id still reads the same.
+            "i" if index == 0 => Ok(ButtonAction::Info { task }),
+            "a" if index == 0 => Ok(ButtonAction::ImagineAll { task }),
+            "t" if index == 0 => Ok(ButtonAction::Delete { task }),
             _ => Err(CustomIdError::Garbled),
         }
     }
@@ -78,14 +91,16 @@ impl ButtonAction {
         format!("{VERSION}:{action}:{task}:{index}")
     }
 
-    /// What the press asks of its task, for the submit path; `None` for Cancel.
+    /// What the press asks of its task, for the submit path; `None` for Cancel, Info and
+    /// Delete, which make nothing new.
     pub fn child(self) -> Option<Child> {
         match self {
             ButtonAction::Upscale { index, .. } => Some(Child::Upscale { index }),
             ButtonAction::Vary { index, strength, .. } => Some(Child::Vary { index, strength }),
             ButtonAction::Reroll { .. } => Some(Child::Reroll),
             ButtonAction::Prompt { index, .. } => Some(Child::Prompt { index }),
-            ButtonAction::Cancel { .. } => None,
+            ButtonAction::ImagineAll { .. } => Some(Child::AllPrompts),
+            ButtonAction::Cancel { .. } | ButtonAction::Info { .. } | ButtonAction::Delete { .. } => None,
         }
     }
 }
@@ -119,6 +134,9 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Reroll { task } => ButtonAction::encode_parts("r", task, 0),
             ButtonAction::Prompt { task, index } => ButtonAction::encode_parts("d", task, index),
             ButtonAction::Cancel { task } => ButtonAction::encode_parts("c", task, 0),
+            ButtonAction::Info { task } => ButtonAction::encode_parts("i", task, 0),
+            ButtonAction::ImagineAll { task } => ButtonAction::encode_parts("a", task, 0),
+            ButtonAction::Delete { task } => ButtonAction::encode_parts("t", task, 0),
         };
         f.write_str(&s)
     }
@@ -137,6 +155,9 @@ mod tests {
             ButtonAction::Reroll { task: 9 },
             ButtonAction::Prompt { task: 77, index: 3 },
             ButtonAction::Cancel { task: 5 },
+            ButtonAction::Info { task: 6 },
+            ButtonAction::ImagineAll { task: 7 },
+            ButtonAction::Delete { task: 8 },
         ];
         for a in actions {
             let id = a.to_string();
@@ -145,6 +166,25 @@ mod tests {
         }
         assert_eq!(ButtonAction::Upscale { task: 12, index: 1 }.to_string(), "e1:u:12:1");
         assert_eq!(ButtonAction::Prompt { task: 5, index: 1 }.to_string(), "e1:d:5:1");
+        assert_eq!(ButtonAction::Info { task: 5 }.to_string(), "e1:i:5:0");
+    }
+
+    #[test]
+    fn ids_from_before_the_new_actions_still_read_the_same() {
+        let old = [
+            ("e1:u:12:1", ButtonAction::Upscale { task: 12, index: 1 }),
+            ("e1:vx:3:0", ButtonAction::Vary { task: 3, index: 0, strength: Strength::Strong }),
+            ("e1:vs:3:2", ButtonAction::Vary { task: 3, index: 2, strength: Strength::Subtle }),
+            ("e1:r:9:0", ButtonAction::Reroll { task: 9 }),
+            ("e1:d:5:3", ButtonAction::Prompt { task: 5, index: 3 }),
+            ("e1:c:4:0", ButtonAction::Cancel { task: 4 }),
+        ];
+        for (id, action) in old {
+            assert_eq!(ButtonAction::parse(id), Ok(action), "{id}");
+        }
+        for id in ["e1:i:5:1", "e1:a:5:3", "e1:t:5:2"] {
+            assert_eq!(ButtonAction::parse(id), Err(CustomIdError::Garbled), "{id}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod components;
 pub mod custom_id;
 mod error;
+pub mod info_panel;
 pub mod invite;
 pub mod panels;
 pub mod remix;

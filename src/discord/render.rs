@@ -105,7 +105,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
         _ => {}
     }
     let rows = match task.state {
-        TaskState::Succeeded => buttons(task, cx),
+        TaskState::Succeeded => with_info(buttons(task, cx), task.id),
         TaskState::Queued | TaskState::Submitted | TaskState::Running => vec![vec![Button {
             label: Some("Cancel".into()),
             emoji: None,
@@ -163,6 +163,26 @@ fn header(task: &Task) -> String {
         }
         _ => format!("**{prompt}** - {who}"),
     }
+}
+
+/// Discord's limit on buttons in one action row (and on rows in one message).
+const ROW_WIDTH: usize = 5;
+
+/// ℹ️ goes under every result: at the end of the last row while it has room (beside V1–V4,
+/// the Vary buttons), otherwise on a row of its own.
+fn with_info(mut rows: Vec<Vec<Button>>, id: crate::base::TaskId) -> Vec<Vec<Button>> {
+    let info = Button {
+        label: None,
+        emoji: Some("ℹ️".into()),
+        style: ButtonStyle::Secondary,
+        custom_id: ButtonAction::Info { task: id }.to_string(),
+    };
+    match rows.last_mut() {
+        Some(last) if last.len() < ROW_WIDTH => last.push(info),
+        _ => rows.push(vec![info]),
+    }
+    debug_assert!(rows.len() <= ROW_WIDTH && rows.iter().all(|r| r.len() <= ROW_WIDTH));
+    rows
 }
 
 fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
@@ -237,7 +257,16 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
         if can_reroll {
             row.push(reroll());
         }
-        if row.is_empty() { Vec::new() } else { vec![row] }
+        let mut rows = if row.is_empty() { Vec::new() } else { vec![row] };
+        // 1–4 and 🔄 fill the first row; "Imagine all" starts the next (ℹ️ joins it).
+        if caps.imagine && task.output_prompts.len() > 1 {
+            rows.push(vec![button(
+                "Imagine all",
+                ButtonStyle::Primary,
+                ButtonAction::ImagineAll { task: id },
+            )]);
+        }
+        rows
     } else {
         Vec::new()
     }
@@ -286,4 +315,4 @@ fn clip(s: String, max: usize) -> String {
 
 #[cfg(test)]
 #[path = "render_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -5,7 +5,8 @@ use crate::base::{FailureCode, MessageRef};
 use crate::prompt::{Aspect, PromptSpec};
 use crate::tasks::engine::QueuePlace;
 
-fn task(kind: TaskKind, state: TaskState) -> Task {
+/// A task as the tests of every rendering start from (also the ℹ️ panel's).
+pub(crate) fn task(kind: TaskKind, state: TaskState) -> Task {
     let mut prompt = PromptSpec { text: "a lighthouse at dusk".into(), ..PromptSpec::default() };
     prompt.params.aspect = Some(Aspect { w: 3, h: 2 });
     Task {
@@ -36,6 +37,7 @@ fn task(kind: TaskKind, state: TaskState) -> Task {
         started_at: None,
         finished_at: None,
         images_removed: None,
+        deleted_at: None,
     }
 }
 
@@ -113,7 +115,8 @@ fn a_finished_grid_has_u_reroll_and_v_buttons_with_used_upscales_green() {
     let view = render(&t, &cx);
     assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - <@555>");
     assert_eq!(view.attach, Attach::Grid);
-    assert_eq!(labels(&view), [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["V1", "V2", "V3", "V4"]]);
+    assert_eq!(labels(&view), [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["V1", "V2", "V3", "V4", "ℹ️"]]);
+    assert_eq!(view.rows[1][4].custom_id, "e1:i:12:0");
     assert_eq!(view.rows[0][1].style, ButtonStyle::Success);
     assert_eq!(view.rows[0][0].style, ButtonStyle::Secondary);
     assert_eq!(view.rows[0][4].custom_id, "e1:r:12:0");
@@ -127,9 +130,13 @@ fn buttons_follow_what_the_backend_can_do() {
         caps: Some(Capabilities { imagine: true, ..Capabilities::default() }),
         ..Default::default()
     };
-    assert_eq!(labels(&render(&t, &cx)), [vec!["U1", "U2", "U3", "U4", "🔄"]], "no V row without variations");
+    assert_eq!(
+        labels(&render(&t, &cx)),
+        [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["ℹ️"]],
+        "no V row without variations; ℹ️ on a row of its own, the first being full"
+    );
     let gone = RenderContext::default();
-    assert!(render(&t, &gone).rows.is_empty(), "no buttons when the backend is gone");
+    assert_eq!(labels(&render(&t, &gone)), [["ℹ️"]], "only ℹ️ when the backend is gone");
 }
 
 #[test]
@@ -138,7 +145,7 @@ fn an_upscale_shows_the_image_number_and_vary_buttons() {
     let view = render(&t, &full_caps());
     assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - Image #2 <@555>");
     assert_eq!(view.attach, Attach::Image);
-    assert_eq!(labels(&view), [vec!["Vary (Strong)", "Vary (Subtle)"]]);
+    assert_eq!(labels(&view), [vec!["Vary (Strong)", "Vary (Subtle)", "ℹ️"]]);
     assert_eq!(view.rows[0][1].custom_id, "e1:vs:12:0");
 }
 
@@ -223,7 +230,7 @@ fn a_blend_is_titled_by_its_command_and_shows_its_aspect() {
     let square = render(&blend_or_describe(TaskKind::Blend), &caps);
     assert_eq!(square.content, "**/blend** - <@555>");
     assert_eq!(square.attach, Attach::Grid);
-    assert_eq!(labels(&square), [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["V1", "V2", "V3", "V4"]]);
+    assert_eq!(labels(&square), [vec!["U1", "U2", "U3", "U4", "🔄"], vec!["V1", "V2", "V3", "V4", "ℹ️"]]);
     assert_eq!(square.rows[0][4].custom_id, "e1:r:12:0");
 
     let mut portrait = blend_or_describe(TaskKind::Blend);
@@ -254,7 +261,8 @@ fn a_describe_lists_four_numbered_prompts_with_a_button_each() {
     };
     let view = render(&t, &caps);
     assert_eq!(view.content, "**/describe** - <@555>\n1️⃣ a red \\*fox\\*\n2️⃣ b\n3️⃣ c d\n4️⃣ e");
-    assert_eq!(labels(&view), [vec!["1", "2", "3", "4", "🔄"]]);
+    assert_eq!(labels(&view), [vec!["1", "2", "3", "4", "🔄"], vec!["Imagine all", "ℹ️"]]);
+    assert_eq!(view.rows[1][0].custom_id, "e1:a:12:0");
     let ids: Vec<&str> = view.rows[0].iter().map(|b| b.custom_id.as_str()).collect();
     assert_eq!(ids, ["e1:d:12:0", "e1:d:12:1", "e1:d:12:2", "e1:d:12:3", "e1:r:12:0"]);
     assert_eq!(view.attach, Attach::Input);
@@ -273,10 +281,12 @@ fn describe_buttons_follow_what_the_backend_can_do() {
         caps: Some(Capabilities { describe: true, ..Capabilities::default() }),
         ..RenderContext::default()
     };
-    assert_eq!(labels(&render(&t, &only_describe)), [vec!["🔄"]]);
+    assert_eq!(labels(&render(&t, &only_describe)), [vec!["🔄", "ℹ️"]], "no Imagine all without imagine");
     let only_imagine = full_caps();
-    assert_eq!(labels(&render(&t, &only_imagine)), [vec!["1", "2"]]);
-    assert!(render(&t, &RenderContext::default()).rows.is_empty());
+    assert_eq!(labels(&render(&t, &only_imagine)), [vec!["1", "2"], vec!["Imagine all", "ℹ️"]]);
+    assert_eq!(labels(&render(&t, &RenderContext::default())), [["ℹ️"]]);
+    t.output_prompts.truncate(1);
+    assert_eq!(labels(&render(&t, &only_imagine)), [vec!["1", "ℹ️"]], "one prompt: nothing to do all of");
 }
 
 #[test]
@@ -286,4 +296,35 @@ fn long_described_prompts_still_fit_in_one_message() {
     let view = render(&t, &full_caps());
     assert!(view.content.len() <= 2000, "{}", view.content.len());
     assert_eq!(view.content.matches('…').count(), 4);
+}
+
+#[test]
+fn every_result_fits_discords_button_limits() {
+    let kinds = [
+        TaskKind::Imagine,
+        TaskKind::Reroll,
+        TaskKind::Blend,
+        TaskKind::Describe,
+        TaskKind::Upscale { index: 0 },
+        TaskKind::Variation { index: 1, strength: Strength::Strong },
+    ];
+    let all = Capabilities {
+        imagine: true,
+        variation: true,
+        blend: true,
+        describe: true,
+        ..Capabilities::default()
+    };
+    for kind in kinds {
+        let mut t = task(kind, TaskState::Succeeded);
+        t.output_prompts = vec!["a".into(), "b".into(), "c".into(), "d".into()];
+        let view = render(&t, &RenderContext { caps: Some(all.clone()), ..RenderContext::default() });
+        assert!(
+            view.rows.len() <= 5 && view.rows.iter().all(|r| r.len() <= 5),
+            "{kind:?}: {:?}",
+            labels(&view)
+        );
+        let info = view.rows.iter().flatten().filter(|b| b.custom_id == "e1:i:12:0").count();
+        assert_eq!(info, 1, "{kind:?}: one ℹ️");
+    }
 }

@@ -166,6 +166,20 @@ impl DiscordRest {
         if resp.status().is_success() { Ok(()) } else { Err(api_error(resp).await.0) }
     }
 
+    /// Deletes a follow-up message of an interaction whose token still lives.
+    pub async fn delete_followup(&self, token: &str, message_id: &str) -> Result<(), RestError> {
+        let path = format!("/webhooks/{}/{token}/messages/{message_id}", self.application_id);
+        let resp = self.client.delete(format!("{}{path}", self.base)).send().await?;
+        if resp.status().is_success() { Ok(()) } else { Err(api_error(resp).await.0) }
+    }
+
+    /// Deletes one of the bot's own messages in a channel (no permission needed for those).
+    pub async fn delete_channel_message(&self, channel: &str, message_id: &str) -> Result<(), RestError> {
+        let url = format!("{}/channels/{channel}/messages/{message_id}", self.base);
+        let resp = self.client.delete(url).header(AUTHORIZATION, self.authorization.clone()).send().await?;
+        if resp.status().is_success() { Ok(()) } else { Err(api_error(resp).await.0) }
+    }
+
     /// The bot's DM channel with `user` (`POST /users/@me/channels`), for private mode.
     pub async fn open_dm(&self, user: &str) -> Result<String, RestError> {
         #[derive(serde::Deserialize)]

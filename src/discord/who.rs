@@ -47,6 +47,7 @@ fn member(
         message: MessageRef::default(),
         roles: member.map(|m| m.roles.iter().map(|r| r.get()).collect()).unwrap_or_default(),
         admin: is_admin(member),
+        moderator: is_moderator(member),
         private_results: false,
         pressed_on: None,
     }
@@ -55,4 +56,9 @@ fn member(
 /// Whether a member may use admin powers here: Manage Server (Administrator implies it).
 pub fn is_admin(member: Option<&serenity::Member>) -> bool {
     member.and_then(|m| m.permissions).is_some_and(|p| p.manage_guild() || p.administrator())
+}
+
+/// Whether a member may manage others' results here: Manage Messages, or admin powers.
+pub fn is_moderator(member: Option<&serenity::Member>) -> bool {
+    is_admin(member) || member.and_then(|m| m.permissions).is_some_and(|p| p.manage_messages())
 }

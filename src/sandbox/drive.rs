@@ -12,7 +12,6 @@ use super::limits::CALLBACK_DEADLINE;
 use super::model::{
     Attachment, CommandOption, InteractionKind, InteractionRecord, OptionValue, RouteKind, ViolationKind,
 };
-use super::render::{ALL_PERMISSIONS, MEMBER_PERMISSIONS};
 use super::state::{Inner, Interaction, User, World};
 
 impl Inner {
@@ -21,20 +20,48 @@ impl Inner {
     }
 
     pub(crate) fn add_member(&self, name: &str, bot: bool, roles: Vec<u64>, admin: bool) -> u64 {
+        self.add_member_with(name, bot, roles, admin, None)
+    }
+
+    /// A member whose guild permissions are exactly `permissions` (when given).
+    pub(crate) fn add_member_with(
+        &self,
+        name: &str,
+        bot: bool,
+        roles: Vec<u64>,
+        admin: bool,
+        permissions: Option<u64>,
+    ) -> u64 {
         let id = self.clock.snowflake();
         let joined_at = self.now();
-        self.write(|w| w.users.insert(id, User { id, name: name.to_owned(), bot, joined_at, roles, admin }));
+        let user = User { id, name: name.to_owned(), bot, joined_at, roles, admin, permissions };
+        self.write(|w| w.users.insert(id, user));
+        id
+    }
+
+    /// A guild text channel, or the DM channel `channel_id` is.
+    fn place_of(&self, w: &World, channel_id: u64) -> Place {
+        match w.is_guild_channel(self.config.channel_id, channel_id) {
+            true => Place::Guild { channel_id },
+            false => Place::Dm { channel_id },
+        }
+    }
+
+    /// Another text channel in the guild; a connected bot hears CHANNEL_CREATE, as Discord
+    /// sends it to bots with the GUILDS intent.
+    pub(crate) fn add_channel(&self, name: &str) -> u64 {
+        let id = self.clock.snowflake();
+        self.write(|w| {
+            w.channels.push((id, name.to_owned()));
+            let data = events::channel(self, w, id);
+            w.dispatch("CHANNEL_CREATE", data);
+        });
         id
     }
 
     pub(crate) fn upload(&self, filename: &str, content_type: &str, bytes: Bytes) -> Attachment {
         let ct = (!content_type.is_empty()).then(|| content_type.to_owned());
         self.write(|w| self.store_blob(w, filename, ct, bytes, None))
-    }
-
-    /// The guild channel, or the DM channel `channel_id` is.
-    fn place_of(&self, channel_id: u64) -> Place {
-        if channel_id == self.config.channel_id { Place::Guild } else { Place::Dm { channel_id } }
     }
 
     fn new_interaction(
@@ -44,10 +71,7 @@ impl Inner {
         kind: InteractionKind,
         place: Place,
     ) -> (u64, String) {
-        let channel_id = match place {
-            Place::Guild => self.config.channel_id,
-            Place::Dm { channel_id } => channel_id,
-        };
+        let (Place::Guild { channel_id } | Place::Dm { channel_id }) = place;
         let id = self.clock.snowflake();
         let token = format!("aW50ZXJhY3Rpb24.{id:x}.{:016x}{:016x}", fastrand::u64(..), fastrand::u64(..));
         let record = InteractionRecord {
@@ -71,7 +95,23 @@ impl Inner {
     }
 
     pub(crate) fn slash(&self, user: u64, command: &str, options: Vec<CommandOption>) -> anyhow::Result<u64> {
+        self.slash_in(user, self.config.channel_id, command, options)
+    }
+
+    /// The member runs `command` in guild text channel `channel`.
+    pub(crate) fn slash_in(
+        &self,
+        user: u64,
+        channel: u64,
+        command: &str,
+        options: Vec<CommandOption>,
+    ) -> anyhow::Result<u64> {
         self.write(|w| {
+            ensure!(
+                w.is_guild_channel(self.config.channel_id, channel),
+                "channel {channel} is not a text channel of the guild (use add_channel)"
+            );
+            let place = Place::Guild { channel_id: channel };
             // While the bot is briefly disconnected the dispatch waits in the session log for RESUME.
             ensure!(w.session.is_some(), "no bot has a gateway session (none has IDENTIFYed)");
             ensure!(w.users.contains_key(&user), "user {user} is not a member (use add_user)");
@@ -83,15 +123,8 @@ impl Inner {
             check_visible(w, &cmd, user)?;
             check_options(w, &cmd, &options)?;
             let kind = InteractionKind::Command { name: command.to_owned(), options: options.clone() };
-            let (id, token) = self.new_interaction(w, user, kind, Place::Guild);
-            let payload = SlashPayload {
-                id,
-                token: &token,
-                user,
-                command: &cmd,
-                options: &options,
-                place: Place::Guild,
-            };
+            let (id, token) = self.new_interaction(w, user, kind, place);
+            let payload = SlashPayload { id, token: &token, user, command: &cmd, options: &options, place };
             let data = events::slash_interaction(self, w, &payload);
             w.dispatch("INTERACTION_CREATE", data);
             Ok(id)
@@ -177,14 +210,15 @@ impl Inner {
             );
             let kind =
                 InteractionKind::Autocomplete { name: command.to_owned(), focused: focused.to_owned() };
-            let (id, token) = self.new_interaction(w, user, kind, Place::Guild);
+            let (id, token) =
+                self.new_interaction(w, user, kind, Place::Guild { channel_id: self.config.channel_id });
             let payload = SlashPayload {
                 id,
                 token: &token,
                 user,
                 command: &cmd,
                 options: &options,
-                place: Place::Guild,
+                place: Place::Guild { channel_id: self.config.channel_id },
             };
             let data = events::autocomplete_interaction(self, w, &payload, focused);
             w.dispatch("INTERACTION_CREATE", data);
@@ -217,8 +251,8 @@ impl Inner {
                 ensure!(!button.disabled, "button {custom_id:?} on message {message_id} is disabled");
             }
             // A message outside the guild channel is in someone's DM with the bot.
-            let place = if msg.channel_id == self.config.channel_id {
-                Place::Guild
+            let place = if w.is_guild_channel(self.config.channel_id, msg.channel_id) {
+                Place::Guild { channel_id: msg.channel_id }
             } else {
                 ensure!(
                     w.dm_channels.get(&user) == Some(&msg.channel_id),
@@ -269,7 +303,7 @@ impl Inner {
                 (min..=max).contains(&(values.len() as u64)),
                 "select {custom_id:?} takes {min} to {max} values"
             );
-            let place = self.place_of(msg.channel_id);
+            let place = self.place_of(w, msg.channel_id);
             let kind = InteractionKind::Component { custom_id: custom_id.to_owned(), message_id };
             let (id, token) = self.new_interaction(w, user, kind, place);
             let mut data = events::component_interaction(self, w, (id, &token, user), custom_id, &msg, place);
@@ -311,7 +345,7 @@ impl Inner {
                 _ => None,
             };
             let msg = message_id.and_then(|m| w.message(m).cloned());
-            let place = self.place_of(opened.channel_id);
+            let place = self.place_of(w, opened.channel_id);
             let kind = InteractionKind::Modal { custom_id: custom_id.clone(), message_id };
             let (id, token) = self.new_interaction(w, user, kind, place);
             let rows: Vec<Value> = fields
@@ -372,8 +406,7 @@ fn check_visible(w: &World, cmd: &Value, user: u64) -> anyhow::Result<()> {
     if w.command_grants.iter().any(|(c, u)| c == name && *u == user) {
         return Ok(());
     }
-    let admin = w.user(user).is_some_and(|u| u.admin);
-    let has: u64 = if admin { ALL_PERMISSIONS } else { MEMBER_PERMISSIONS }.parse().unwrap_or(0);
+    let has: u64 = w.user(user).map(|u| u.permissions()).unwrap_or(0);
     let shown = has & ADMINISTRATOR != 0 || (required != 0 && has & required == required);
     ensure!(
         shown,

@@ -28,14 +28,20 @@ fn role_everyone(inner: &Inner) -> Value {
     })
 }
 
-pub(crate) fn channel(inner: &Inner) -> Value {
+/// The guild text channel `id` (the first one, or one a test added), as Discord's channel
+/// object.
+pub(crate) fn channel(inner: &Inner, world: &World, id: u64) -> Value {
     let c = &inner.config;
+    let (name, position) = match world.channels.iter().position(|(ch, _)| *ch == id) {
+        Some(i) => (world.channels[i].1.clone(), i + 1),
+        None => (c.channel_name.clone(), 0),
+    };
     json!({
-        "id": c.channel_id.to_string(),
+        "id": id.to_string(),
         "type": 0,
         "guild_id": c.guild_id.to_string(),
-        "name": c.channel_name,
-        "position": 0,
+        "name": name,
+        "position": position,
         "permission_overwrites": [],
         "parent_id": null,
         "topic": null,
@@ -104,7 +110,10 @@ pub(crate) fn guild_create(inner: &Inner, world: &World) -> Value {
         "member_count": members.len(),
         "voice_states": [],
         "members": members,
-        "channels": [channel(inner)],
+        "channels": std::iter::once(c.channel_id)
+            .chain(world.channels.iter().map(|(id, _)| *id))
+            .map(|id| channel(inner, world, id))
+            .collect::<Vec<_>>(),
         "threads": [],
         "presences": [],
         "stage_instances": [],
@@ -130,7 +139,7 @@ fn option_json(o: &CommandOption) -> Value {
 /// Where an interaction happens: the guild's text channel, or a user's DM with the bot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Place {
-    Guild,
+    Guild { channel_id: u64 },
     Dm { channel_id: u64 },
 }
 
@@ -181,6 +190,7 @@ fn interaction_base(
         };
     }
     let user = user_id;
+    let (Place::Guild { channel_id } | Place::Dm { channel_id }) = place;
     let v = json!({
         "id": id.to_string(),
         "application_id": c.application_id.to_string(),
@@ -189,8 +199,8 @@ fn interaction_base(
         "version": 1,
         "guild_id": c.guild_id.to_string(),
         "guild": {"id": c.guild_id.to_string(), "locale": "en-US", "features": []},
-        "channel_id": c.channel_id.to_string(),
-        "channel": channel(inner),
+        "channel_id": channel_id.to_string(),
+        "channel": channel(inner, world, channel_id),
         "member": member(inner, world, user),
         "locale": "en-US",
         "guild_locale": "en-US",

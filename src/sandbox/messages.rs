@@ -189,22 +189,34 @@ pub(crate) fn json_of(inner: &Inner, world: &World, id: u64) -> ApiResult<Respon
     Ok(axum::Json(render::message(inner, world, m)).into_response())
 }
 
-/// The guild's text channel or a DM channel the bot has with a member; `None` = the guild's.
+/// A text channel of the guild or a DM channel the bot has with a member; `None` = the guild's
+/// first channel.
 fn channel(inner: &Inner, id: &str) -> ApiResult<Option<u64>> {
     let parsed = id.parse::<u64>().ok();
     if parsed == Some(inner.config.channel_id) {
         return Ok(None);
     }
-    match parsed.filter(|c| inner.read(|w| w.dm_channels.values().any(|dm| dm == c))) {
-        Some(dm) => Ok(Some(dm)),
+    let known = |c: &u64| {
+        inner.read(|w| {
+            w.dm_channels.values().any(|dm| dm == c) || w.is_guild_channel(inner.config.channel_id, *c)
+        })
+    };
+    match parsed.filter(known) {
+        Some(other) => Ok(Some(other)),
         None => Err(ApiError::unknown_channel(id)),
     }
 }
 
-/// A message the channel routes may touch: in the channel and not ephemeral (ephemeral messages
-/// only exist for their interaction's webhook).
-fn channel_message(world: &World, id: &str) -> ApiResult<u64> {
-    let found = id.parse::<u64>().ok().and_then(|id| world.message(id)).filter(|m| !m.is_ephemeral());
+/// A message the channel routes may touch: in that channel (Discord answers Unknown Message
+/// for a message of another channel) and not ephemeral (ephemeral messages only exist for
+/// their interaction's webhook). `channel` as [`channel`] resolved it.
+fn channel_message(inner: &Inner, world: &World, channel: Option<u64>, id: &str) -> ApiResult<u64> {
+    let channel = channel.unwrap_or(inner.config.channel_id);
+    let found = id
+        .parse::<u64>()
+        .ok()
+        .and_then(|id| world.message(id))
+        .filter(|m| !m.is_ephemeral() && m.channel_id == channel);
     found.map(|m| m.id).ok_or_else(|| ApiError::unknown_message(id))
 }
 
@@ -226,8 +238,8 @@ pub(crate) async fn get_route(
     State(inner): State<Arc<Inner>>,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult {
-    channel(&inner, &channel_id)?;
-    inner.read(|w| json_of(&inner, w, channel_message(w, &message_id)?))
+    let channel = channel(&inner, &channel_id)?;
+    inner.read(|w| json_of(&inner, w, channel_message(&inner, w, channel, &message_id)?))
 }
 
 pub(crate) async fn edit_route(
@@ -235,11 +247,11 @@ pub(crate) async fn edit_route(
     Path((channel_id, message_id)): Path<(String, String)>,
     req: Request,
 ) -> ApiResult {
-    channel(&inner, &channel_id)?;
+    let channel = channel(&inner, &channel_id)?;
     let body = read_body(req).await?;
     let draft = Draft::parse(&body.json, body.files)?;
     inner.write(|w| {
-        let id = channel_message(w, &message_id)?;
+        let id = channel_message(&inner, w, channel, &message_id)?;
         if w.message(id).map(|m| m.author_id) != Some(inner.config.bot_user_id) {
             return Err(ApiError::new(
                 StatusCode::FORBIDDEN,
@@ -258,9 +270,9 @@ pub(crate) async fn delete_route(
     State(inner): State<Arc<Inner>>,
     Path((channel_id, message_id)): Path<(String, String)>,
 ) -> ApiResult {
-    channel(&inner, &channel_id)?;
+    let channel = channel(&inner, &channel_id)?;
     inner.write(|w| {
-        let id = channel_message(w, &message_id)?;
+        let id = channel_message(&inner, w, channel, &message_id)?;
         delete(w, id)?;
         Ok(StatusCode::NO_CONTENT.into_response())
     })

@@ -150,6 +150,7 @@ impl Sandbox {
                     joined_at: Duration::ZERO,
                     roles: Vec::new(),
                     admin: true,
+                    permissions: None,
                 },
             )
         });
@@ -197,6 +198,17 @@ impl Sandbox {
         self.inner.add_member(name, false, roles.to_vec(), false)
     }
 
+    /// Adds a member whose guild permissions are exactly `permissions` (a bit set as Discord
+    /// defines it: Manage Messages is `1 << 13`), as a role with those would give them.
+    pub fn add_user_with_permissions(&self, name: &str, permissions: u64) -> u64 {
+        self.inner.add_member_with(name, false, Vec::new(), false, Some(permissions))
+    }
+
+    /// Adds another text channel to the guild and returns its id.
+    pub fn add_channel(&self, name: &str) -> u64 {
+        self.inner.add_channel(name)
+    }
+
     /// Adds a member with every permission (Manage Server among them), as a server admin.
     pub fn add_admin(&self, name: &str) -> u64 {
         self.inner.add_member(name, false, Vec::new(), true)
@@ -225,6 +237,18 @@ impl Sandbox {
     /// Subcommands are options made with [`CommandOption::subcommand`].
     pub async fn slash(&self, user: u64, command: &str, options: Vec<CommandOption>) -> anyhow::Result<u64> {
         self.inner.slash(user, command, options)
+    }
+
+    /// [`Sandbox::slash`] in guild text channel `channel` (the first, or one from
+    /// [`Sandbox::add_channel`]).
+    pub async fn slash_in(
+        &self,
+        user: u64,
+        channel: u64,
+        command: &str,
+        options: Vec<CommandOption>,
+    ) -> anyhow::Result<u64> {
+        self.inner.slash_in(user, channel, command, options)
     }
 
     /// Dispatches a slash command from `user` in their DM with the bot: no guild, the user as

@@ -38,7 +38,7 @@ pub(crate) fn member(inner: &Inner, world: &World, id: u64) -> Value {
     let joined = world.user(id).map(|u| u.joined_at).unwrap_or_default();
     let roles: Vec<String> =
         world.user(id).map(|u| u.roles.iter().map(u64::to_string).collect()).unwrap_or_default();
-    let admin = world.user(id).is_some_and(|u| u.admin);
+    let permissions = world.user(id).map(|u| u.permissions()).unwrap_or(0);
     json!({
         "user": user(world, id),
         "nick": null,
@@ -51,7 +51,7 @@ pub(crate) fn member(inner: &Inner, world: &World, id: u64) -> Value {
         "mute": false,
         "flags": 0,
         "pending": false,
-        "permissions": if admin { ALL_PERMISSIONS } else { MEMBER_PERMISSIONS },
+        "permissions": permissions.to_string(),
         "communication_disabled_until": null,
     })
 }

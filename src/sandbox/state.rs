@@ -54,6 +54,18 @@ pub(crate) struct User {
     pub roles: Vec<u64>,
     /// Has every permission, Manage Server included; other members have @everyone's.
     pub admin: bool,
+    /// The member's computed permissions in the guild when a test gave them some (a
+    /// moderator with Manage Messages, say); `None` = from `admin` as above.
+    pub permissions: Option<u64>,
+}
+
+impl User {
+    /// The member's permissions in the guild, as Discord computes them for an interaction.
+    pub fn permissions(&self) -> u64 {
+        let preset =
+            if self.admin { super::render::ALL_PERMISSIONS } else { super::render::MEMBER_PERMISSIONS };
+        self.permissions.unwrap_or_else(|| preset.parse().unwrap_or(0))
+    }
 }
 
 pub(crate) struct Blob {
@@ -127,11 +139,19 @@ pub(crate) struct World {
     pub command_grants: Vec<(String, u64)>,
     /// Each user's DM channel with the bot, made at their first DM.
     pub dm_channels: BTreeMap<u64, u64>,
+    /// Guild text channels besides the first (`Config::channel_id`), as (id, name), in the
+    /// order they were made.
+    pub channels: Vec<(u64, String)>,
 }
 
 impl World {
     pub fn message(&self, id: u64) -> Option<&Message> {
         self.messages.iter().find(|m| m.id == id)
+    }
+
+    /// A text channel of the guild: the first one or one added since.
+    pub fn is_guild_channel(&self, first: u64, id: u64) -> bool {
+        id == first || self.channels.iter().any(|(c, _)| *c == id)
     }
 
     pub fn message_mut(&mut self, id: u64) -> Option<&mut Message> {

@@ -46,6 +46,7 @@ fn inner() -> Inner {
                 joined_at: Duration::ZERO,
                 roles: Vec::new(),
                 admin: true,
+                permissions: None,
             },
         )
     });
@@ -163,7 +164,7 @@ fn interactions_are_accepted() {
         user: alice,
         command: &command,
         options: &options,
-        place: events::Place::Guild,
+        place: events::Place::Guild { channel_id: inner.config.channel_id },
     };
     let v = inner.read(|w| events::slash_interaction(&inner, w, &p));
     match parse_event(&dispatch_frame("INTERACTION_CREATE", v)) {
@@ -179,7 +180,14 @@ fn interactions_are_accepted() {
     }
     let m = sample_message(&inner);
     let v = inner.read(|w| {
-        events::component_interaction(&inner, w, (6, "tok2", alice), "u1", &m, events::Place::Guild)
+        events::component_interaction(
+            &inner,
+            w,
+            (6, "tok2", alice),
+            "u1",
+            &m,
+            events::Place::Guild { channel_id: inner.config.channel_id },
+        )
     });
     match parse_event(&dispatch_frame("INTERACTION_CREATE", v)) {
         Event::InteractionCreate(e) => match e.interaction {

@@ -9,6 +9,7 @@ pub mod info;
 pub mod prefer;
 pub mod queue;
 pub mod settings;
+pub mod show;
 
 use poise::serenity_prelude as serenity;
 
@@ -21,6 +22,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         blend::blend(),
         describe::describe(),
         info::info(),
+        show::show(),
         queue::queue(),
         cancel::cancel(),
         settings::settings(),

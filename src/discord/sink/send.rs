@@ -72,6 +72,31 @@ impl Sink {
         }
     }
 
+    /// A deleted result's message goes: through the interaction token while it lives (the
+    /// original response or a follow-up), otherwise as the bot's own channel message. Nothing
+    /// for this task is sent again (delivery skips deleted tasks).
+    pub async fn take_down(&self, t: &Task) -> Result<(), RestError> {
+        self.inner.entries.lock().expect("sink map poisoned").remove(&t.id);
+        let m = &t.message;
+        let rest = &self.inner.rest;
+        let token_alive = m.token_expires_at.is_some_and(|exp| now_ms() < exp - TOKEN_MARGIN_MS);
+        let by_token = match (&m.interaction_token, token_alive, &m.message_id) {
+            (Some(token), true, _) if m.original => Some(rest.delete_original(token).await),
+            (Some(token), true, Some(id)) => Some(rest.delete_followup(token, id).await),
+            _ => None,
+        };
+        let result = match (by_token, &t.channel_id, &m.message_id) {
+            (Some(Ok(())), _, _) => Ok(()),
+            (_, Some(channel), Some(id)) => rest.delete_channel_message(channel, id).await,
+            (Some(Err(e)), _, _) => Err(e),
+            (None, _, _) => Ok(()), // it never had a message
+        };
+        match result {
+            Err(e) if e.target_gone() => Ok(()),
+            other => other,
+        }
+    }
+
     /// Opens (or finds) the DM channel with `user`, for private mode.
     pub async fn open_dm(&self, user: &str) -> Result<String, RestError> {
         self.inner.rest.open_dm(user).await
@@ -88,6 +113,9 @@ impl Sink {
         let m = &t.message;
         if m.interaction_token.is_none() && m.message_id.is_none() {
             return Ok(Delivery::Skipped); // not a Discord task (the CLI)
+        }
+        if t.deleted_at.is_some() {
+            return Ok(Delivery::Skipped); // its message was taken down with it
         }
         let preview =
             self.inner.entries.lock().expect("sink map poisoned").get(&t.id).and_then(|e| e.preview.clone());

@@ -95,7 +95,7 @@ async fn admin_commands_pause_bans_and_quotas() {
     easel(&w, carol, "resume", vec![]).await;
     ephemeral_with(&w, carol, "Easel is taking new tasks again").await;
     let grid = w.final_original(w.imagine(alice, "a lighthouse").await).await;
-    assert_eq!(grid.buttons().count(), 9);
+    assert_eq!(grid.buttons().count(), 10);
 
     // Ban: commands and buttons refused, privately.
     easel(
@@ -242,7 +242,7 @@ async fn direct_messages_work_when_allowed() {
     let grid = w.final_original(dm).await;
     let channel = w.sandbox.dm_channel(alice).expect("a DM channel");
     assert_eq!(grid.channel_id, channel);
-    assert_eq!(grid.buttons().count(), 9);
+    assert_eq!(grid.buttons().count(), 10);
 
     // Its buttons work there too.
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();

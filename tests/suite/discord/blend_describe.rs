@@ -6,7 +6,7 @@ use crate::support;
 
 use bytes::Bytes;
 use easel::sandbox::{CommandOption, Message};
-use support::flows::ephemeral_with;
+use support::flows::{describe_upload, ephemeral_with};
 use support::world::{Backend, WAIT, World, is_final};
 
 fn png(seed: u8) -> Bytes {
@@ -57,7 +57,7 @@ async fn blend_two_uploads_into_a_grid_with_its_buttons() {
     let grid = w.final_original(slash).await;
     assert_eq!(w.sandbox.interaction(slash).unwrap().callback_type(), Some(5), "deferred first");
     assert_eq!(grid.content, format!("**/blend --ar 2:3** - <@{alice}>"));
-    assert_eq!(faces(&grid), ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]);
+    assert_eq!(faces(&grid), ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4", "ℹ️"]);
     assert_eq!(grid.attachments.len(), 1);
     let (gw, gh) = (grid.attachments[0].width.unwrap(), grid.attachments[0].height.unwrap());
     assert!(gh > gw, "a portrait grid: {gw}x{gh}");
@@ -90,7 +90,7 @@ async fn describe_lists_four_prompts_whose_buttons_imagine_and_reroll() {
     for (line, n) in lines[1..].iter().zip(["1️⃣", "2️⃣", "3️⃣", "4️⃣"]) {
         assert!(line.starts_with(n) && line.len() > n.len() + 1, "{line}");
     }
-    assert_eq!(faces(&described), ["1", "2", "3", "4", "🔄"]);
+    assert_eq!(faces(&described), ["1", "2", "3", "4", "🔄", "Imagine all", "ℹ️"]);
     assert_eq!(described.attachments.len(), 1, "the described image is shown");
 
     // `2` by bob: a new /imagine of the second prompt, owned by bob, ending in a grid.
@@ -98,7 +98,7 @@ async fn describe_lists_four_prompts_whose_buttons_imagine_and_reroll() {
     w.sandbox.click(bob, described.id, &id(&described, "2")).await.unwrap();
     let grid = w.final_message_with(&format!("** - <@{bob}>")).await;
     assert_eq!(grid.content, format!("**{}** - <@{bob}>", second));
-    assert_eq!(grid.buttons().count(), 9);
+    assert_eq!(grid.buttons().count(), 10);
 
     // 🔄: the same image described again, in another message.
     w.sandbox.click(alice, described.id, &id(&described, "🔄")).await.unwrap();
@@ -188,4 +188,66 @@ async fn a_server_whose_backend_cannot_blend_says_so() {
     assert!(w.fake.api_requests().is_empty());
     no_public_messages(&w);
     w.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imagine_all_queues_the_four_prompts_together() {
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |_| {}).await;
+    w.start_in_process().await;
+    let alice = w.sandbox.add_user("alice");
+    let bob = w.sandbox.add_user("bob");
+    let described = describe_upload(&w, alice).await;
+    let prompts: Vec<String> =
+        described.content.lines().skip(1).map(|l| l.split_once(' ').unwrap().1.replace('\\', "")).collect();
+    assert_eq!(prompts.len(), 4);
+    w.sandbox.click(bob, described.id, &id(&described, "Imagine all")).await.unwrap();
+    let grids = w
+        .sandbox
+        .wait_for(WAIT, |v| {
+            let grids: Vec<Message> = v
+                .messages()
+                .iter()
+                .filter(|m| m.content.ends_with(&format!("** - <@{bob}>")) && is_final(m))
+                .cloned()
+                .collect();
+            (grids.len() == 4).then_some(grids)
+        })
+        .await
+        .expect("four grids, one per prompt");
+    let mut made: Vec<String> = grids.iter().map(|g| g.content.clone()).collect();
+    let mut wanted: Vec<String> = prompts.iter().map(|p| format!("**{p}** - <@{bob}>")).collect();
+    made.sort();
+    wanted.sort();
+    assert_eq!(made, wanted);
+    w.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn imagine_all_is_refused_whole_when_the_caps_cannot_take_four() {
+    // One running and four waiting: the first press fills that; the second, pressed at once,
+    // would fit one more task but asks four, so it gets none.
+    let mut w = World::new(Backend::Demo { step_ms: 1500 }, |c| {
+        c.limits.per_user_running = 1;
+        c.limits.per_user_queued = 4;
+    })
+    .await;
+    let app = w.start_in_process().await;
+    let alice = w.sandbox.add_user("alice");
+    let described = w.final_original(describe_slash(&w, alice).await).await;
+    let all = id(&described, "Imagine all");
+    w.sandbox.click(alice, described.id, &all).await.unwrap();
+    w.sandbox.click(alice, described.id, &all).await.unwrap();
+    ephemeral_with(&w, alice, "You already have").await;
+    let before = app.db.unfinished_of(&alice.to_string()).await.unwrap();
+    assert_eq!(before.len(), 4, "one press queued all four, the other none");
+    let audit = app.db.audit_recent(10).await.unwrap();
+    assert!(audit.iter().any(|a| a.verdict == "refused"), "{audit:?}");
+    for task in before {
+        app.engine.cancel(task.id, &alice.to_string(), false).await.unwrap();
+    }
+}
+
+async fn describe_slash(w: &World, user: u64) -> u64 {
+    let img = w.sandbox.upload("cat.png", "image/png", png(7));
+    w.sandbox.slash(user, "describe", vec![CommandOption::attachment("image", &img)]).await.unwrap()
 }

@@ -37,7 +37,7 @@ async fn imagine_shows_progress_then_a_grid_with_its_buttons() {
     let interaction = w.sandbox.interaction(id).unwrap();
     assert_eq!(interaction.callback_type(), Some(5), "deferred at once");
     assert_eq!(grid.content, format!("**a lighthouse at dusk --ar 3:2** - <@{alice}>"));
-    assert_eq!(faces(&grid), ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4"]);
+    assert_eq!(faces(&grid), ["U1", "U2", "U3", "U4", "🔄", "V1", "V2", "V3", "V4", "ℹ️"]);
     assert_eq!(grid.components.len(), 2, "U and 🔄 on the first row, V on the second");
     assert_eq!(grid.attachments.len(), 1);
     let bytes = w.sandbox.attachment_bytes(&grid.attachments[0].url).unwrap();
@@ -80,7 +80,7 @@ async fn u_v_reroll_and_vary_each_make_a_new_message_owned_by_whoever_pressed() 
     // V3, 🔄 and Vary (Subtle): each a new message that ends in a grid.
     w.sandbox.click(alice, grid.id, &id(&grid, "V3")).await.unwrap();
     let v3 = w.final_message_with("- Variations (Strong) by").await;
-    assert_eq!(v3.buttons().count(), 9);
+    assert_eq!(v3.buttons().count(), 10);
     w.sandbox.click(bob, grid.id, &id(&grid, "🔄")).await.unwrap();
     w.sandbox
         .wait_for(WAIT, |v| {
@@ -169,7 +169,7 @@ async fn permutations_post_one_message_per_prompt() {
         "the first prompt fills the response"
     );
     assert_ne!(red.id, blue.id);
-    assert_eq!(blue.buttons().count(), 9);
+    assert_eq!(blue.buttons().count(), 10);
     w.assert_no_violations();
 }
 
@@ -220,7 +220,7 @@ async fn past_fifteen_minutes_the_result_goes_to_the_channel() {
         .await
         .unwrap();
     assert_eq!(posted.content, format!("**a slow sunrise** - <@{alice}>"));
-    assert_eq!(posted.buttons().count(), 9);
+    assert_eq!(posted.buttons().count(), 10);
     assert_eq!(posted.attachments.len(), 1);
     // Easel records the new message just after Discord answers the post; a press in between
     // would be refused as not on its task's message. Nothing announces the record to an
@@ -247,7 +247,7 @@ async fn discord_rate_limits_are_waited_out() {
     w.sandbox.rate_limit_next(RouteKind::EditOriginal, 2, Duration::from_millis(300));
     let alice = w.sandbox.add_user("alice");
     let grid = w.final_original(w.imagine(alice, "patience").await).await;
-    assert_eq!(grid.buttons().count(), 9);
+    assert_eq!(grid.buttons().count(), 10);
     assert_eq!(w.sandbox.stats().rate_limited_total, 2);
     w.assert_no_violations();
 }
@@ -259,7 +259,7 @@ async fn discord_server_errors_on_edits_are_retried_until_the_result_shows() {
     w.sandbox.fail_next(RouteKind::EditOriginal, 3, 503).unwrap();
     let alice = w.sandbox.add_user("alice");
     let grid = w.final_original(w.imagine(alice, "through the storm").await).await;
-    assert_eq!((grid.buttons().count(), grid.attachments.len()), (9, 1));
+    assert_eq!((grid.buttons().count(), grid.attachments.len()), (10, 1));
     assert_eq!(w.sandbox.stats().injected_failures_total, 3);
     w.assert_no_violations();
 }
@@ -273,7 +273,7 @@ async fn commands_register_in_the_listed_guilds_or_else_globally() {
     let names: Vec<&str> = commands.iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["imagine", "blend", "describe", "info", "queue", "cancel", "settings", "prefer", "easel"]
+        ["imagine", "blend", "describe", "info", "show", "queue", "cancel", "settings", "prefer", "easel"]
     );
     assert_eq!(commands[0]["guild_id"], guild.as_str());
     w.kill();
@@ -281,7 +281,7 @@ async fn commands_register_in_the_listed_guilds_or_else_globally() {
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| c.discord.guild_ids.clear()).await;
     w.start_in_process().await;
     let commands = w.sandbox.registered_commands();
-    assert_eq!(commands.len(), 9);
+    assert_eq!(commands.len(), 10);
     assert!(commands[0].get("guild_id").is_none_or(|g| g.is_null()), "{:?}", commands[0]);
     let options = commands[0]["options"].as_array().unwrap();
     assert_eq!(options[0]["name"], "prompt");

@@ -52,7 +52,7 @@ async fn wait_back(w: &World, fault: Fault, before: &Stats) {
 fn assert_grid(m: &easel::sandbox::Message, prompt: &str, user: u64) {
     assert_eq!(m.content, format!("**{prompt}** - <@{user}>"));
     assert_eq!(m.attachments.len(), 1, "the grid is on the message");
-    assert_eq!(m.buttons().count(), 9, "U1–U4, 🔄, V1–V4");
+    assert_eq!(m.buttons().count(), 10, "U1–U4, 🔄, V1–V4, ℹ️");
 }
 
 async fn survives(fault: Fault) {

@@ -32,7 +32,7 @@ async fn imagine_then_upscale(w: &World) -> (Message, Message) {
     let grid = w.final_original(w.imagine(alice, "a lantern on a pier --ar 16:9").await).await;
     assert_eq!(grid.content, format!("**a lantern on a pier --ar 16:9** - <@{alice}>"));
     assert_eq!(grid.labels(), ["U1", "U2", "U3", "U4"], "no V buttons without variations");
-    assert_eq!(grid.buttons().count(), 5, "U1–U4 and 🔄");
+    assert_eq!(grid.buttons().count(), 6, "U1–U4, 🔄 and ℹ️");
     assert_eq!(grid.attachments.len(), 1);
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U3")).await.unwrap();
     let up = w.final_message_with("- Image #3").await;

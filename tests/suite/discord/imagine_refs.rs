@@ -47,7 +47,7 @@ async fn attached_image_and_style_reach_the_service_as_image_prompt_and_sref() {
         .await
         .unwrap();
     let grid = w.final_original(slash).await;
-    assert_eq!(grid.buttons().count(), 9, "{}", grid.content);
+    assert_eq!(grid.buttons().count(), 10, "U1–4, 🔄, V1–4 and ℹ️: {}", grid.content);
 
     let imagine = fake.requests_to("/mj/submit/imagine");
     assert_eq!(imagine.len(), 1);

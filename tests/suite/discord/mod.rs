@@ -13,6 +13,8 @@ mod ohmygpt;
 mod opj;
 mod queue;
 mod restart;
+mod results;
 mod retention;
 mod routing;
 mod settings;
+mod show;

@@ -66,7 +66,7 @@ async fn ohmygpt_blends_and_describes_natively() {
     ];
     let grid = w.final_original(w.sandbox.slash(alice, "blend", options).await.unwrap()).await;
     assert!(grid.content.starts_with("**/blend"), "{}", grid.content);
-    assert_eq!((grid.attachments.len(), grid.buttons().count()), (1, 9));
+    assert_eq!((grid.attachments.len(), grid.buttons().count()), (1, 10));
     let (gw, gh) = (grid.attachments[0].width.unwrap(), grid.attachments[0].height.unwrap());
     assert!(gh > gw, "a portrait grid, cropped from ohmygpt's: {gw}x{gh}");
     assert_eq!(fake.requests_to("blend")[0].body["dimensions"], "PORTRAIT");

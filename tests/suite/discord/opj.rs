@@ -29,13 +29,13 @@ async fn opj_serves_imagine_upscale_and_describe_without_variations() {
     let grid = w.final_original(w.imagine(alice, "a red fox in the snow --ar 3:2").await).await;
     assert_eq!(grid.content, format!("**a red fox in the snow --ar 3:2** - <@{alice}>"));
     assert_eq!(grid.labels(), ["U1", "U2", "U3", "U4"], "no V1–V4");
-    assert_eq!(grid.buttons().count(), 5, "U1–U4 and 🔄");
+    assert_eq!(grid.buttons().count(), 6, "U1–U4, 🔄 and ℹ️");
     assert_eq!(grid.attachments.len(), 1);
 
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();
     let up = w.final_message_with("- Image #2").await;
     assert_eq!(up.attachments.len(), 1);
-    assert_eq!(up.buttons().count(), 0, "no Vary buttons without variations");
+    assert_eq!(up.buttons().count(), 1, "no Vary buttons without variations, only ℹ️");
 
     let described = describe_upload(&w, alice).await;
     assert!(described.content.contains("a red fox sitting in the snow"), "{}", described.content);

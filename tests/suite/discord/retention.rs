@@ -70,7 +70,7 @@ async fn pressing_u_or_v_on_a_result_whose_images_were_removed_explains_privatel
                 .find(|m| {
                     m.id != grid.id
                         && m.content.starts_with("**a quiet harbour**")
-                        && m.buttons().count() == 9
+                        && m.buttons().count() == 10
                 })
                 .cloned()
         })

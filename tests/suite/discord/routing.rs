@@ -110,7 +110,7 @@ async fn a_failing_backend_hands_the_task_to_another_that_serves_it() {
     let alice = w.sandbox.add_user("alice");
     let grid = w.final_original(w.imagine(alice, "a lighthouse in a storm").await).await;
     assert!(grid.content.contains("Served by `local` after `cloud` failed"), "{}", grid.content);
-    assert_eq!(grid.buttons().count(), 9);
+    assert_eq!(grid.buttons().count(), 10);
     let generations =
         w.fake.api_requests().iter().filter(|r| r.path.ends_with("/images/generations")).count();
     assert_eq!(generations, 1, "one try at cloud, then straight to the other backend");

@@ -116,7 +116,7 @@ async fn remix_mode_lets_the_member_edit_the_prompt_before_variations() {
         "keeps the image's shape: {}",
         vary.content
     );
-    assert_eq!(vary.buttons().count(), 9);
+    assert_eq!(vary.buttons().count(), 10);
     w.assert_no_violations();
 }
 
@@ -150,7 +150,7 @@ async fn private_mode_delivers_results_and_their_buttons_in_direct_messages() {
         }
     };
     let grid = in_dm("**a secret garden** - <@").await;
-    assert_eq!(grid.buttons().count(), 9);
+    assert_eq!(grid.buttons().count(), 10);
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U1")).await.unwrap();
     let up = in_dm("- Image #1").await;
     assert_eq!(up.attachments.len(), 1);

@@ -26,7 +26,11 @@ pub async fn describe_upload(w: &World, user: u64) -> Message {
     let described = w.final_original(slash).await;
     assert!(described.content.starts_with(&format!("**/describe** - <@{user}>")), "{}", described.content);
     assert!(described.content.contains("1️⃣"), "{}", described.content);
-    assert_eq!(described.labels(), ["1", "2", "3", "4"], "one button per prompt (🔄 has no label)");
+    assert_eq!(
+        described.labels(),
+        ["1", "2", "3", "4", "Imagine all"],
+        "one button per prompt and one for all (🔄 and ℹ️ have no label)"
+    );
     described
 }
 
@@ -36,7 +40,7 @@ pub async fn imagine_upscale_vary(w: &World) {
     let alice = w.sandbox.add_user("alice");
     let grid = w.final_original(w.imagine(alice, "a red fox in the snow --ar 3:2").await).await;
     assert_eq!(grid.content, format!("**a red fox in the snow --ar 3:2** - <@{alice}>"));
-    assert_eq!(grid.buttons().count(), 9, "U1–U4, 🔄, V1–V4");
+    assert_eq!(grid.buttons().count(), 10, "U1–U4, 🔄, V1–V4, ℹ️");
     assert_eq!(grid.attachments.len(), 1);
 
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();
@@ -46,7 +50,7 @@ pub async fn imagine_upscale_vary(w: &World) {
 
     w.sandbox.click(alice, up.id, &click_id(&up, "Vary (Subtle)")).await.unwrap();
     let vary = w.final_message_with("- Variations (Subtle) by").await;
-    assert_eq!(vary.buttons().count(), 9);
+    assert_eq!(vary.buttons().count(), 10);
     w.assert_no_violations();
 }
 
@@ -61,4 +65,17 @@ pub async fn ephemeral_with(w: &World, user: u64, needle: &str) -> Message {
         })
         .await
         .unwrap_or_else(|_| panic!("no private answer containing {needle:?}:\n{}", w.sandbox.summary()))
+}
+
+/// The custom_id of the button labelled, or showing the emoji, `face`.
+pub fn face_id(m: &Message, face: &str) -> String {
+    m.buttons()
+        .find(|b| b.label.as_deref() == Some(face) || b.emoji.as_ref().is_some_and(|e| e.name == face))
+        .and_then(|b| b.custom_id.clone())
+        .unwrap_or_else(|| panic!("no `{face}` button on {:?}", m.custom_ids()))
+}
+
+/// The task id a result's ℹ️ button names.
+pub fn task_id(m: &Message) -> i64 {
+    face_id(m, "ℹ️").split(':').nth(2).unwrap().parse().unwrap()
 }
