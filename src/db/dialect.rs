@@ -18,6 +18,11 @@ pub(super) struct Sql {
     /// Starts a transaction that decides what to remove and removes it (retention), so no
     /// submit slips in between. SQLite: `BEGIN IMMEDIATE`.
     pub begin_write: &'static str,
+    /// Run first in retention's transaction where `begin_write` does not already exclude
+    /// submits, and its shared twin in a submit that works from a parent's images: the two
+    /// then serialise as SQLite's write lock makes them, so a U/V submitted during a removal
+    /// either pins its parent first or sees its images gone.
+    pub retention_lock: Option<(&'static str, &'static str)>,
     /// `queued → submitted` for the next task of backend `$2` at time `$1`, fairly across
     /// members (least recently served first, then that member's oldest task), within each
     /// member's running cap (`$3` stands in for tasks without one) and never past an older
@@ -87,6 +92,7 @@ pub(super) static SQLITE: Sql = Sql {
     begin_submit: "BEGIN IMMEDIATE",
     lock_member: None,
     begin_write: "BEGIN IMMEDIATE",
+    retention_lock: None,
     claim: Claim::OneStatement(
         "UPDATE tasks SET state = 'submitted', attempts = attempts + 1,
                  started_at = COALESCE(started_at, $1), updated_at = $1
@@ -125,9 +131,10 @@ pub(super) static POSTGRES: Sql = Sql {
     // READ COMMITTED: each statement after the member lock sees every commit before it.
     begin_submit: "BEGIN",
     lock_member: Some("SELECT pg_advisory_xact_lock(1, hashtext($1))"),
-    // Retention re-checks what is pinned inside its transaction, and a U/V submit re-checks
-    // its parent's images inside its own, so READ COMMITTED suffices here.
+    // READ COMMITTED plus the retention lock: each statement after the lock sees what the
+    // other side committed before it.
     begin_write: "BEGIN",
+    retention_lock: Some(("SELECT pg_advisory_xact_lock(3, 0)", "SELECT pg_advisory_xact_lock_shared(3, 0)")),
     claim: Claim::PickLockTake {
         pick: "SELECT t.id, t.user_id FROM tasks t
                WHERE t.state = 'queued' AND t.backend = $2 AND t.next_attempt_at <= $1

@@ -164,6 +164,9 @@ impl Db {
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.sql.begin_write).await?;
+            if let Some((exclusive, _)) = self.sql.retention_lock {
+                sqlx::query(exclusive).execute(&mut *tx).await?;
+            }
             let done: Vec<TaskId> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(now)
                 .bind(why.as_str())
@@ -186,6 +189,9 @@ impl Db {
         );
         on_pool!(self, pool => {
             let mut tx = pool.begin_with(self.sql.begin_write).await?;
+            if let Some((exclusive, _)) = self.sql.retention_lock {
+                sqlx::query(exclusive).execute(&mut *tx).await?;
+            }
             let doomed: Vec<TaskId> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
                 .bind(before)
                 .bind(i64::from(limit))

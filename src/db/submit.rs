@@ -112,9 +112,15 @@ impl Db {
             }
             // Under the same write lock as retention's removals: either this insert pins the
             // parent first, or it sees the parent's images already gone.
-            for parent in
-                batch.iter().filter(|(t, _)| t.kind.source_index().is_some()).filter_map(|(t, _)| t.parent_id)
-            {
+            let parents: Vec<TaskId> = batch
+                .iter()
+                .filter(|(t, _)| t.kind.source_index().is_some())
+                .filter_map(|(t, _)| t.parent_id)
+                .collect();
+            if let (Some((_, shared)), false) = (self.sql.retention_lock, parents.is_empty()) {
+                sqlx::query(shared).execute(&mut *tx).await?;
+            }
+            for parent in parents {
                 let removed: bool = sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM tasks WHERE id = $1 AND images_removed_at IS NOT NULL)",
                 )

@@ -68,8 +68,9 @@ pub fn for_speed(base: &Url, url: Url, speed: Option<Speed>) -> Url {
         Speed::Turbo => "mj-turbo",
     };
     let Some(rest) = url.path().strip_prefix(&format!("{root}mj")) else { return url };
-    let mut moved = url.clone();
-    moved.set_path(&format!("{root}{name}/mj{rest}"));
+    let path = format!("{root}{name}/mj{rest}");
+    let mut moved = url;
+    moved.set_path(&path);
     moved
 }
 
