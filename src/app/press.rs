@@ -5,10 +5,11 @@
 
 use bytes::Bytes;
 
+use super::edits::EditForm;
 use super::submit::Planned;
 use super::{App, Refused, Requester, Ticket};
 use crate::admin::{Ask, Outcome};
-use crate::base::{ImageRole, Strength, TaskId, TaskKind, TaskState};
+use crate::base::{EditAction, ImageRole, Strength, TaskId, TaskKind, TaskState, UpscaleMode};
 use crate::db::Task;
 
 /// What a button under a result asks of the task it sits under.
@@ -22,6 +23,10 @@ pub enum Child {
     Reroll,
     /// 1–4 under a /describe result: an /imagine of prompt `index` (0-based).
     Prompt { index: u8 },
+    /// Zoom Out, Custom Zoom, Make Square, Pan, Vary (Region) under a U result.
+    Edit { index: u8, action: EditAction },
+    /// Upscale (Subtle / Creative) under a U result.
+    Upscale2x { index: u8, mode: UpscaleMode },
 }
 
 /// What a press leads to.
@@ -32,11 +37,16 @@ pub enum Pressed {
     /// Remix mode: show the member a form holding the prompt; it comes back to
     /// [`App::check_remix`].
     Remix(RemixForm),
+    /// Custom Zoom: a form with the prompt and the zoom; it comes back to
+    /// [`App::check_edit_form`].
+    EditForm(EditForm),
+    /// Vary (Region) without the editor page: a menu of regions, then a form with the prompt.
+    RegionMenu(EditForm),
 }
 
 /// What a press on a result makes: a child task, or an answer of its own (the remix form, or
 /// the /imagine that 1–4 under a /describe result starts).
-enum Makes {
+pub(super) enum Makes {
     Task(Box<Planned>),
     Done(Pressed),
 }
@@ -112,6 +122,8 @@ impl App {
             Child::Prompt { index } => {
                 return Ok(Makes::Done(self.imagine_described(who, parent, index).await?));
             }
+            Child::Edit { index, action } => return self.edit_makes(parent, index, action).await,
+            Child::Upscale2x { index, mode } => (TaskKind::Upscale2x { index, mode }, Vec::new()),
         };
         Ok(Makes::Task(Box::new(Planned { inputs, ..child_of(parent, kind, parent.prompt.clone()) })))
     }
@@ -171,7 +183,7 @@ impl App {
     }
 
     /// What every press on a result needs from the task it sits under.
-    fn parent_usable(&self, who: &Requester, parent: &Task) -> Result<(), Refused> {
+    pub(super) fn parent_usable(&self, who: &Requester, parent: &Task) -> Result<(), Refused> {
         if parent.state != TaskState::Succeeded {
             return Err(Refused::ParentUnfinished);
         }
@@ -212,7 +224,7 @@ impl App {
 /// A task made from `parent`, on the parent's backend while it is up and can serve (U and V
 /// on midjourney-proxy must stay there), otherwise on another that works from the image,
 /// within the model the parent was asked of.
-fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) -> Planned {
+pub(super) fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) -> Planned {
     Planned {
         parent: Some((parent.id, parent.backend.clone())),
         model: parent.model.clone(),
@@ -224,7 +236,7 @@ fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) ->
 /// that shows the task (in the task's channel), so a forged one cannot reach another
 /// channel's task or a task under someone else's message. A task whose message id is not
 /// recorded yet (its first update is on its way) is held to its channel.
-fn on_its_message(who: &Requester, task: &Task) -> Result<(), Refused> {
+pub(super) fn on_its_message(who: &Requester, task: &Task) -> Result<(), Refused> {
     let Some(on) = &who.pressed_on else { return Ok(()) };
     let same_channel = task.channel_id.is_none() || task.channel_id == who.channel_id;
     let same_message = task.message.message_id.as_ref().is_none_or(|id| id == on);

@@ -47,6 +47,11 @@ pub enum Refused {
          with a describe model)."
     )]
     CannotDescribe,
+    /// Custom Zoom's zoom field, as the member typed it.
+    #[error("Zoom must be a number from 1.0 to 2.0 (you wrote `{0}`). Change the zoom and submit again.")]
+    ZoomOutOfRange(String),
+    #[error("That region isn't one Easel knows. Pick one from the list under Vary (Region).")]
+    NoSuchRegion,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -74,6 +79,7 @@ impl Refused {
             Refused::NotOwner { .. } => "not-owner",
             Refused::NotOnItsMessage => "not-on-its-message",
             Refused::NoSuchPrompt(_) | Refused::RemixOfSeveral | Refused::InputsGone => "bad-press",
+            Refused::ZoomOutOfRange(_) | Refused::NoSuchRegion => "bad-form",
         };
         code.to_string()
     }
