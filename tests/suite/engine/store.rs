@@ -43,6 +43,7 @@ fn new_task(user: &str, text: &str) -> NewTask {
         },
         inputs: Vec::new(),
         running_cap: None,
+        edit: None,
     }
 }
 
