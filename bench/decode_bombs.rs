@@ -93,6 +93,7 @@ fn describe(user: &str, bomb: bytes::Bytes) -> NewTask {
         message: Default::default(),
         inputs: vec![bomb],
         running_cap: None,
+        edit: None,
     }
 }
 

@@ -5,6 +5,7 @@
 //! compose and parse once → route → the new tasks → the engine. `views` gathers what /info,
 //! /queue and /easel status show, as plain data for the Discord side to render.
 
+pub mod edits;
 mod press;
 mod refused;
 mod results;
@@ -12,6 +13,7 @@ mod submit;
 pub mod views;
 
 pub use crate::admin::Requester;
+pub use edits::EditForm;
 pub use press::{Child, Pressed, RemixForm};
 pub use refused::Refused;
 pub use results::JobInfo;

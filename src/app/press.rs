@@ -5,10 +5,11 @@
 
 use bytes::Bytes;
 
+use super::edits::EditForm;
 use super::submit::Planned;
 use super::{App, Refused, Requester, Ticket};
 use crate::admin::{Ask, Outcome};
-use crate::base::{ImageRole, Strength, TaskId, TaskKind, TaskState};
+use crate::base::{EditAction, ImageRole, Strength, TaskId, TaskKind, TaskState, UpscaleMode};
 use crate::db::Task;
 use crate::tasks::retention::images_removed_text;
 
@@ -26,6 +27,10 @@ pub enum Child {
     /// "Imagine all" under a /describe result: an /imagine of every prompt, queued together
     /// or not at all.
     AllPrompts,
+    /// Zoom Out, Custom Zoom, Make Square, Pan, Vary (Region) under a U result.
+    Edit { index: u8, action: EditAction },
+    /// Upscale (Subtle / Creative) under a U result.
+    Upscale2x { index: u8, mode: UpscaleMode },
 }
 
 /// What a press leads to.
@@ -36,11 +41,16 @@ pub enum Pressed {
     /// Remix mode: show the member a form holding the prompt; it comes back to
     /// [`App::check_remix`].
     Remix(RemixForm),
+    /// Custom Zoom: a form with the prompt and the zoom; it comes back to
+    /// [`App::check_edit_form`].
+    EditForm(EditForm),
+    /// Vary (Region) without the editor page: a menu of regions, then a form with the prompt.
+    RegionMenu(EditForm),
 }
 
 /// What a press on a result makes: a child task, or an answer of its own (the remix form, or
 /// the /imagine that 1–4 under a /describe result starts).
-enum Makes {
+pub(super) enum Makes {
     Task(Box<Planned>),
     Done(Pressed),
 }
@@ -121,6 +131,8 @@ impl App {
                 return Ok(Makes::Done(self.imagine_described(who, parent, Some(index)).await?));
             }
             Child::AllPrompts => return Ok(Makes::Done(self.imagine_described(who, parent, None).await?)),
+            Child::Edit { index, action } => return self.edit_makes(parent, index, action).await,
+            Child::Upscale2x { index, mode } => (TaskKind::Upscale2x { index, mode }, Vec::new()),
         };
         Ok(Makes::Task(Box::new(Planned { inputs, ..child_of(parent, kind, parent.prompt.clone()) })))
     }
@@ -184,7 +196,7 @@ impl App {
     }
 
     /// What every press on a result needs from the task it sits under.
-    fn parent_usable(&self, who: &Requester, parent: &Task) -> Result<(), Refused> {
+    pub(super) fn parent_usable(&self, who: &Requester, parent: &Task) -> Result<(), Refused> {
         if parent.state != TaskState::Succeeded {
             return Err(Refused::ParentUnfinished);
         }
@@ -242,6 +254,8 @@ fn images_kept(parent: &Task, child: Child) -> Result<(), Refused> {
     let done = match child {
         Child::Upscale { .. } => "upscaled",
         Child::Vary { .. } => "varied",
+        Child::Edit { .. } => "edited",
+        Child::Upscale2x { .. } => "upscaled",
         Child::Reroll if matches!(parent.kind, TaskKind::Blend | TaskKind::Describe) => "rerolled",
         Child::Reroll | Child::Prompt { .. } | Child::AllPrompts => return Ok(()),
     };
@@ -251,7 +265,7 @@ fn images_kept(parent: &Task, child: Child) -> Result<(), Refused> {
 /// A task made from `parent`, on the parent's backend while it is up and can serve (U and V
 /// on midjourney-proxy must stay there), otherwise on another that works from the image,
 /// within the model the parent was asked of.
-fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) -> Planned {
+pub(super) fn child_of(parent: &Task, kind: TaskKind, prompt: crate::prompt::PromptSpec) -> Planned {
     Planned {
         parent: Some((parent.id, parent.backend.clone())),
         model: parent.model.clone(),

@@ -64,6 +64,11 @@ pub enum Refused {
     NotShowable(i64),
     #[error("Only the member who made this result, or someone with Manage Messages, can delete it.")]
     NotYoursToDelete,
+    /// Custom Zoom's zoom field, as the member typed it.
+    #[error("Zoom must be a number from 1.0 to 2.0 (you wrote `{0}`). Change the zoom and submit again.")]
+    ZoomOutOfRange(String),
+    #[error("That region isn't one Easel knows. Pick one from the list under Vary (Region).")]
+    NoSuchRegion,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -95,6 +100,7 @@ impl Refused {
             Refused::Deleted => "deleted",
             Refused::NoSuchTask(_) | Refused::NotShowable(_) => "no-such-result",
             Refused::NotYoursToShow(_) | Refused::NotYoursToDelete => "not-owner",
+            Refused::ZoomOutOfRange(_) | Refused::NoSuchRegion => "bad-form",
         };
         code.to_string()
     }

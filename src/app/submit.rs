@@ -46,11 +46,21 @@ pub(super) struct Planned {
     pub model: Option<String>,
     pub seed: u32,
     pub inputs: Vec<Bytes>,
+    /// An edit after U: its canvas, mask and strength.
+    pub edit: Option<crate::imaging::EditPlan>,
 }
 
 impl Planned {
     pub fn new(kind: TaskKind, prompt: PromptSpec) -> Planned {
-        Planned { kind, parent: None, prompt, model: None, seed: fastrand::u32(..), inputs: Vec::new() }
+        Planned {
+            kind,
+            parent: None,
+            prompt,
+            model: None,
+            seed: fastrand::u32(..),
+            inputs: Vec::new(),
+            edit: None,
+        }
     }
 
     fn request(&self) -> Request<'_> {
@@ -309,6 +319,7 @@ impl App {
                 message,
                 inputs: task.inputs,
                 running_cap: None,
+                edit: task.edit,
             });
         }
         Ok(self.enqueue(new, quota).await?)

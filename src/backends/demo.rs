@@ -11,11 +11,12 @@ use image::RgbImage;
 use serde::{Deserialize, Serialize};
 
 use super::demo_art::{Recipe, rgb_to_hsv};
+use super::demo_edit;
 use super::kind::{self, Kind};
 use super::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
-use crate::base::{FailureCode, Strength};
+use crate::base::{FailureCode, Strength, UpscaleMode};
 use crate::config::{BackendConfig, BadSetting};
 use crate::imaging;
 use crate::prompt::{Param, PromptSpec};
@@ -128,6 +129,11 @@ impl Backend for DemoBackend {
             rerun_is_free: true,
             parent_bound: false,
             max_aspect: 4.0,
+            outpaint: true,
+            inpaint: true,
+            upscale_subtle: true,
+            upscale_creative: true,
+            max_side: demo_edit::MAX_SIDE,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Chaos, Param::Stylize, Param::Weird],
         }
     }
@@ -197,6 +203,32 @@ impl Backend for DemoBackend {
             Operation::Describe { image } => {
                 let prompts = blocking(move || describe(&image)).await?;
                 Ok(JobOutput { prompts, ..JobOutput::default() })
+            }
+            Operation::Edit { plan, source, .. } => {
+                let recipes: Vec<Recipe> = (0..4)
+                    .map(|i| Recipe::from_prompt(&spec.text, job.seed, i, p.chaos.unwrap_or(0), &p.no))
+                    .collect();
+                for step in [0, 50] {
+                    progress.percent(step, None);
+                    tokio::time::sleep(self.step).await;
+                }
+                let images = blocking(move || demo_edit::paint_edit(&source.bytes, &plan, &recipes)).await?;
+                // No recipes kept: U on the result serves these pixels, not a fresh landscape.
+                let images =
+                    images.into_iter().map(|b| OutputImage { bytes: b.into(), seed: None }).collect();
+                Ok(JobOutput { images, ..JobOutput::default() })
+            }
+            Operation::Upscale2x { mode, source, .. } => {
+                progress.percent(0, None);
+                let recipe = (mode == UpscaleMode::Creative)
+                    .then(|| Recipe::from_prompt(&spec.text, job.seed, 0, 0, &p.no));
+                tokio::time::sleep(self.step).await;
+                let bytes =
+                    blocking(move || demo_edit::upscale_2x(&source.bytes, recipe, MAX_UPSCALE_SIDE)).await?;
+                Ok(JobOutput {
+                    images: vec![OutputImage { bytes: bytes.into(), seed: None }],
+                    ..JobOutput::default()
+                })
             }
         }
     }

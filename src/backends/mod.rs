@@ -11,6 +11,7 @@ pub mod a1111;
 pub mod comfyui;
 pub mod demo;
 mod demo_art;
+mod demo_edit;
 pub mod health;
 pub mod http_util;
 pub mod imagineapi;
@@ -32,7 +33,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
-use crate::base::{FailureCode, Strength, TaskId};
+use crate::base::{EditAction, FailureCode, Strength, TaskId, UpscaleMode};
+use crate::imaging::EditPlan;
 use crate::prompt::{Param, PromptSpec};
 
 /// What a backend can do. The engine composes what is missing (a grid from four images, an
@@ -59,6 +61,16 @@ pub struct Capabilities {
     pub parent_bound: bool,
     /// The widest aspect ratio it accepts, as long side / short side.
     pub max_aspect: f64,
+    /// Zoom Out, Custom Zoom, Make Square and Pan: fills new canvas around an image.
+    pub outpaint: bool,
+    /// Vary (Region): repaints a marked part of an image.
+    pub inpaint: bool,
+    /// Upscale (Subtle): the backend's faithful upscaler at 2×.
+    pub upscale_subtle: bool,
+    /// Upscale (Creative): a re-drawing at 2× that adds detail.
+    pub upscale_creative: bool,
+    /// The longest canvas side it draws, for Zoom Out and Pan (0 = no limit of its own).
+    pub max_side: u32,
     /// Prompt parameters it honours; the others are listed to the member as ignored.
     pub params: Vec<Param>,
 }
@@ -81,8 +93,28 @@ impl Capabilities {
             parent_bound: true,
             // Midjourney goes wider; this is Easel's own default limit.
             max_aspect: 4.0,
+            // Midjourney's own buttons after U are offered by the adapters that can press them.
+            outpaint: false,
+            inpaint: false,
+            upscale_subtle: false,
+            upscale_creative: false,
+            max_side: 0,
             // Parameters and image URLs reach Midjourney as the member wrote them.
             params: Param::ALL.to_vec(),
+        }
+    }
+
+    /// Whether it can serve the edit `action` (Zoom, Pan, Square: outpaint; Vary (Region):
+    /// inpaint).
+    pub fn edits(&self, action: EditAction) -> bool {
+        if action.outpaints() { self.outpaint } else { self.inpaint }
+    }
+
+    /// Whether it can serve Upscale (Subtle) or (Creative).
+    pub fn upscales_2x(&self, mode: UpscaleMode) -> bool {
+        match mode {
+            UpscaleMode::Subtle => self.upscale_subtle,
+            UpscaleMode::Creative => self.upscale_creative,
         }
     }
 
@@ -128,6 +160,11 @@ pub enum Operation {
     Blend { images: Vec<SourceImage> },
     /// Four prompts that could have produced the image.
     Describe { image: SourceImage },
+    /// Four images of `plan`'s canvas: the source where the mask keeps it, new paint where it
+    /// repaints (Zoom Out, Custom Zoom, Make Square, Pan, Vary (Region)).
+    Edit { index: u8, action: EditAction, plan: EditPlan, source: SourceImage, parent: ParentRef },
+    /// Image `index` of the parent at twice its size: Upscale (Subtle / Creative).
+    Upscale2x { index: u8, mode: UpscaleMode, source: SourceImage, parent: ParentRef },
 }
 
 impl Operation {
@@ -138,6 +175,8 @@ impl Operation {
             Operation::Variation { .. } => "variation",
             Operation::Blend { .. } => "blend",
             Operation::Describe { .. } => "describe",
+            Operation::Edit { .. } => "edit",
+            Operation::Upscale2x { .. } => "upscale 2x",
         }
     }
 }

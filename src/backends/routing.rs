@@ -3,7 +3,7 @@
 //! how wide an image it accepts, whether it is healthy, and how busy it is. The same choice
 //! serves a failover, with the backends that already failed the task excluded.
 
-use crate::base::TaskKind;
+use crate::base::{EditAction, TaskKind, UpscaleMode};
 use crate::config::normalize_model;
 use crate::prompt::{Param, PromptSpec};
 
@@ -17,6 +17,8 @@ pub enum Want {
     Variation,
     Blend,
     Describe,
+    Edit(EditAction),
+    Upscale2x(UpscaleMode),
 }
 
 impl Want {
@@ -27,6 +29,8 @@ impl Want {
             TaskKind::Variation { .. } => Want::Variation,
             TaskKind::Blend => Want::Blend,
             TaskKind::Describe => Want::Describe,
+            TaskKind::Edit { action, .. } => Want::Edit(*action),
+            TaskKind::Upscale2x { mode, .. } => Want::Upscale2x(*mode),
         }
     }
 
@@ -38,6 +42,8 @@ impl Want {
             Want::Variation => caps.variation,
             Want::Blend => caps.blend,
             Want::Describe => caps.describe,
+            Want::Edit(action) => caps.edits(action),
+            Want::Upscale2x(mode) => caps.upscales_2x(mode),
         }
     }
 
@@ -48,6 +54,9 @@ impl Want {
             Want::Variation => "make variations",
             Want::Blend => "blend",
             Want::Describe => "describe",
+            Want::Edit(action) if action.outpaints() => "extend images",
+            Want::Edit(_) => "repaint regions",
+            Want::Upscale2x(_) => "upscale at 2×",
         }
     }
 }
@@ -162,6 +171,13 @@ pub fn choose(candidates: &[Candidate], req: &Request) -> Result<Route, RouteErr
         && matches!(want, Want::Upscale | Want::Variation)
     {
         pool.retain(|c| c.name == parent || !c.caps.parent_bound);
+    }
+    // An edit's canvas was sized for the backend that made the image (its largest side), and
+    // a 2× upscale is of that backend's picture: both stay there.
+    if let Some(parent) = req.parent_backend
+        && matches!(want, Want::Edit(_) | Want::Upscale2x(_))
+    {
+        pool.retain(|c| c.name == parent);
     }
     if pool.is_empty() {
         return Err(if req.exclude.is_empty() {

@@ -12,7 +12,9 @@ pub use clock::{Clock, DAY_MS, day_start, now_ms};
 pub use codes::FailureCode;
 pub use memo::Memo;
 pub use redact::{redact_url, redact_urls};
-pub use task::{ImageRole, MessageRef, Strength, TaskId, TaskKind, TaskState};
+pub use task::{
+    Direction, EditAction, ImageRole, MessageRef, Strength, TaskId, TaskKind, TaskState, UpscaleMode,
+};
 
 #[cfg(test)]
 mod tests {

@@ -15,28 +15,103 @@ pub enum Strength {
     Strong,
 }
 
+/// How Upscale (Subtle / Creative) treats the image: the backend's faithful upscaler, or a
+/// re-drawing at twice the size that adds detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpscaleMode {
+    Subtle,
+    Creative,
+}
+
+/// The four directions of Pan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Left,
+    Right,
+    Up,
+    Down,
+}
+
+/// Which edit after U a task is: what its message is titled and which Midjourney button it
+/// answers to. Its canvas and mask are stored beside it (`tasks.edit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "edit", rename_all = "snake_case")]
+pub enum EditAction {
+    ZoomOut2x,
+    ZoomOut1_5x,
+    CustomZoom,
+    MakeSquare,
+    Pan { direction: Direction },
+    Region,
+}
+
+impl EditAction {
+    /// Fills new canvas around the source (Zoom Out, Custom Zoom, Make Square, Pan), as
+    /// opposed to repainting part of the image (Vary (Region)).
+    pub fn outpaints(&self) -> bool {
+        !matches!(self, EditAction::Region)
+    }
+
+    /// How Midjourney titles the result.
+    pub fn title(&self) -> &'static str {
+        match self {
+            EditAction::ZoomOut2x | EditAction::ZoomOut1_5x | EditAction::CustomZoom => "Zoom Out",
+            EditAction::MakeSquare => "Make Square",
+            EditAction::Pan { .. } => "Pan",
+            EditAction::Region => "Vary (Region)",
+        }
+    }
+}
+
 /// What a task does. Indexes are 0-based here; members see them 1-based (U1–U4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
 pub enum TaskKind {
     Imagine,
-    Upscale { index: u8 },
-    Variation { index: u8, strength: Strength },
+    Upscale {
+        index: u8,
+    },
+    Variation {
+        index: u8,
+        strength: Strength,
+    },
     Reroll,
     Blend,
     Describe,
+    /// Zoom Out, Custom Zoom, Make Square, Pan or Vary (Region) of image `index` of the parent.
+    Edit {
+        index: u8,
+        action: EditAction,
+    },
+    /// Upscale (Subtle / Creative): image `index` of the parent at twice its size.
+    Upscale2x {
+        index: u8,
+        mode: UpscaleMode,
+    },
 }
 
 impl TaskKind {
     /// Kinds that end in a 2×2 grid of four images.
     pub fn makes_grid(&self) -> bool {
-        matches!(self, TaskKind::Imagine | TaskKind::Variation { .. } | TaskKind::Reroll | TaskKind::Blend)
+        matches!(
+            self,
+            TaskKind::Imagine
+                | TaskKind::Variation { .. }
+                | TaskKind::Reroll
+                | TaskKind::Blend
+                | TaskKind::Edit { .. }
+        )
     }
 
     /// Kinds that act on one image of a parent task.
     pub fn source_index(&self) -> Option<u8> {
         match self {
-            TaskKind::Upscale { index } | TaskKind::Variation { index, .. } => Some(*index),
+            TaskKind::Upscale { index }
+            | TaskKind::Variation { index, .. }
+            | TaskKind::Edit { index, .. }
+            | TaskKind::Upscale2x { index, .. } => Some(*index),
             _ => None,
         }
     }

@@ -137,9 +137,9 @@ impl Db {
                 let row = sqlx::query(
                     "INSERT INTO tasks (kind, state, parent_id, user_id, guild_id, channel_id, prompt, backend,
                          model, seed, next_attempt_at, deadline_at, input_count, interaction_token, token_expires_at,
-                         message_id, message_original, running_cap, created_at, updated_at)
+                         message_id, message_original, running_cap, created_at, updated_at, edit)
                      VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                         $18, $19)
+                         $18, $19, $20)
                      RETURNING *",
                 )
                 .bind(serde_json::to_string(&new.kind)?)
@@ -161,6 +161,7 @@ impl Db {
                 .bind(new.running_cap.map(i64::from))
                 .bind(created_at)
                 .bind(now)
+                .bind(new.edit.as_ref().map(serde_json::to_string).transpose()?)
                 .fetch_one(&mut *tx)
                 .await?;
                 let task = task_from_row(&row)?;

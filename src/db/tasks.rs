@@ -9,6 +9,7 @@ use super::retention::{ImagesRemoved, RemovedFor};
 use super::row::Cols;
 use super::{Db, on_pool};
 use crate::base::{FailureCode, ImageRole, MessageRef, TaskId, TaskKind, TaskState, now_ms};
+use crate::imaging::EditPlan;
 use crate::prompt::PromptSpec;
 
 /// A request to create a task.
@@ -32,6 +33,8 @@ pub struct NewTask {
     /// How many tasks the member may have running at once (their quota); `None` =
     /// `limits.per_user_running`.
     pub running_cap: Option<u32>,
+    /// An edit after U: its canvas, mask and strength.
+    pub edit: Option<EditPlan>,
 }
 
 /// A task as stored.
@@ -61,6 +64,8 @@ pub struct Task {
     pub notes: Vec<String>,
     pub input_count: u8,
     pub message: MessageRef,
+    /// An edit after U: its canvas, mask and strength.
+    pub edit: Option<EditPlan>,
     pub created_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
@@ -310,5 +315,10 @@ pub(super) fn task_from_row(r: &impl Cols) -> anyhow::Result<Task> {
             why: RemovedFor::parse(r.opt_text("images_removed_why").as_deref().unwrap_or("age")),
         }),
         deleted_at: r.opt_int("deleted_at"),
+        edit: r
+            .opt_text("edit")
+            .map(|s| serde_json::from_str(&s))
+            .transpose()
+            .with_context(|| format!("task {id}: edit"))?,
     })
 }

@@ -8,7 +8,7 @@ use tracing::warn;
 
 use super::custom_id::ButtonAction;
 use super::error::BotError;
-use super::{Data, remix, who};
+use super::{Data, edit_forms, remix, who};
 use crate::app::{Pressed, Ticket};
 use crate::base::TaskKind;
 
@@ -77,6 +77,12 @@ async fn press(
     let ticket = match data.app.check_press(&who, action.task(), child).await {
         Ok(Pressed::Queue(ticket)) => *ticket,
         Ok(Pressed::Remix(form)) => return remix::open(ctx, ci, &form).await.map_err(Answer::Before),
+        Ok(Pressed::EditForm(form)) => {
+            return edit_forms::open_zoom(ctx, ci, &form).await.map_err(Answer::Before);
+        }
+        Ok(Pressed::RegionMenu(form)) => {
+            return edit_forms::open_region_menu(ctx, ci, &form).await.map_err(Answer::Before);
+        }
         Err(e) => return Err(Answer::Before(e.into())),
     };
     if let Err(e) = acknowledge(ctx, ci).await {

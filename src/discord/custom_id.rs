@@ -7,7 +7,8 @@
 use std::fmt;
 
 use crate::app::Child;
-use crate::base::{Strength, TaskId};
+use crate::base::{Direction, EditAction, Strength, TaskId, UpscaleMode};
+use crate::imaging::region::Region;
 
 /// The custom_id format version; bump it when the format changes so old buttons are
 /// recognised as old instead of misread.
@@ -32,6 +33,27 @@ pub enum ButtonAction {
     ImagineAll { task: TaskId },
     /// 🗑️ in a result's info panel: delete the result (its owner, or Manage Messages).
     Delete { task: TaskId },
+    /// Zoom Out, Custom Zoom, Make Square, ⬅️ ➡️ ⬆️ ⬇️ and Vary (Region) under a U result.
+    Edit { task: TaskId, index: u8, action: EditAction },
+    /// Upscale (Subtle) and Upscale (Creative) under a U result.
+    Upscale2x { task: TaskId, index: u8, mode: UpscaleMode },
+}
+
+/// The short codes of the edits after U, in both directions.
+const EDIT_CODES: [(&str, EditAction); 9] = [
+    ("z2", EditAction::ZoomOut2x),
+    ("z15", EditAction::ZoomOut1_5x),
+    ("zc", EditAction::CustomZoom),
+    ("sq", EditAction::MakeSquare),
+    ("pl", EditAction::Pan { direction: Direction::Left }),
+    ("pr", EditAction::Pan { direction: Direction::Right }),
+    ("pu", EditAction::Pan { direction: Direction::Up }),
+    ("pd", EditAction::Pan { direction: Direction::Down }),
+    ("vr", EditAction::Region),
+];
+
+fn edit_code(action: EditAction) -> &'static str {
+    EDIT_CODES.iter().find(|(_, a)| *a == action).map_or("vr", |(c, _)| c)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -52,7 +74,9 @@ impl ButtonAction {
             | ButtonAction::Cancel { task }
             | ButtonAction::Info { task }
             | ButtonAction::ImagineAll { task }
-            | ButtonAction::Delete { task } => *task,
+            | ButtonAction::Delete { task }
+            | ButtonAction::Edit { task, .. }
+            | ButtonAction::Upscale2x { task, .. } => *task,
         }
     }
 
@@ -83,7 +107,12 @@ impl ButtonAction {
             "i" if index == 0 => Ok(ButtonAction::Info { task }),
             "a" if index == 0 => Ok(ButtonAction::ImagineAll { task }),
             "t" if index == 0 => Ok(ButtonAction::Delete { task }),
-            _ => Err(CustomIdError::Garbled),
+            "us" => Ok(ButtonAction::Upscale2x { task, index, mode: UpscaleMode::Subtle }),
+            "uc" => Ok(ButtonAction::Upscale2x { task, index, mode: UpscaleMode::Creative }),
+            code => match EDIT_CODES.iter().find(|(c, _)| *c == code) {
+                Some((_, action)) => Ok(ButtonAction::Edit { task, index, action: *action }),
+                None => Err(CustomIdError::Garbled),
+            },
         }
     }
 
@@ -100,6 +129,8 @@ impl ButtonAction {
             ButtonAction::Reroll { .. } => Some(Child::Reroll),
             ButtonAction::Prompt { index, .. } => Some(Child::Prompt { index }),
             ButtonAction::ImagineAll { .. } => Some(Child::AllPrompts),
+            ButtonAction::Edit { index, action, .. } => Some(Child::Edit { index, action }),
+            ButtonAction::Upscale2x { index, mode, .. } => Some(Child::Upscale2x { index, mode }),
             ButtonAction::Cancel { .. } | ButtonAction::Info { .. } | ButtonAction::Delete { .. } => None,
         }
     }
@@ -121,6 +152,42 @@ pub fn parse_remix_form(custom_id: &str) -> Option<(TaskId, u8, Strength)> {
     }
 }
 
+/// Prefix of Custom Zoom's form (prompt and zoom) and of Vary (Region)'s region menu; each is
+/// followed by the id of the button it came from.
+pub const EDIT_FORM_PREFIX: &str = "e1f:";
+/// Prefix of Vary (Region)'s prompt form: `e1g:<region key>:` and the button's id.
+pub const REGION_FORM_PREFIX: &str = "e1g:";
+
+/// The custom_id of the form (or menu) an edit button opens.
+pub fn edit_form(task: TaskId, index: u8, action: EditAction) -> String {
+    format!("{EDIT_FORM_PREFIX}{}", ButtonAction::Edit { task, index, action })
+}
+
+/// The edit a form (or menu) stands for.
+pub fn parse_edit_form(custom_id: &str) -> Option<(TaskId, u8, EditAction)> {
+    match ButtonAction::parse(custom_id.strip_prefix(EDIT_FORM_PREFIX)?) {
+        Ok(ButtonAction::Edit { task, index, action }) => Some((task, index, action)),
+        _ => None,
+    }
+}
+
+/// The custom_id of Vary (Region)'s prompt form once `region` is picked.
+pub fn region_form(task: TaskId, index: u8, region: Region) -> String {
+    let button = ButtonAction::Edit { task, index, action: EditAction::Region };
+    format!("{REGION_FORM_PREFIX}{}:{button}", region.key())
+}
+
+/// The task, image and region a Vary (Region) prompt form stands for.
+pub fn parse_region_form(custom_id: &str) -> Option<(TaskId, u8, Region)> {
+    let (key, button) = custom_id.strip_prefix(REGION_FORM_PREFIX)?.split_once(':')?;
+    match (Region::parse(key), ButtonAction::parse(button)) {
+        (Some(region), Ok(ButtonAction::Edit { task, index, action: EditAction::Region })) => {
+            Some((task, index, region))
+        }
+        _ => None,
+    }
+}
+
 impl fmt::Display for ButtonAction {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = match *self {
@@ -137,6 +204,15 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Info { task } => ButtonAction::encode_parts("i", task, 0),
             ButtonAction::ImagineAll { task } => ButtonAction::encode_parts("a", task, 0),
             ButtonAction::Delete { task } => ButtonAction::encode_parts("t", task, 0),
+            ButtonAction::Edit { task, index, action } => {
+                ButtonAction::encode_parts(edit_code(action), task, index)
+            }
+            ButtonAction::Upscale2x { task, index, mode: UpscaleMode::Subtle } => {
+                ButtonAction::encode_parts("us", task, index)
+            }
+            ButtonAction::Upscale2x { task, index, mode: UpscaleMode::Creative } => {
+                ButtonAction::encode_parts("uc", task, index)
+            }
         };
         f.write_str(&s)
     }
@@ -194,6 +270,39 @@ mod tests {
         assert_eq!(parse_remix_form(&id), Some((42, 2, Strength::Subtle)));
         assert_eq!(parse_remix_form("e1m:e1:u:42:2"), None, "only a variation is remixed");
         assert_eq!(parse_remix_form("e1:vs:42:2"), None);
+    }
+
+    #[test]
+    fn the_buttons_after_u_round_trip_and_old_ids_still_parse() {
+        for (_, action) in EDIT_CODES {
+            let a = ButtonAction::Edit { task: 31, index: 0, action };
+            assert_eq!(ButtonAction::parse(&a.to_string()), Ok(a));
+        }
+        for mode in [UpscaleMode::Subtle, UpscaleMode::Creative] {
+            let a = ButtonAction::Upscale2x { task: 8, index: 0, mode };
+            assert_eq!(ButtonAction::parse(&a.to_string()), Ok(a));
+        }
+        assert_eq!(
+            ButtonAction::Edit { task: 3, index: 0, action: EditAction::ZoomOut2x }.to_string(),
+            "e1:z2:3:0"
+        );
+        // Ids written before the edits existed mean what they meant.
+        assert_eq!(
+            ButtonAction::parse("e1:vs:42:0"),
+            Ok(ButtonAction::Vary { task: 42, index: 0, strength: Strength::Subtle })
+        );
+        assert_eq!(ButtonAction::parse("e1:u:12:1"), Ok(ButtonAction::Upscale { task: 12, index: 1 }));
+    }
+
+    #[test]
+    fn edit_forms_name_their_edit_and_region() {
+        let id = edit_form(42, 0, EditAction::CustomZoom);
+        assert_eq!(parse_edit_form(&id), Some((42, 0, EditAction::CustomZoom)));
+        let id = region_form(42, 0, Region::Cell(2, 1));
+        assert!(id.len() <= 100, "{id}");
+        assert_eq!(parse_region_form(&id), Some((42, 0, Region::Cell(2, 1))));
+        assert_eq!(parse_region_form("e1g:nowhere:e1:vr:42:0"), None);
+        assert_eq!(parse_region_form("e1g:centre:e1:z2:42:0"), None);
     }
 
     #[test]

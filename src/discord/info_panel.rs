@@ -78,6 +78,13 @@ fn kind_name(t: &Task) -> String {
         }
         TaskKind::Blend => "blend".into(),
         TaskKind::Describe => "describe".into(),
+        TaskKind::Edit { index, action } => {
+            format!("{} of image #{}", action.title().to_lowercase(), index + 1)
+        }
+        TaskKind::Upscale2x { index, mode } => {
+            let m = if mode == crate::base::UpscaleMode::Creative { "creative" } else { "subtle" };
+            format!("upscale ({m}) of image #{}", index + 1)
+        }
     }
 }
 

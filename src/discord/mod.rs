@@ -6,6 +6,7 @@
 pub mod commands;
 pub mod components;
 pub mod custom_id;
+pub mod edit_forms;
 mod error;
 pub mod info_panel;
 pub mod invite;
@@ -97,12 +98,18 @@ async fn on_event(
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Component(ci) } => {
             if ci.data.custom_id.starts_with(settings::PREFIX) {
                 settings::handle(fw.serenity_context, fw.user_data, ci).await;
+            } else if ci.data.custom_id.starts_with(custom_id::EDIT_FORM_PREFIX) {
+                edit_forms::region_picked(fw.serenity_context, fw.user_data, ci).await;
             } else {
                 components::handle(fw.serenity_context, fw.user_data, ci).await;
             }
         }
         serenity::FullEvent::InteractionCreate { interaction: serenity::Interaction::Modal(mi) } => {
-            remix::submitted(fw.serenity_context, fw.user_data, mi).await;
+            if edit_forms::is_edit_form(&mi.data.custom_id) {
+                edit_forms::submitted(fw.serenity_context, fw.user_data, mi).await;
+            } else {
+                remix::submitted(fw.serenity_context, fw.user_data, mi).await;
+            }
         }
         serenity::FullEvent::Ready { .. } | serenity::FullEvent::Resume { .. } => health.set_gateway(true),
         serenity::FullEvent::ShardStageUpdate { event } => {

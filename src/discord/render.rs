@@ -2,7 +2,7 @@
 //! No I/O here, so every state a member can see is unit-tested.
 
 use crate::backends::Capabilities;
-use crate::base::{Strength, TaskKind, TaskState};
+use crate::base::{Direction, EditAction, Strength, TaskId, TaskKind, TaskState, UpscaleMode};
 use crate::db::Task;
 use crate::discord::custom_id::ButtonAction;
 use crate::tasks::engine::QueuePlace;
@@ -64,6 +64,9 @@ pub struct RenderContext {
     pub has_preview: bool,
     /// Where a waiting task stands in line.
     pub queue: Option<QueuePlace>,
+    /// The width and height of a single-image result (Make Square is offered only when they
+    /// differ).
+    pub image_size: Option<(u32, u32)>,
 }
 
 /// The message for `task` in its current state.
@@ -153,7 +156,10 @@ fn header(task: &Task) -> String {
         clip(escape_markdown(&canonical), MAX_PROMPT_SHOWN)
     };
     match task.kind {
-        TaskKind::Upscale { index } => format!("**{prompt}** - Image #{} {who}", index + 1),
+        TaskKind::Upscale { index } | TaskKind::Upscale2x { index, .. } => {
+            format!("**{prompt}** - Image #{} {who}", index + 1)
+        }
+        TaskKind::Edit { action, .. } => format!("**{prompt}** - {} by {who}", action.title()),
         TaskKind::Variation { strength, .. } => {
             let s = match strength {
                 Strength::Strong => "Strong",
@@ -229,19 +235,8 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
             );
         }
         rows
-    } else if matches!(task.kind, TaskKind::Upscale { .. }) && caps.variation {
-        vec![vec![
-            button(
-                "Vary (Strong)",
-                ButtonStyle::Secondary,
-                ButtonAction::Vary { task: id, index: 0, strength: Strength::Strong },
-            ),
-            button(
-                "Vary (Subtle)",
-                ButtonStyle::Secondary,
-                ButtonAction::Vary { task: id, index: 0, strength: Strength::Subtle },
-            ),
-        ]]
+    } else if matches!(task.kind, TaskKind::Upscale { .. } | TaskKind::Upscale2x { .. }) {
+        after_upscale(id, caps, cx.image_size)
     } else if task.kind == TaskKind::Describe {
         let mut row: Vec<Button> = Vec::new();
         // Each digit starts an /imagine on this backend, so it needs one that can draw.
@@ -270,6 +265,63 @@ fn buttons(task: &Task, cx: &RenderContext) -> Vec<Vec<Button>> {
     } else {
         Vec::new()
     }
+}
+
+/// Midjourney's rows under a U result, each button only where the backend can serve it:
+/// upscales and variations, then zooms and Make Square (non-square images only), then pans.
+fn after_upscale(id: TaskId, caps: &Capabilities, size: Option<(u32, u32)>) -> Vec<Vec<Button>> {
+    let button = |label: Option<&str>, emoji: Option<&str>, action: ButtonAction| Button {
+        label: label.map(str::to_string),
+        emoji: emoji.map(str::to_string),
+        style: ButtonStyle::Secondary,
+        custom_id: action.to_string(),
+    };
+    let edit =
+        |label: &str, action| button(Some(label), None, ButtonAction::Edit { task: id, index: 0, action });
+    let mut first = Vec::new();
+    for (mode, label) in
+        [(UpscaleMode::Subtle, "Upscale (Subtle)"), (UpscaleMode::Creative, "Upscale (Creative)")]
+    {
+        if caps.upscales_2x(mode) {
+            first.push(button(Some(label), None, ButtonAction::Upscale2x { task: id, index: 0, mode }));
+        }
+    }
+    if caps.variation {
+        for (strength, label) in [(Strength::Subtle, "Vary (Subtle)"), (Strength::Strong, "Vary (Strong)")] {
+            first.push(button(Some(label), None, ButtonAction::Vary { task: id, index: 0, strength }));
+        }
+    }
+    if caps.inpaint {
+        first.push(edit("Vary (Region)", EditAction::Region));
+    }
+    let mut rows = vec![first, Vec::new(), Vec::new()];
+    if caps.outpaint {
+        rows[1] = vec![
+            edit("Zoom Out 2x", EditAction::ZoomOut2x),
+            edit("Zoom Out 1.5x", EditAction::ZoomOut1_5x),
+            edit("Custom Zoom", EditAction::CustomZoom),
+        ];
+        if size.is_some_and(|(w, h)| w != h) {
+            rows[1].push(edit("Make Square", EditAction::MakeSquare));
+        }
+        rows[2] = [
+            ("⬅️", Direction::Left),
+            ("➡️", Direction::Right),
+            ("⬆️", Direction::Up),
+            ("⬇️", Direction::Down),
+        ]
+        .into_iter()
+        .map(|(emoji, direction)| {
+            button(
+                None,
+                Some(emoji),
+                ButtonAction::Edit { task: id, index: 0, action: EditAction::Pan { direction } },
+            )
+        })
+        .collect();
+    }
+    rows.retain(|r| !r.is_empty());
+    rows
 }
 
 /// Backslash-escapes Discord markdown so a prompt shows as typed inside `**…**`.

@@ -33,6 +33,7 @@ pub(crate) fn task(kind: TaskKind, state: TaskState) -> Task {
         notes: vec![],
         input_count: 0,
         message: MessageRef::default(),
+        edit: None,
         created_at: 0,
         started_at: None,
         finished_at: None,
@@ -145,8 +146,9 @@ fn an_upscale_shows_the_image_number_and_vary_buttons() {
     let view = render(&t, &full_caps());
     assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - Image #2 <@555>");
     assert_eq!(view.attach, Attach::Image);
-    assert_eq!(labels(&view), [vec!["Vary (Strong)", "Vary (Subtle)", "ℹ️"]]);
-    assert_eq!(view.rows[0][1].custom_id, "e1:vs:12:0");
+    assert_eq!(labels(&view), [vec!["Vary (Subtle)", "Vary (Strong)", "ℹ️"]]);
+    assert_eq!(view.rows[0][0].custom_id, "e1:vs:12:0");
+    assert_eq!(view.rows[0][1].custom_id, "e1:vx:12:0");
 }
 
 #[test]
@@ -307,18 +309,30 @@ fn every_result_fits_discords_button_limits() {
         TaskKind::Describe,
         TaskKind::Upscale { index: 0 },
         TaskKind::Variation { index: 1, strength: Strength::Strong },
+        TaskKind::Edit { index: 0, action: EditAction::ZoomOut2x },
     ];
     let all = Capabilities {
         imagine: true,
         variation: true,
         blend: true,
         describe: true,
+        outpaint: true,
+        inpaint: true,
+        upscale_subtle: true,
+        upscale_creative: true,
         ..Capabilities::default()
     };
     for kind in kinds {
         let mut t = task(kind, TaskState::Succeeded);
         t.output_prompts = vec!["a".into(), "b".into(), "c".into(), "d".into()];
-        let view = render(&t, &RenderContext { caps: Some(all.clone()), ..RenderContext::default() });
+        let view = render(
+            &t,
+            &RenderContext {
+                caps: Some(all.clone()),
+                image_size: Some((768, 512)),
+                ..RenderContext::default()
+            },
+        );
         assert!(
             view.rows.len() <= 5 && view.rows.iter().all(|r| r.len() <= 5),
             "{kind:?}: {:?}",
@@ -327,4 +341,60 @@ fn every_result_fits_discords_button_limits() {
         let info = view.rows.iter().flatten().filter(|b| b.custom_id == "e1:i:12:0").count();
         assert_eq!(info, 1, "{kind:?}: one ℹ️");
     }
+}
+
+fn edit_caps(size: (u32, u32)) -> RenderContext {
+    RenderContext {
+        caps: Some(Capabilities {
+            imagine: true,
+            variation: true,
+            outpaint: true,
+            inpaint: true,
+            upscale_subtle: true,
+            upscale_creative: true,
+            ..Capabilities::default()
+        }),
+        image_size: Some(size),
+        ..RenderContext::default()
+    }
+}
+
+#[test]
+fn after_u_the_rows_are_midjourneys() {
+    let view = render(&task(TaskKind::Upscale { index: 1 }, TaskState::Succeeded), &edit_caps((768, 512)));
+    assert_eq!(
+        labels(&view),
+        [
+            vec!["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)"],
+            vec!["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "Make Square"],
+            vec!["⬅️", "➡️", "⬆️", "⬇️", "ℹ️"],
+        ]
+    );
+    assert_eq!(view.rows[1][0].custom_id, "e1:z2:12:0");
+    assert_eq!(view.rows[2][1].custom_id, "e1:pr:12:0");
+}
+
+#[test]
+fn make_square_only_on_non_square_images_and_only_what_the_backend_serves() {
+    let view = render(&task(TaskKind::Upscale { index: 0 }, TaskState::Succeeded), &edit_caps((512, 512)));
+    assert_eq!(labels(&view)[1], ["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom"]);
+    let mut cx = edit_caps((512, 768));
+    if let Some(c) = cx.caps.as_mut() {
+        c.outpaint = false;
+        c.upscale_creative = false;
+    }
+    let view = render(&task(TaskKind::Upscale { index: 0 }, TaskState::Succeeded), &cx);
+    assert_eq!(
+        labels(&view),
+        [["Upscale (Subtle)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)", "ℹ️"]]
+    );
+}
+
+#[test]
+fn an_edit_is_a_grid_titled_by_its_button() {
+    let kind = TaskKind::Edit { index: 0, action: EditAction::ZoomOut2x };
+    let view = render(&task(kind, TaskState::Succeeded), &edit_caps((512, 512)));
+    assert!(view.content.ends_with("- Zoom Out by <@555>"), "{}", view.content);
+    assert_eq!(view.attach, Attach::Grid);
+    assert_eq!(labels(&view)[0], ["U1", "U2", "U3", "U4", "🔄"]);
 }

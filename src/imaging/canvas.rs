@@ -26,15 +26,7 @@ pub struct Canvas {
     pub source_height: u32,
 }
 
-/// The four directions of Pan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    Left,
-    Right,
-    Up,
-    Down,
-}
+pub use crate::base::Direction;
 
 /// The smallest and largest Custom Zoom factors Midjourney takes (`--zoom`).
 pub const ZOOM_RANGE: (f32, f32) = (1.0, 2.0);

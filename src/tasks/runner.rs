@@ -34,6 +34,9 @@ pub(super) fn operation_name(kind: &TaskKind) -> &'static str {
         TaskKind::Variation { .. } => "make variations",
         TaskKind::Blend => "blend",
         TaskKind::Describe => "describe",
+        TaskKind::Edit { action, .. } if action.outpaints() => "extend the image",
+        TaskKind::Edit { .. } => "repaint the region",
+        TaskKind::Upscale2x { .. } => "upscale",
     }
 }
 
@@ -251,6 +254,16 @@ async fn build_job(inner: &Inner, task: &Task) -> anyhow::Result<Job> {
                 .next()
                 .context("describe has no image")?;
             Operation::Describe { image }
+        }
+        TaskKind::Edit { index, action } => {
+            let plan = task.edit.clone().context("an edit without its canvas and mask")?;
+            plan.check().map_err(anyhow::Error::msg)?;
+            let (source, parent) = parent_source(inner, task, index).await?;
+            Operation::Edit { index, action, plan, source, parent }
+        }
+        TaskKind::Upscale2x { index, mode } => {
+            let (source, parent) = parent_source(inner, task, index).await?;
+            Operation::Upscale2x { index, mode, source, parent }
         }
     };
     Ok(Job {

@@ -181,6 +181,9 @@ async fn check_task(inner: &Inner, new: &NewTask) -> Result<Vec<StoredImage>, Su
         TaskKind::Variation { .. } => caps.variation,
         TaskKind::Blend => caps.blend,
         TaskKind::Describe => caps.describe,
+        // An edit needs its canvas and mask with it, or it could never run.
+        TaskKind::Edit { action, .. } => caps.edits(action) && new.edit.is_some(),
+        TaskKind::Upscale2x { mode, .. } => caps.upscales_2x(mode),
     };
     if !supported {
         return Err(SubmitError::Unsupported {

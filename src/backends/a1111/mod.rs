@@ -33,6 +33,7 @@
 mod client;
 // Shared with `opj`, whose prompt-extract answers an interrogator caption too.
 pub(crate) mod describe;
+mod edit;
 mod errors;
 mod grid;
 mod images;
@@ -61,7 +62,7 @@ use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ParentRef, ProgressSink,
     SourceImage,
 };
-use crate::base::{FailureCode, Strength};
+use crate::base::{FailureCode, Strength, UpscaleMode};
 use crate::config::BackendConfig;
 
 /// Most names listed when an admin has to pick an upscaler the server has.
@@ -115,7 +116,16 @@ impl A1111Backend {
             Operation::Variation { index, strength, source, parent } => {
                 self.variation(job, *index, *strength, source, parent, progress).await
             }
-            Operation::Upscale { index, source, parent } => self.upscale(*index, source, parent).await,
+            Operation::Upscale { index, source, parent } => {
+                self.upscale(*index, source, parent, self.settings.upscale_factor).await
+            }
+            Operation::Edit { plan, source, .. } => self.edit(job, plan, source, progress).await,
+            Operation::Upscale2x { index, mode: UpscaleMode::Subtle, source, parent } => {
+                self.upscale(*index, source, parent, 2.0).await
+            }
+            Operation::Upscale2x { mode: UpscaleMode::Creative, source, .. } => {
+                self.upscale_creative(job, source, progress).await
+            }
             Operation::Describe { image } => self.describe(image).await,
             Operation::Blend { .. } => Err(SERVICE.unsupported(&self.settings.name, "cannot blend images")),
         }
@@ -164,13 +174,14 @@ impl A1111Backend {
         index: u8,
         source: &SourceImage,
         parent: &ParentRef,
+        factor: f64,
     ) -> Result<JobOutput, BackendError> {
         let s = &self.settings;
         let body = UpscaleRequest {
             image: images::encode(&source.bytes),
             upscaler_1: &s.upscaler,
             resize_mode: 0,
-            upscaling_resize: s.upscale_factor,
+            upscaling_resize: factor,
             show_extras_results: true,
         };
         let answer = match self.queued(Endpoint::Upscale, &body).await {
@@ -191,7 +202,7 @@ impl A1111Backend {
         Ok(JobOutput {
             images: vec![OutputImage { bytes, seed }],
             prompts: Vec::new(),
-            remote_state: Some(serde_json::json!({ "upscaler": s.upscaler, "factor": s.upscale_factor })),
+            remote_state: Some(serde_json::json!({ "upscaler": s.upscaler, "factor": factor })),
         })
     }
 

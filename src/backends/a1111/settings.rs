@@ -216,6 +216,13 @@ impl Settings {
             rerun_is_free: true,
             parent_bound: false,
             max_aspect: MAX_ASPECT,
+            // img2img inpainting serves every edit after U; extras and img2img the 2× upscales.
+            outpaint: true,
+            inpaint: true,
+            upscale_subtle: true,
+            upscale_creative: true,
+            // A Zoom Out 2x of an image at `image_size` fits; larger canvases shrink the source.
+            max_side: self.image_size * 2,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Tile],
         }
     }

@@ -153,6 +153,9 @@ impl ComfyUiBackend {
             }
             Operation::Blend { .. } => return Err(unsupported("cannot blend images")),
             Operation::Describe { .. } => return Err(unsupported("cannot describe images")),
+            Operation::Edit { .. } | Operation::Upscale2x { .. } => {
+                return Err(unsupported("has no edit workflow"));
+            }
         };
         let resumed = match job.resume.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
             Some(id) if follow::known(&self.api, id).await? => Some(id.to_string()),
@@ -372,6 +375,7 @@ impl Backend for ComfyUiBackend {
             parent_bound: false,
             max_aspect: MAX_ASPECT,
             params,
+            ..Capabilities::default()
         }
     }
 

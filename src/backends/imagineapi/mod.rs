@@ -231,6 +231,7 @@ impl Backend for ImagineApiBackend {
             max_aspect: 4.0,
             // The prompt reaches Midjourney verbatim, parameters and image URLs included.
             params: Param::ALL.to_vec(),
+            ..Capabilities::default()
         }
     }
 

@@ -180,6 +180,13 @@ impl MjProxyBackend {
             Operation::Variation { index, strength, parent, .. } => {
                 self.press(parent, Want::Variation(*index, *strength), common, speed).await?
             }
+            op @ (Operation::Edit { .. } | Operation::Upscale2x { .. }) => {
+                return Err(BackendError::fatal(
+                    FailureCode::Unsupported,
+                    format!("Backend `{}` does not offer this button.", self.name),
+                    format!("{} is not pressed through this proxy", op.name()),
+                ));
+            }
         };
 
         let Some(id) = answer.result.clone().filter(|id| !id.trim().is_empty()) else {

@@ -146,6 +146,13 @@ impl OhMyGptBackend {
             Operation::Variation { index, strength, parent, .. } => {
                 self.press(parent, Want::Variation(*index, *strength), &common)?
             }
+            op @ (Operation::Edit { .. } | Operation::Upscale2x { .. }) => {
+                return Err(BackendError::fatal(
+                    FailureCode::Unsupported,
+                    format!("Backend `{}` does not offer this button.", self.name),
+                    format!("{} is not pressed through ohmygpt", op.name()),
+                ));
+            }
         };
         let envelope = self.api.call(endpoint, &fields).await?;
         let Some(id) = envelope.task_id() else {

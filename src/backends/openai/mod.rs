@@ -14,6 +14,7 @@
 
 mod client;
 mod describe;
+mod edit;
 mod errors;
 mod images;
 mod settings;
@@ -68,15 +69,35 @@ impl std::fmt::Debug for OpenAiBackend {
 
 /// What one call to an image endpoint carries, besides `n` and the seed.
 enum Call<'a> {
-    Generate { prompt: &'a str, size: Size },
-    Edit { prompt: String, images: &'a [SourceImage], size: Size },
-    Vary { image: &'a SourceImage, size: Size },
+    Generate {
+        prompt: &'a str,
+        size: Size,
+    },
+    Edit {
+        prompt: String,
+        images: &'a [SourceImage],
+        size: Size,
+    },
+    Vary {
+        image: &'a SourceImage,
+        size: Size,
+    },
+    /// An edit after U: the canvas and its mask (alpha 0 = paint), both `size`.
+    Inpaint {
+        prompt: &'a str,
+        image: SourceImage,
+        mask: SourceImage,
+        size: Size,
+    },
 }
 
 impl Call<'_> {
     fn size(&self) -> Size {
         match self {
-            Call::Generate { size, .. } | Call::Edit { size, .. } | Call::Vary { size, .. } => *size,
+            Call::Generate { size, .. }
+            | Call::Edit { size, .. }
+            | Call::Vary { size, .. }
+            | Call::Inpaint { size, .. } => *size,
         }
     }
 }
@@ -138,6 +159,15 @@ impl OpenAiBackend {
                 }
             }
             Operation::Describe { image } => return self.describe(image).await,
+            Operation::Edit { plan, source, .. } => {
+                let (w, h) = plan.size();
+                let size = s.nearest_size(f64::from(w) / f64::from(h.max(1)));
+                let (image, mask) = edit::parts(plan, source, size).await?;
+                Call::Inpaint { prompt: &job.spec.text, image, mask, size }
+            }
+            Operation::Upscale2x { .. } => {
+                return Err(SERVICE.unsupported(&s.name, "has no upscaler"));
+            }
         };
         self.grid(&call, job, progress).await
     }
@@ -237,6 +267,11 @@ impl OpenAiBackend {
                 for (i, image) in images.iter().enumerate() {
                     form = form.part(name, file_part(image, i)?);
                 }
+                self.api.post_form("images/edits", form).await?
+            }
+            Call::Inpaint { prompt, image, mask, .. } => {
+                let form = ImageRequest { prompt: Some(prompt), ..fields }.to_form();
+                let form = form.part("image", file_part(image, 0)?).part("mask", file_part(mask, 1)?);
                 self.api.post_form("images/edits", form).await?
             }
             Call::Vary { image, .. } => {

@@ -261,7 +261,12 @@ impl Settings {
             rerun_is_free: false,
             parent_bound: false,
             max_aspect,
+            // `/images/edits` with a mask serves every edit after U where edits are known to work.
+            outpaint: self.variation == Variation::Edits,
+            inpaint: self.variation == Variation::Edits,
+            max_side: self.sizes.iter().map(|s| s.w.max(s.h)).max().unwrap_or(0),
             params,
+            ..Capabilities::default()
         }
     }
 }

@@ -280,6 +280,7 @@ impl Backend for OpenJourneyBackend {
             parent_bound: false,
             max_aspect: 16.0 / 9.0,
             params: vec![Param::Aspect, Param::Quality],
+            ..Capabilities::default()
         }
     }
 

@@ -292,6 +292,7 @@ impl Backend for OpjBackend {
             parent_bound: false,
             max_aspect: m.max_aspect(),
             params: taken.into_iter().filter(|(_, yes)| *yes).map(|(p, _)| p).collect(),
+            ..Capabilities::default()
         }
     }
 

@@ -192,11 +192,21 @@ impl Sink {
                 None
             }
         };
+        // Make Square is offered only on a non-square U result.
+        let image_size = match t.kind.makes_grid() || !t.state.is_final() {
+            true => None,
+            false => db
+                .images(t.id, ImageRole::Image)
+                .await
+                .ok()
+                .and_then(|i| i.first().map(|i| (i.width, i.height))),
+        };
         RenderContext {
             caps: engine.backends().get(&t.backend).map(|b| b.capabilities()),
             used_upscales,
             has_preview,
             queue,
+            image_size,
         }
     }
 

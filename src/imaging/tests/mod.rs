@@ -9,6 +9,7 @@
 mod budget;
 mod canvas;
 mod decode;
+mod edit;
 mod encode;
 mod grid;
 

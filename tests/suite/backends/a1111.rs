@@ -527,6 +527,11 @@ async fn capabilities_say_what_the_server_offers() {
             rerun_is_free: true,
             parent_bound: false,
             max_aspect: 4.0,
+            outpaint: true,
+            inpaint: true,
+            upscale_subtle: true,
+            upscale_creative: true,
+            max_side: 1024,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Tile],
         }
     );

@@ -4,6 +4,8 @@ mod backends;
 mod blend_describe;
 mod browser;
 mod comfyui;
+mod edits;
+mod edits_backends;
 mod flow;
 mod forged;
 mod gateway_faults;

@@ -77,3 +77,39 @@ async fn sigterm_lets_the_running_task_finish_and_keeps_the_queue_for_the_next_s
     assert_eq!(later.attachments.len(), 1, "the queued task ran after the restart");
     w.assert_no_violations();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zoom_interrupted_by_kill_9_ends_in_its_result_after_a_restart() {
+    let mut w = World::new(Backend::Demo { step_ms: 700 }, |_| {}).await;
+    w.start_process(1).await;
+    let alice = w.sandbox.add_user("alice");
+    let grid = w.final_original(w.imagine(alice, "a lighthouse").await).await;
+    let u1 = grid.buttons().find(|b| b.label.as_deref() == Some("U1")).unwrap().custom_id.clone().unwrap();
+    w.sandbox.click(alice, grid.id, &u1).await.unwrap();
+    let up = w.final_message_with("- Image #1").await;
+    let zoom =
+        up.buttons().find(|b| b.label.as_deref() == Some("Zoom Out 2x")).unwrap().custom_id.clone().unwrap();
+    w.sandbox.click(alice, up.id, &zoom).await.unwrap();
+    w.sandbox
+        .wait_for(WAIT, |v| {
+            v.messages()
+                .iter()
+                .find(|m| m.content.contains("- Zoom Out by") && m.content.ends_with("%)"))
+                .map(|_| ())
+        })
+        .await
+        .expect("the zoom is mid-way");
+    w.kill();
+
+    w.start_process(2).await;
+    let done = w
+        .sandbox
+        .wait_for(WAIT, |v| {
+            v.messages().iter().find(|m| m.content.contains("- Zoom Out by") && is_final(m)).cloned()
+        })
+        .await
+        .expect("the zoom ends in its result");
+    assert_eq!(done.attachments.len(), 1, "the grid arrived");
+    assert_eq!(done.buttons().filter(|b| b.label.as_deref().is_some_and(|l| l.starts_with('U'))).count(), 4);
+    w.assert_no_violations();
+}

@@ -61,6 +61,7 @@ fn on_cloud(text: &str, model: Option<&str>) -> NewTask {
         message: Default::default(),
         inputs: Vec::new(),
         running_cap: None,
+        edit: None,
     }
 }
 

@@ -31,6 +31,7 @@ fn task(user: &str, text: &str, kind: TaskKind, parent: Option<i64>) -> NewTask 
         },
         inputs: Vec::new(),
         running_cap: Some(2),
+        edit: None,
     }
 }
 

@@ -144,6 +144,7 @@ async fn upscale_serves_the_stored_image_without_calling_the_service() {
             message: Default::default(),
             inputs: vec![],
             running_cap: None,
+            edit: None,
         })
         .await
         .unwrap();

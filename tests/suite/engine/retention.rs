@@ -45,6 +45,7 @@ fn new_task(kind: TaskKind, parent: Option<TaskId>) -> NewTask {
         message: MessageRef { interaction_token: Some("tok".into()), ..MessageRef::default() },
         inputs: Vec::new(),
         running_cap: None,
+        edit: None,
     }
 }
 

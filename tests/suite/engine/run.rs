@@ -72,6 +72,7 @@ async fn child(app: &App, parent: &Task, kind: TaskKind, inputs: Vec<bytes::Byte
             message: Default::default(),
             inputs,
             running_cap: None,
+            edit: None,
         })
         .await
         .unwrap();
@@ -204,6 +205,7 @@ async fn bad_requests_are_refused_before_anything_is_queued(which: Which) {
             message: Default::default(),
             inputs: vec![],
             running_cap: None,
+            edit: None,
         })
         .await;
     // The parent may or may not have finished yet; either it is refused as not ready, or accepted.
@@ -225,6 +227,7 @@ async fn bad_requests_are_refused_before_anything_is_queued(which: Which) {
             message: Default::default(),
             inputs: vec![bytes::Bytes::from_static(b"GIF89a but not really")],
             running_cap: None,
+            edit: None,
         })
         .await
         .unwrap_err();

@@ -65,6 +65,7 @@ fn new_task(user: &str, text: &str) -> NewTask {
         },
         inputs: Vec::new(),
         running_cap: None,
+        edit: None,
     }
 }
 

@@ -348,10 +348,31 @@ async fn generate(s: Arc<Shared>, uri: Uri, headers: HeaderMap, body: Bytes, img
         let Some(inits) = req.get("init_images").and_then(Value::as_array) else {
             return a1111_error(404, "HTTPException", "Init image not found", None);
         };
+        let mut init_size = None;
         for init in inits {
             match init.as_str().and_then(decode_image) {
-                Some(bytes) => init_number = bytes.len() as u32,
+                Some(bytes) => {
+                    init_number = bytes.len() as u32;
+                    init_size = image::load_from_memory(&bytes).ok().map(|i| (i.width(), i.height()));
+                }
                 None => return a1111_error(500, "HTTPException", "Invalid encoded image", None),
+            }
+        }
+        // Inpainting: the mask must be an image the init image's size (and the canvas's), or
+        // the white part would land on the wrong pixels.
+        if let Some(mask) = req.get("mask").filter(|m| !m.is_null()) {
+            let size = mask.as_str().and_then(decode_image).and_then(|b| image::load_from_memory(&b).ok());
+            let Some(mask) = size else {
+                return a1111_error(500, "HTTPException", "Invalid encoded mask", None);
+            };
+            let canvas = (width as u32, height as u32);
+            if Some((mask.width(), mask.height())) != init_size || init_size != Some(canvas) {
+                return a1111_error(
+                    500,
+                    "ValueError",
+                    "",
+                    Some("mask, init image and canvas differ in size"),
+                );
             }
         }
     }

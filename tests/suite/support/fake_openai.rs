@@ -397,6 +397,23 @@ async fn multipart_images(s: Arc<Shared>, req: Request, path: &str) -> Response 
             return invalid(&format!("Invalid image file or mode for image {}.", i + 1), Some("image"));
         }
     }
+    // A mask must be a PNG with transparency, the image's size (OpenAI's rules).
+    if let Some(mask) = files.iter().find(|f| f.field == "mask") {
+        let (Ok(m), Ok(i)) =
+            (image::load_from_memory(&mask.bytes), image::load_from_memory(&images[0].bytes))
+        else {
+            return invalid("Invalid mask image.", Some("mask"));
+        };
+        if image::guess_format(&mask.bytes).ok() != Some(image::ImageFormat::Png) || !m.color().has_alpha() {
+            return invalid("Invalid mask image: it must be a PNG with an alpha channel.", Some("mask"));
+        }
+        if (m.width(), m.height()) != (i.width(), i.height()) {
+            return invalid(
+                "Invalid mask image: the mask and the image must be the same size.",
+                Some("mask"),
+            );
+        }
+    }
     let n = match get("n").map(|v| v.parse::<u64>()) {
         None => 1,
         Some(Ok(n)) => n,
