@@ -70,6 +70,8 @@ pub struct Config {
     pub moderation: ModerationConfig,
     /// What is removed after how long (images, finished tasks, the audit).
     pub retention: RetentionConfig,
+    /// The channel hearted images are cross-posted to.
+    pub showcase: ShowcaseConfig,
     /// Where the config was read from, for messages; not a key.
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -185,6 +187,30 @@ pub struct ModerationConfig {
     pub banned_words: Vec<String>,
     /// A banned match that lies inside a match of one of these is let through.
     pub allowed_words: Vec<String>,
+}
+
+/// `[showcase]`: where the first ❤️ on an image cross-posts it, with its prompt and credit.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ShowcaseConfig {
+    /// A channel id (written as a string or a number); absent = no showcase.
+    #[serde(deserialize_with = "id_text")]
+    pub channel_id: Option<String>,
+}
+
+/// A Discord id written as a string (as the docs ask) or as a number: an environment
+/// variable's digits always arrive as a number.
+fn id_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Id {
+        Number(u64),
+        Text(String),
+    }
+    Ok(Option::<Id>::deserialize(d)?.map(|id| match id {
+        Id::Number(n) => n.to_string(),
+        Id::Text(s) => s,
+    }))
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -6,6 +6,7 @@
 //! /queue and /easel status show, as plain data for the Discord side to render.
 
 pub mod edits;
+pub mod favorites;
 mod press;
 mod refused;
 mod results;
@@ -14,6 +15,7 @@ pub mod views;
 
 pub use crate::admin::Requester;
 pub use edits::EditForm;
+pub use favorites::{FavoritesPage, Hearted};
 pub use press::{Child, Pressed, RemixForm};
 pub use refused::Refused;
 pub use results::JobInfo;

@@ -69,6 +69,8 @@ pub enum Refused {
     ZoomOutOfRange(String),
     #[error("That region isn't one Easel knows. Pick one from the list under Vary (Region).")]
     NoSuchRegion,
+    #[error("❤️ works on single images: upscale one first (U1–U4), then heart it.")]
+    NotASingleImage,
     #[error("internal error: {0:#}")]
     Internal(#[from] anyhow::Error),
 }
@@ -101,6 +103,7 @@ impl Refused {
             Refused::NoSuchTask(_) | Refused::NotShowable(_) => "no-such-result",
             Refused::NotYoursToShow(_) | Refused::NotYoursToDelete => "not-owner",
             Refused::ZoomOutOfRange(_) | Refused::NoSuchRegion => "bad-form",
+            Refused::NotASingleImage => "bad-press",
         };
         code.to_string()
     }

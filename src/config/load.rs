@@ -155,10 +155,26 @@ fn validate(config: &Config, source: &str) -> Result<(), ConfigError> {
             ),
         ));
     }
-    if !config.database.url.starts_with("sqlite:") {
+    let scheme = config.database.url.split_once(':').map(|(s, _)| s.to_ascii_lowercase()).unwrap_or_default();
+    if !matches!(scheme.as_str(), "sqlite" | "postgres" | "postgresql") {
         return Err(err(
             "database.url",
-            format!("`{}` is not a SQLite URL: write it as \"sqlite://data/easel.db\"", config.database.url),
+            format!(
+                "`{}` names no database Easel can use: write \"sqlite://data/easel.db\" or \
+                 \"postgres://user:password@host/dbname\"",
+                crate::base::redact_url(&config.database.url)
+            ),
+        ));
+    }
+    if let Some(channel) = &config.showcase.channel_id
+        && (channel.is_empty() || !channel.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(err(
+            "showcase.channel_id",
+            format!(
+                "`{channel}` is not a Discord channel id: copy the channel's id (Developer Mode, right-click \
+                 the channel, Copy Channel ID) and write it in quotes, e.g. \"123456789012345678\""
+            ),
         ));
     }
     for (i, backend) in config.backends.iter().enumerate() {

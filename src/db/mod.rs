@@ -8,6 +8,7 @@
 //! - `lifecycle`: claiming and every later state change, each a guarded `UPDATE`;
 //! - `queue`: the queue as members, routing and operators see it;
 //! - `results`: finished results afterwards (shown again, deleted);
+//! - `favorites`: members' ❤️ and the showcase channel's one post per image;
 //! - `admin`: the pause switch, bans, quota overrides and the prompt audit;
 //! - `prefs`: each member's settings and named options;
 //! - `retention`: what may be removed (never what unfinished work needs), removing it, and
@@ -25,6 +26,7 @@
 mod admin;
 mod copy;
 mod dialect;
+mod favorites;
 mod lifecycle;
 mod prefs;
 mod queue;
@@ -45,6 +47,7 @@ use sqlx::{PgPool, SqlitePool};
 
 pub use admin::{AuditEntry, Ban, QuotaOverride};
 pub use copy::CopyReport;
+pub use favorites::{Favorite, Toggled};
 pub use prefs::{UserSettings, parse_aspect};
 pub use queue::BackendQueue;
 pub use retention::{ImagesRemoved, Removable, Removed, RemovedFor};

@@ -6,7 +6,7 @@
 //! their age or the size cap. Every statement here that removes images or tasks excludes it,
 //! inside the same write transaction that removes, so a task submitted meanwhile either pins
 //! its parent first or finds the parent's images already marked removed. A new reason to keep
-//! images (favourites) is one more `UNION` in that one place.
+//! images is one more `UNION` in that one place (as members' favourites are).
 //!
 //! Removing images deletes their rows and returns the files no row points at any more (an
 //! upscale may reuse its parent's file); the caller deletes those files after the commit, so a
@@ -57,7 +57,8 @@ pub(super) const PINNED: &str = "
         WHERE state IN ('queued', 'submitted', 'running') AND parent_id IS NOT NULL
     UNION SELECT id FROM tasks
         WHERE delivered = FALSE AND state IN ('succeeded', 'failed', 'canceled')
-          AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)";
+          AND (interaction_token IS NOT NULL OR message_id IS NOT NULL)
+    UNION SELECT task_id FROM favorites";
 
 const FINISHED: &str = "('succeeded', 'failed', 'canceled')";
 

@@ -67,6 +67,7 @@ async fn press(
     match action {
         ButtonAction::Info { task } => return info(ctx, data, ci, &who, task).await,
         ButtonAction::Delete { task } => return delete(ctx, data, ci, &who, task).await,
+        ButtonAction::Favorite { task } => return favorite(ctx, data, ci, &who, task).await,
         _ => {}
     }
     let Some(child) = action.child() else {
@@ -130,6 +131,37 @@ async fn delete(
     }
     if let Err(e) = data.sink.take_down(&gone).await {
         warn!(task_id = task, error = %e, "could not take a deleted result's message down");
+    }
+    Ok(())
+}
+
+/// ❤️: in or out of the presser's favourites, answered privately; the first heart in a server
+/// may cross-post the image to the showcase channel (after the answer: a slow post must not
+/// cost the press its 3 s).
+async fn favorite(
+    ctx: &serenity::Context,
+    data: &Data,
+    ci: &serenity::ComponentInteraction,
+    who: &crate::app::Requester,
+    task: crate::base::TaskId,
+) -> Result<(), Answer> {
+    let hearted = data.app.toggle_favorite(who, task).await.map_err(|e| Answer::Before(e.into()))?;
+    let reply = serenity::CreateInteractionResponseMessage::new()
+        .content(super::favorites_view::hearted_text(&hearted))
+        .ephemeral(true);
+    if let Err(e) = ci.create_response(&ctx.http, serenity::CreateInteractionResponse::Message(reply)).await {
+        warn!(task_id = task, error = %e, "could not answer a ❤️ press");
+    }
+    let Some(channel) = hearted.showcase else { return Ok(()) };
+    let posted = match data.sink.post_showcase(&hearted.task, &channel, &who.user_id).await {
+        Ok(id) => Some(id),
+        Err(e) => {
+            warn!(task_id = task, channel, error = %e, "could not post to the showcase channel");
+            None
+        }
+    };
+    if let Err(e) = data.app.showcase_sent(task, posted.as_deref()).await {
+        warn!(task_id = task, error = %format!("{e:#}"), "could not record the showcase post");
     }
     Ok(())
 }

@@ -33,6 +33,8 @@ pub enum ButtonAction {
     ImagineAll { task: TaskId },
     /// 🗑️ in a result's info panel: delete the result (its owner, or Manage Messages).
     Delete { task: TaskId },
+    /// ❤️ under a single image: in or out of the presser's favourites.
+    Favorite { task: TaskId },
     /// Zoom Out, Custom Zoom, Make Square, ⬅️ ➡️ ⬆️ ⬇️ and Vary (Region) under a U result.
     Edit { task: TaskId, index: u8, action: EditAction },
     /// Upscale (Subtle) and Upscale (Creative) under a U result.
@@ -75,6 +77,7 @@ impl ButtonAction {
             | ButtonAction::Info { task }
             | ButtonAction::ImagineAll { task }
             | ButtonAction::Delete { task }
+            | ButtonAction::Favorite { task }
             | ButtonAction::Edit { task, .. }
             | ButtonAction::Upscale2x { task, .. } => *task,
         }
@@ -107,6 +110,7 @@ impl ButtonAction {
             "i" if index == 0 => Ok(ButtonAction::Info { task }),
             "a" if index == 0 => Ok(ButtonAction::ImagineAll { task }),
             "t" if index == 0 => Ok(ButtonAction::Delete { task }),
+            "h" if index == 0 => Ok(ButtonAction::Favorite { task }),
             "us" => Ok(ButtonAction::Upscale2x { task, index, mode: UpscaleMode::Subtle }),
             "uc" => Ok(ButtonAction::Upscale2x { task, index, mode: UpscaleMode::Creative }),
             code => match EDIT_CODES.iter().find(|(c, _)| *c == code) {
@@ -131,7 +135,10 @@ impl ButtonAction {
             ButtonAction::ImagineAll { .. } => Some(Child::AllPrompts),
             ButtonAction::Edit { index, action, .. } => Some(Child::Edit { index, action }),
             ButtonAction::Upscale2x { index, mode, .. } => Some(Child::Upscale2x { index, mode }),
-            ButtonAction::Cancel { .. } | ButtonAction::Info { .. } | ButtonAction::Delete { .. } => None,
+            ButtonAction::Cancel { .. }
+            | ButtonAction::Info { .. }
+            | ButtonAction::Delete { .. }
+            | ButtonAction::Favorite { .. } => None,
         }
     }
 }
@@ -204,6 +211,7 @@ impl fmt::Display for ButtonAction {
             ButtonAction::Info { task } => ButtonAction::encode_parts("i", task, 0),
             ButtonAction::ImagineAll { task } => ButtonAction::encode_parts("a", task, 0),
             ButtonAction::Delete { task } => ButtonAction::encode_parts("t", task, 0),
+            ButtonAction::Favorite { task } => ButtonAction::encode_parts("h", task, 0),
             ButtonAction::Edit { task, index, action } => {
                 ButtonAction::encode_parts(edit_code(action), task, index)
             }

@@ -123,13 +123,7 @@ fn code(text: &str) -> String {
 
 /// ` — [jump to it](https://discord.com/channels/…)` when the task's message is known.
 fn link(t: &Task) -> String {
-    match (&t.channel_id, &t.message.message_id) {
-        (Some(channel), Some(message)) => {
-            let guild = t.guild_id.as_deref().unwrap_or("@me");
-            format!(" — [jump to it](https://discord.com/channels/{guild}/{channel}/{message})")
-        }
-        _ => String::new(),
-    }
+    super::render::message_link(t).map(|url| format!(" — [jump to it]({url})")).unwrap_or_default()
 }
 
 /// `<t:1700000000:f>`: Discord shows it as a date and time in the reader's own time zone.

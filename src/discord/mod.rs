@@ -8,6 +8,7 @@ pub mod components;
 pub mod custom_id;
 pub mod edit_forms;
 mod error;
+pub mod favorites_view;
 pub mod info_panel;
 pub mod invite;
 pub mod panels;

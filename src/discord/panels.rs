@@ -28,13 +28,7 @@ fn task_line(t: &Task) -> String {
     if shown.len() < text.len() {
         shown.push('…');
     }
-    let link = match (&t.channel_id, &t.message.message_id) {
-        (Some(channel), Some(message)) => {
-            let guild = t.guild_id.as_deref().unwrap_or("@me");
-            format!(" · [message](https://discord.com/channels/{guild}/{channel}/{message})")
-        }
-        _ => String::new(),
-    };
+    let link = super::render::message_link(t).map(|url| format!(" · [message]({url})")).unwrap_or_default();
     format!("`{}` {} — {} on `{}`{link}", t.id, escape_markdown(one_line(&shown)), state, t.backend)
 }
 

@@ -108,7 +108,7 @@ pub fn render(task: &Task, cx: &RenderContext) -> MessageView {
         _ => {}
     }
     let rows = match task.state {
-        TaskState::Succeeded => with_info(buttons(task, cx), task.id),
+        TaskState::Succeeded => with_info(buttons(task, cx), task),
         TaskState::Queued | TaskState::Submitted | TaskState::Running => vec![vec![Button {
             label: Some("Cancel".into()),
             emoji: None,
@@ -171,21 +171,34 @@ fn header(task: &Task) -> String {
     }
 }
 
+/// The address of the message that shows `t`, where it is known.
+pub fn message_link(t: &Task) -> Option<String> {
+    let (channel, message) = (t.channel_id.as_ref()?, t.message.message_id.as_ref()?);
+    let guild = t.guild_id.as_deref().unwrap_or("@me");
+    Some(format!("https://discord.com/channels/{guild}/{channel}/{message}"))
+}
+
 /// Discord's limit on buttons in one action row (and on rows in one message).
 const ROW_WIDTH: usize = 5;
 
-/// ℹ️ goes under every result: at the end of the last row while it has room (beside V1–V4,
-/// the Vary buttons), otherwise on a row of its own.
-fn with_info(mut rows: Vec<Vec<Button>>, id: crate::base::TaskId) -> Vec<Vec<Button>> {
-    let info = Button {
+/// ℹ️ goes under every result, and ❤️ before it under a single image: together at the end of
+/// the last row while it has room for both (beside V1–V4, the Vary buttons), otherwise on a
+/// row of their own.
+fn with_info(mut rows: Vec<Vec<Button>>, task: &Task) -> Vec<Vec<Button>> {
+    let icon = |emoji: &str, action: ButtonAction| Button {
         label: None,
-        emoji: Some("ℹ️".into()),
+        emoji: Some(emoji.into()),
         style: ButtonStyle::Secondary,
-        custom_id: ButtonAction::Info { task: id }.to_string(),
+        custom_id: action.to_string(),
     };
+    let mut extras = Vec::new();
+    if crate::app::favorites::is_single_image(task) {
+        extras.push(icon("❤️", ButtonAction::Favorite { task: task.id }));
+    }
+    extras.push(icon("ℹ️", ButtonAction::Info { task: task.id }));
     match rows.last_mut() {
-        Some(last) if last.len() < ROW_WIDTH => last.push(info),
-        _ => rows.push(vec![info]),
+        Some(last) if last.len() + extras.len() <= ROW_WIDTH => last.extend(extras),
+        _ => rows.push(extras),
     }
     debug_assert!(rows.len() <= ROW_WIDTH && rows.iter().all(|r| r.len() <= ROW_WIDTH));
     rows

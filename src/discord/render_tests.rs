@@ -146,7 +146,7 @@ fn an_upscale_shows_the_image_number_and_vary_buttons() {
     let view = render(&t, &full_caps());
     assert_eq!(view.content, "**a lighthouse at dusk --ar 3:2** - Image #2 <@555>");
     assert_eq!(view.attach, Attach::Image);
-    assert_eq!(labels(&view), [vec!["Vary (Subtle)", "Vary (Strong)", "ℹ️"]]);
+    assert_eq!(labels(&view), [vec!["Vary (Subtle)", "Vary (Strong)", "❤️", "ℹ️"]]);
     assert_eq!(view.rows[0][0].custom_id, "e1:vs:12:0");
     assert_eq!(view.rows[0][1].custom_id, "e1:vx:12:0");
 }
@@ -310,6 +310,7 @@ fn every_result_fits_discords_button_limits() {
         TaskKind::Upscale { index: 0 },
         TaskKind::Variation { index: 1, strength: Strength::Strong },
         TaskKind::Edit { index: 0, action: EditAction::ZoomOut2x },
+        TaskKind::Upscale2x { index: 0, mode: UpscaleMode::Creative },
     ];
     let all = Capabilities {
         imagine: true,
@@ -340,6 +341,9 @@ fn every_result_fits_discords_button_limits() {
         );
         let info = view.rows.iter().flatten().filter(|b| b.custom_id == "e1:i:12:0").count();
         assert_eq!(info, 1, "{kind:?}: one ℹ️");
+        let hearts = view.rows.iter().flatten().filter(|b| b.custom_id == "e1:h:12:0").count();
+        let single = matches!(kind, TaskKind::Upscale { .. } | TaskKind::Upscale2x { .. });
+        assert_eq!(hearts, usize::from(single), "{kind:?}: ❤️ only on single images");
     }
 }
 
@@ -367,7 +371,8 @@ fn after_u_the_rows_are_midjourneys() {
         [
             vec!["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)"],
             vec!["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "Make Square"],
-            vec!["⬅️", "➡️", "⬆️", "⬇️", "ℹ️"],
+            vec!["⬅️", "➡️", "⬆️", "⬇️"],
+            vec!["❤️", "ℹ️"],
         ]
     );
     assert_eq!(view.rows[1][0].custom_id, "e1:z2:12:0");
@@ -386,7 +391,7 @@ fn make_square_only_on_non_square_images_and_only_what_the_backend_serves() {
     let view = render(&task(TaskKind::Upscale { index: 0 }, TaskState::Succeeded), &cx);
     assert_eq!(
         labels(&view),
-        [["Upscale (Subtle)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)", "ℹ️"]]
+        [vec!["Upscale (Subtle)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)"], vec!["❤️", "ℹ️"]]
     );
 }
 

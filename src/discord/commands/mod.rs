@@ -4,6 +4,7 @@ pub mod blend;
 pub mod cancel;
 pub mod describe;
 pub mod easel;
+pub mod favorites;
 pub mod imagine;
 pub mod info;
 pub mod prefer;
@@ -23,6 +24,7 @@ pub fn all() -> Vec<poise::Command<Data, BotError>> {
         describe::describe(),
         info::info(),
         show::show(),
+        favorites::favorites(),
         queue::queue(),
         cancel::cancel(),
         settings::settings(),

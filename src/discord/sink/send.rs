@@ -97,6 +97,32 @@ impl Sink {
         }
     }
 
+    /// The showcase channel's post of a hearted image: the image with its prompt and credit
+    /// (mentioning nobody) and a link button to the result's own message. Returns the posted
+    /// message's id. Not a task's message: nothing updates it later.
+    pub async fn post_showcase(&self, t: &Task, channel: &str, hearted_by: &str) -> Result<String, BotError> {
+        let view = MessageView {
+            content: crate::discord::favorites_view::showcase_text(t, hearted_by),
+            rows: Vec::new(),
+            attach: Attach::Image,
+        };
+        let file = self.file_for(t, &view, None).await;
+        let components = match render::message_link(t) {
+            Some(url) => serde_json::json!([{"type": 1, "components": [
+                {"type": 2, "style": 5, "label": "Original", "url": url}
+            ]}]),
+            None => serde_json::json!([]),
+        };
+        let msg = Outgoing {
+            content: view.content,
+            components,
+            mention: None,
+            attachments: Attachments::Replace(file),
+            ephemeral: false,
+        };
+        Ok(self.inner.rest.create_channel_message(channel, &msg).await?.id)
+    }
+
     /// Opens (or finds) the DM channel with `user`, for private mode.
     pub async fn open_dm(&self, user: &str) -> Result<String, RestError> {
         self.inner.rest.open_dm(user).await

@@ -163,7 +163,20 @@ fn out_of_range_values_are_refused() {
     let config = load_from(None, env(&[("EASEL__LIMITS__MAX_IMAGE_BYTES", "2048")])).unwrap();
     assert_eq!(config.limits.max_image_bytes, 2048);
     assert_eq!(load_from(None, env(&[])).unwrap().limits.max_image_bytes, 10 << 20);
-    assert_eq!(error_for("[database]\nurl = \"postgres://x\"\n").key, "database.url");
+    // PostgreSQL is a database Easel runs on (the multi-process mode); MySQL is not.
+    let err = error_for("[database]\nurl = \"mysql://u:secret@h/x\"\n");
+    assert_eq!(err.key, "database.url");
+    assert!(
+        err.message.contains("postgres://user:password@host/dbname") && !err.message.contains("secret"),
+        "{err}"
+    );
+    let config = load_from(None, env(&[("EASEL__DATABASE__URL", "postgres://u:p@h/easel")])).unwrap();
+    assert_eq!(config.database.url, "postgres://u:p@h/easel");
+    let err = error_for("[showcase]\nchannel_id = \"#art\"\n");
+    assert_eq!(err.key, "showcase.channel_id");
+    assert!(err.message.contains("Copy Channel ID"), "{err}");
+    let config = load_from(None, env(&[("EASEL__SHOWCASE__CHANNEL_ID", "123456789012345678")])).unwrap();
+    assert_eq!(config.showcase.channel_id.as_deref(), Some("123456789012345678"));
     assert_eq!(error_for("[[backends]]\nname = \"has space\"\nkind = \"demo\"\n").key, "backends[0].name");
 }
 

@@ -98,7 +98,8 @@ async fn after_u_zoom_square_and_pan_make_grids_that_keep_the_source() {
         [
             vec!["Upscale (Subtle)", "Upscale (Creative)", "Vary (Subtle)", "Vary (Strong)", "Vary (Region)"],
             vec!["Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom", "Make Square"],
-            vec!["⬅️", "➡️", "⬆️", "⬇️", "ℹ️"],
+            vec!["⬅️", "➡️", "⬆️", "⬇️"],
+            vec!["❤️", "ℹ️"],
         ]
     );
     let source = task_of(&up);

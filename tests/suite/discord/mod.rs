@@ -6,6 +6,7 @@ mod browser;
 mod comfyui;
 mod edits;
 mod edits_backends;
+mod favorites;
 mod flow;
 mod forged;
 mod gateway_faults;

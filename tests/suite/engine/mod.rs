@@ -1,6 +1,7 @@
 mod breaker;
 mod copy;
 mod faults;
+mod favorites;
 mod limits;
 mod retention;
 mod run;
