@@ -14,8 +14,16 @@
 //!   KSampler at `denoise` 0.35 Subtle / 0.6 Strong with the task's seed).
 //! - **upscale** uploads the image and runs the upscale template; there is no built-in one (an
 //!   upscale model is a file the admin chooses; `deploy/comfyui/upscale.json` is an example), so
-//!   without `workflows.upscale` U serves the stored image at full size. An operation whose
-//!   workflow is set to `""` is off. Blend and describe are not offered.
+//!   without `workflows.upscale` U serves the stored image at full size. Upscale (Subtle) runs
+//!   the upscale workflow (or, without one, a built-in Lanczos 2×) and is brought to exactly 2×.
+//! - **edit** (Zoom Out, Custom Zoom, Make Square, Pan, Vary (Region)) uploads the source on
+//!   its padded canvas, transparent where it repaints, and fills the edit template (built in:
+//!   LoadImage → VAEEncode → SetLatentNoiseMask from LoadImage's MASK → RepeatLatentBatch ×4 →
+//!   KSampler at the plan's strength); see [`edit`] for the separate `{{mask}}`.
+//! - **upscale_creative** (built in: LoadImage → ImageScaleBy 2× → VAEEncode → KSampler at
+//!   denoise 0.35) re-draws the image at twice its size.
+//!
+//! An operation whose workflow is set to `""` is off. Blend and describe are not offered.
 //!
 //! A job opens the `/ws` WebSocket with a fresh client id, posts `{prompt, client_id}` to
 //! `/prompt`, and stores the prompt id at once ([`ProgressSink::accepted`]); progress,
@@ -28,8 +36,10 @@
 
 mod checkpoint;
 mod client;
+mod edit;
 mod errors;
 mod follow;
+mod placeholder;
 mod settings;
 mod socket;
 mod template;
@@ -53,7 +63,7 @@ use crate::backends::kind::{self, Kind};
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
-use crate::base::{FailureCode, Strength};
+use crate::base::{FailureCode, Strength, UpscaleMode};
 use crate::config::BackendConfig;
 use crate::prompt::Param;
 
@@ -70,6 +80,11 @@ pub(super) const KIND: Kind = Kind {
 
 const DEFAULT_IMAGINE: &str = include_str!("default_imagine.json");
 const DEFAULT_VARIATION: &str = include_str!("default_variation.json");
+const DEFAULT_EDIT: &str = include_str!("default_edit.json");
+const DEFAULT_UPSCALE_SUBTLE: &str = include_str!("default_upscale_subtle.json");
+const DEFAULT_UPSCALE_CREATIVE: &str = include_str!("default_upscale_creative.json");
+/// Upscale (Creative)'s denoise: new detail, the same picture.
+const CREATIVE_DENOISE: f64 = 0.35;
 /// Images in a grid, made by one prompt.
 const GRID: usize = 4;
 /// SDXL-class checkpoints are trained at about 1024²; SD 1.5 wants `image_size = 512`.
@@ -84,6 +99,10 @@ pub struct ComfyUiBackend {
     imagine: Template,
     variation: Option<Template>,
     upscale: Option<Template>,
+    /// The upscale workflow, or the built-in Lanczos 2× when none is set.
+    upscale_subtle: Option<Template>,
+    upscale_creative: Option<Template>,
+    edit: Option<Template>,
     model: Checkpoint,
     image_size: u32,
     poll: Duration,
@@ -99,6 +118,9 @@ impl std::fmt::Debug for ComfyUiBackend {
             .field("imagine", &self.imagine.origin)
             .field("variation", &origin(&self.variation))
             .field("upscale", &origin(&self.upscale))
+            .field("upscale_subtle", &origin(&self.upscale_subtle))
+            .field("upscale_creative", &origin(&self.upscale_creative))
+            .field("edit", &origin(&self.edit))
             .field("model", &self.model.known())
             .finish_non_exhaustive()
     }
@@ -118,12 +140,29 @@ impl ComfyUiBackend {
         let variation =
             load(&name, Workflow::Variation, workflows.variation.as_deref(), Some(DEFAULT_VARIATION))?;
         let upscale = load(&name, Workflow::Upscale, workflows.upscale.as_deref(), None)?;
+        let upscale_subtle = match workflows.upscale {
+            None => load(&name, Workflow::Upscale, None, Some(DEFAULT_UPSCALE_SUBTLE))?,
+            Some(_) => upscale.clone(),
+        };
+        let upscale_creative = load(
+            &name,
+            Workflow::UpscaleCreative,
+            workflows.upscale_creative.as_deref(),
+            Some(DEFAULT_UPSCALE_CREATIVE),
+        )?;
+        let edit = load(&name, Workflow::Edit, workflows.edit.as_deref(), Some(DEFAULT_EDIT))?;
         let model = cfg.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(String::from);
         // Without `model`, the checkpoint is the server's own, asked for at the first probe.
-        let needs_model = [Some(&imagine), variation.as_ref(), upscale.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|t| t.uses(Placeholder::Model));
+        let needs_model = [
+            Some(&imagine),
+            variation.as_ref(),
+            upscale_subtle.as_ref(),
+            upscale_creative.as_ref(),
+            edit.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| t.uses(Placeholder::Model));
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(ComfyUiBackend {
             api: Api::new(&name, base, &cfg.api_key, timeout, model.clone())?,
@@ -134,6 +173,9 @@ impl ComfyUiBackend {
             imagine,
             variation,
             upscale,
+            upscale_subtle,
+            upscale_creative,
+            edit,
             model: Checkpoint::new(model, needs_model),
             image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
@@ -153,9 +195,16 @@ impl ComfyUiBackend {
             }
             Operation::Blend { .. } => return Err(unsupported("cannot blend images")),
             Operation::Describe { .. } => return Err(unsupported("cannot describe images")),
-            Operation::Edit { .. } | Operation::Upscale2x { .. } => {
-                return Err(unsupported("has no edit workflow"));
+            Operation::Edit { .. } => {
+                self.edit.as_ref().ok_or_else(|| unsupported("has no edit workflow"))?
             }
+            Operation::Upscale2x { mode: UpscaleMode::Subtle, .. } => {
+                self.upscale_subtle.as_ref().ok_or_else(|| unsupported("has no upscale workflow"))?
+            }
+            Operation::Upscale2x { mode: UpscaleMode::Creative, .. } => self
+                .upscale_creative
+                .as_ref()
+                .ok_or_else(|| unsupported("has no upscale_creative workflow"))?,
         };
         let resumed = match job.resume.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
             Some(id) if follow::known(&self.api, id).await? => Some(id.to_string()),
@@ -181,7 +230,7 @@ impl ComfyUiBackend {
         template: &Template,
         progress: &ProgressSink,
     ) -> Result<(String, Option<Socket>), BackendError> {
-        let values = self.values(job).await?;
+        let values = self.values(job, template).await?;
         let graph = template.fill(&values).map_err(|p| {
             BackendError::fatal(
                 FailureCode::Internal,
@@ -210,8 +259,8 @@ impl ComfyUiBackend {
         Ok((id, socket))
     }
 
-    /// The job's placeholder values, with its input image uploaded.
-    async fn values(&self, job: &Job) -> Result<Values, BackendError> {
+    /// The job's placeholder values, with its input images uploaded.
+    async fn values(&self, job: &Job, template: &Template) -> Result<Values, BackendError> {
         let (width, height) = job.spec.aspect_or_square().dims(self.image_size);
         let mut values = Values {
             prompt: job.spec.text.clone(),
@@ -229,7 +278,22 @@ impl ComfyUiBackend {
                 values.image = Some(self.upload(job, source).await?);
             }
             Operation::Upscale { source, .. } => values.image = Some(self.upload(job, source).await?),
-            _ => {}
+            Operation::Edit { plan, source, .. } => {
+                let (canvas, mask) = edit::canvas_and_mask(plan, source).await?;
+                (values.width, values.height) = plan.size();
+                // 0.85 as an f32 is 0.8500000238…; the workflow gets the number as written.
+                values.denoise = Some((f64::from(plan.strength) * 100.0).round() / 100.0);
+                values.image = Some(self.upload(job, &canvas).await?);
+                if template.uses(Placeholder::Mask) {
+                    values.mask = Some(self.upload(job, &mask).await?);
+                }
+            }
+            Operation::Upscale2x { mode, source, .. } => {
+                (values.width, values.height) = (source.width * 2, source.height * 2);
+                values.denoise = (*mode == UpscaleMode::Creative).then_some(CREATIVE_DENOISE);
+                values.image = Some(self.upload(job, source).await?);
+            }
+            Operation::Imagine | Operation::Blend { .. } | Operation::Describe { .. } => {}
         }
         Ok(values)
     }
@@ -252,7 +316,10 @@ impl ComfyUiBackend {
         prompt_id: &str,
         entry: &HistoryEntry,
     ) -> Result<JobOutput, BackendError> {
-        let wanted = if matches!(job.op, Operation::Upscale { .. }) { 1 } else { GRID };
+        let wanted = match job.op {
+            Operation::Upscale { .. } | Operation::Upscale2x { .. } => 1,
+            _ => GRID,
+        };
         let refs = entry.images();
         if refs.len() < wanted {
             return Err(SERVICE.bad_response(
@@ -267,7 +334,10 @@ impl ComfyUiBackend {
         }
         let refs = &refs[..wanted];
         let downloads = refs.iter().map(|image| self.api.view(image));
-        let images = futures::future::try_join_all(downloads).await?;
+        let mut images = futures::future::try_join_all(downloads).await?;
+        if let Operation::Upscale2x { source, .. } = &job.op {
+            images[0] = edit::fit_2x(images[0].clone(), source).await?;
+        }
         Ok(JobOutput {
             images: images.into_iter().map(|bytes| OutputImage { bytes, seed: None }).collect(),
             prompts: Vec::new(),
@@ -374,6 +444,12 @@ impl Backend for ComfyUiBackend {
             rerun_is_free: true,
             parent_bound: false,
             max_aspect: MAX_ASPECT,
+            outpaint: self.edit.is_some(),
+            inpaint: self.edit.is_some(),
+            upscale_subtle: self.upscale_subtle.is_some(),
+            upscale_creative: self.upscale_creative.is_some(),
+            // As a1111: a zoom of an image at `image_size` is drawn at most twice that.
+            max_side: self.image_size * 2,
             params,
             ..Capabilities::default()
         }
