@@ -39,6 +39,7 @@ mod client;
 mod edit;
 mod errors;
 mod follow;
+mod inputs;
 mod placeholder;
 mod settings;
 mod socket;
@@ -56,14 +57,15 @@ use self::client::Api;
 use self::errors::SERVICE;
 use self::settings::Options;
 use self::socket::Socket;
-use self::template::{Placeholder, Template, Values, Workflow};
+use self::template::{Placeholder, Template, Workflow};
 use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
 use crate::backends::http_util::{excerpt, redact};
 use crate::backends::kind::{self, Kind};
+use crate::backends::references;
 use crate::backends::{
-    Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
+    Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink,
 };
-use crate::base::{FailureCode, Strength, UpscaleMode};
+use crate::base::{FailureCode, UpscaleMode};
 use crate::config::BackendConfig;
 use crate::prompt::Param;
 
@@ -103,6 +105,8 @@ pub struct ComfyUiBackend {
     upscale_subtle: Option<Template>,
     upscale_creative: Option<Template>,
     edit: Option<Template>,
+    /// Imagine when the prompt has a reference image; none built in.
+    imagine_reference: Option<Template>,
     model: Checkpoint,
     image_size: u32,
     poll: Duration,
@@ -121,6 +125,7 @@ impl std::fmt::Debug for ComfyUiBackend {
             .field("upscale_subtle", &origin(&self.upscale_subtle))
             .field("upscale_creative", &origin(&self.upscale_creative))
             .field("edit", &origin(&self.edit))
+            .field("imagine_reference", &origin(&self.imagine_reference))
             .field("model", &self.model.known())
             .finish_non_exhaustive()
     }
@@ -151,6 +156,8 @@ impl ComfyUiBackend {
             Some(DEFAULT_UPSCALE_CREATIVE),
         )?;
         let edit = load(&name, Workflow::Edit, workflows.edit.as_deref(), Some(DEFAULT_EDIT))?;
+        let imagine_reference =
+            load(&name, Workflow::ImagineReference, workflows.imagine_reference.as_deref(), None)?;
         let model = cfg.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(String::from);
         // Without `model`, the checkpoint is the server's own, asked for at the first probe.
         let needs_model = [
@@ -159,13 +166,14 @@ impl ComfyUiBackend {
             upscale_subtle.as_ref(),
             upscale_creative.as_ref(),
             edit.as_ref(),
+            imagine_reference.as_ref(),
         ]
         .into_iter()
         .flatten()
         .any(|t| t.uses(Placeholder::Model));
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(ComfyUiBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout, model.clone())?,
+            api: Api::new(&name, base, &cfg.api_key, timeout, model.clone())?.image_hosts(&cfg.image_hosts),
             secrets: (!cfg.api_key.is_empty())
                 .then(|| cfg.api_key.expose().trim().to_string())
                 .into_iter()
@@ -176,6 +184,7 @@ impl ComfyUiBackend {
             upscale_subtle,
             upscale_creative,
             edit,
+            imagine_reference,
             model: Checkpoint::new(model, needs_model),
             image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
@@ -186,7 +195,10 @@ impl ComfyUiBackend {
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
         let unsupported = |what: &str| SERVICE.unsupported(&self.name, what);
         let template = match &job.op {
-            Operation::Imagine => &self.imagine,
+            Operation::Imagine => match &self.imagine_reference {
+                Some(t) if !self.capabilities().usable_references(&job.spec).is_empty() => t,
+                _ => &self.imagine,
+            },
             Operation::Variation { .. } => {
                 self.variation.as_ref().ok_or_else(|| unsupported("has no variation workflow"))?
             }
@@ -257,56 +269,6 @@ impl ComfyUiBackend {
         };
         progress.accepted(id.clone()).await;
         Ok((id, socket))
-    }
-
-    /// The job's placeholder values, with its input images uploaded.
-    async fn values(&self, job: &Job, template: &Template) -> Result<Values, BackendError> {
-        let (width, height) = job.spec.aspect_or_square().dims(self.image_size);
-        let mut values = Values {
-            prompt: job.spec.text.clone(),
-            negative_prompt: job.spec.negative_prompt().unwrap_or_default(),
-            seed: job.seed,
-            width,
-            height,
-            batch_size: GRID as u32,
-            model: self.model.get(&self.api).await?,
-            ..Values::default()
-        };
-        match &job.op {
-            Operation::Variation { strength, source, .. } => {
-                values.denoise = Some(denoise(*strength));
-                values.image = Some(self.upload(job, source).await?);
-            }
-            Operation::Upscale { source, .. } => values.image = Some(self.upload(job, source).await?),
-            Operation::Edit { plan, source, .. } => {
-                let (canvas, mask) = edit::canvas_and_mask(plan, source).await?;
-                (values.width, values.height) = plan.size();
-                // 0.85 as an f32 is 0.8500000238…; the workflow gets the number as written.
-                values.denoise = Some((f64::from(plan.strength) * 100.0).round() / 100.0);
-                values.image = Some(self.upload(job, &canvas).await?);
-                if template.uses(Placeholder::Mask) {
-                    values.mask = Some(self.upload(job, &mask).await?);
-                }
-            }
-            Operation::Upscale2x { mode, source, .. } => {
-                (values.width, values.height) = (source.width * 2, source.height * 2);
-                values.denoise = (*mode == UpscaleMode::Creative).then_some(CREATIVE_DENOISE);
-                values.image = Some(self.upload(job, source).await?);
-            }
-            Operation::Imagine | Operation::Blend { .. } | Operation::Describe { .. } => {}
-        }
-        Ok(values)
-    }
-
-    async fn upload(&self, job: &Job, source: &SourceImage) -> Result<String, BackendError> {
-        let ext = match source.mime {
-            "image/jpeg" => "jpg",
-            "image/webp" => "webp",
-            "image/gif" => "gif",
-            _ => "png",
-        };
-        let file = format!("easel-{}-{:08x}.{ext}", job.task_id, fastrand::u32(..));
-        self.api.upload(&file, source.mime, source.bytes.clone()).await
     }
 
     /// Downloads the saved images: four for a grid, the first for an upscale.
@@ -412,14 +374,6 @@ fn load(
     Template::parse(workflow, &origin, &text).map(Some).map_err(|m| anyhow!("backend `{backend}`: {m}"))
 }
 
-/// How much of the image a variation re-draws.
-fn denoise(strength: Strength) -> f64 {
-    match strength {
-        Strength::Subtle => 0.35,
-        Strength::Strong => 0.6,
-    }
-}
-
 #[async_trait]
 impl Backend for ComfyUiBackend {
     fn name(&self) -> &str {
@@ -430,6 +384,9 @@ impl Backend for ComfyUiBackend {
         let mut params = vec![Param::Aspect, Param::Seed];
         if self.imagine.uses(Placeholder::NegativePrompt) {
             params.push(Param::No);
+        }
+        if self.imagine_reference.is_some() {
+            params.extend(references::PARAMS);
         }
         Capabilities {
             imagine: true,
@@ -450,6 +407,8 @@ impl Backend for ComfyUiBackend {
             upscale_creative: self.upscale_creative.is_some(),
             // As a1111: a zoom of an image at `image_size` is drawn at most twice that.
             max_side: self.image_size * 2,
+            // One `{{reference_image}}`: the first reference; the others are named as ignored.
+            max_reference_images: u32::from(self.imagine_reference.is_some()),
             params,
             ..Capabilities::default()
         }

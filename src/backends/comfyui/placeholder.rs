@@ -30,10 +30,13 @@ pub(super) enum Placeholder {
     Denoise,
     /// The backend's `model` setting: a checkpoint file name.
     Model,
+    /// The prompt's first reference image (the `/imagine` `image:` or `style:` attachment, or
+    /// an image prompt, `--sref`, `--cref` or `--oref` link), uploaded.
+    ReferenceImage,
 }
 
 impl Placeholder {
-    pub const ALL: [Placeholder; 10] = [
+    pub const ALL: [Placeholder; 11] = [
         Placeholder::Prompt,
         Placeholder::NegativePrompt,
         Placeholder::Seed,
@@ -44,6 +47,7 @@ impl Placeholder {
         Placeholder::Mask,
         Placeholder::Denoise,
         Placeholder::Model,
+        Placeholder::ReferenceImage,
     ];
 
     pub fn name(self) -> &'static str {
@@ -58,6 +62,7 @@ impl Placeholder {
             Placeholder::Mask => "mask",
             Placeholder::Denoise => "denoise",
             Placeholder::Model => "model",
+            Placeholder::ReferenceImage => "reference_image",
         }
     }
 }
@@ -78,6 +83,8 @@ pub(super) enum Workflow {
     /// Zoom Out, Custom Zoom, Make Square, Pan and Vary (Region).
     Edit,
     UpscaleCreative,
+    /// Imagine for a prompt with a reference image.
+    ImagineReference,
 }
 
 impl Workflow {
@@ -88,6 +95,7 @@ impl Workflow {
             Workflow::Upscale => "upscale",
             Workflow::Edit => "edit",
             Workflow::UpscaleCreative => "upscale_creative",
+            Workflow::ImagineReference => "imagine_reference",
         }
     }
 
@@ -102,6 +110,7 @@ impl Workflow {
             Workflow::Upscale => &[Image],
             Workflow::Edit => &[Image, Seed, BatchSize],
             Workflow::UpscaleCreative => &[Image, Seed],
+            Workflow::ImagineReference => &[Prompt, Seed, Width, Height, BatchSize, ReferenceImage],
         }
     }
 
@@ -117,6 +126,9 @@ impl Workflow {
             }
             Workflow::UpscaleCreative => {
                 &[Prompt, NegativePrompt, Seed, Width, Height, Image, Denoise, Model]
+            }
+            Workflow::ImagineReference => {
+                &[Prompt, NegativePrompt, Seed, Width, Height, BatchSize, Model, ReferenceImage]
             }
         }
     }

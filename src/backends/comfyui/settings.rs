@@ -38,6 +38,9 @@ pub(super) struct Workflows {
     pub edit: Option<String>,
     #[serde(default)]
     pub upscale_creative: Option<String>,
+    /// Imagine for prompts with a reference image (`{{reference_image}}`); none built in.
+    #[serde(default)]
+    pub imagine_reference: Option<String>,
 }
 
 impl Options {

@@ -37,6 +37,7 @@ pub(super) struct Values {
     pub batch_size: u32,
     pub image: Option<String>,
     pub mask: Option<String>,
+    pub reference_image: Option<String>,
     pub denoise: Option<f64>,
     pub model: Option<String>,
 }
@@ -52,6 +53,7 @@ impl Values {
             Placeholder::BatchSize => Value::from(self.batch_size),
             Placeholder::Image => Value::from(self.image.clone()?),
             Placeholder::Mask => Value::from(self.mask.clone()?),
+            Placeholder::ReferenceImage => Value::from(self.reference_image.clone()?),
             Placeholder::Denoise => Value::from(self.denoise?),
             Placeholder::Model => Value::from(self.model.clone()?),
         })
@@ -210,6 +212,7 @@ mod tests {
             batch_size: 4,
             image: Some("easel/in.png".into()),
             mask: None,
+            reference_image: None,
             denoise: Some(0.35),
             model: Some("sd.safetensors".into()),
         }

@@ -25,6 +25,8 @@ use tokio::task::JoinHandle;
 
 #[path = "comfyui_edits.rs"]
 mod edits;
+#[path = "comfyui_refs.rs"]
+mod refs;
 
 /// Generous: only a hung adapter comes near it.
 const WAIT: Duration = Duration::from_secs(10);
