@@ -490,7 +490,16 @@ async fn capabilities_follow_the_config() {
             && !gpt.rerun_is_free
     );
     assert_eq!(gpt.max_aspect, 1.5);
-    assert_eq!(gpt.params, [Param::Aspect]);
+    // gpt-image models take reference images as the images of an edit, up to 16.
+    assert_eq!(
+        gpt.params,
+        [Param::Aspect, Param::ImagePrompt, Param::StyleRef, Param::CharacterRef, Param::OmniRef]
+    );
+    assert_eq!(gpt.max_reference_images, 16);
+    let no_refs = backend(&config(&fake, |c| c.set("reference_images", false))).capabilities();
+    assert_eq!((no_refs.params, no_refs.max_reference_images), (vec![Param::Aspect], 0));
+    let d3 = backend(&config(&fake, model("dall-e-3"))).capabilities();
+    assert_eq!((d3.params.len(), d3.max_reference_images), (1, 0), "dall-e-3 has no edits");
 
     assert_eq!(backend(&config(&fake, model("dall-e-3"))).capabilities().max_aspect, 1.75);
     let wide = backend(&config(&fake, |c| c.set("sizes", ["1024x1024", "2048x512"])));
