@@ -57,7 +57,7 @@ use self::client::Api;
 use self::errors::SERVICE;
 use self::settings::Options;
 use self::socket::Socket;
-use self::template::{Placeholder, Template, Workflow};
+use self::template::{Placeholder, Template, Workflow, load};
 use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
 use crate::backends::http_util::{excerpt, redact};
 use crate::backends::kind::{self, Kind};
@@ -346,34 +346,6 @@ impl ComfyUiBackend {
     }
 }
 
-/// Reads the template configured for `workflow`: `None` when it is set to "", the built-in one
-/// when it is not set.
-fn load(
-    backend: &str,
-    workflow: Workflow,
-    configured: Option<&str>,
-    built_in: Option<&str>,
-) -> anyhow::Result<Option<Template>> {
-    let op = workflow.name();
-    let (origin, text) = match configured.map(str::trim) {
-        Some("") => return Ok(None),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                anyhow!(
-                    "backend `{backend}`: cannot read the {op} workflow `{path}` ({e}); fix `workflows.{op}` (a path \
-                     from Easel's working directory, or an absolute one)"
-                )
-            })?;
-            (format!("workflow `{path}`"), text)
-        }
-        None => match built_in {
-            Some(text) => (format!("the built-in {op} workflow"), text.to_string()),
-            None => return Ok(None),
-        },
-    };
-    Template::parse(workflow, &origin, &text).map(Some).map_err(|m| anyhow!("backend `{backend}`: {m}"))
-}
-
 #[async_trait]
 impl Backend for ComfyUiBackend {
     fn name(&self) -> &str {
@@ -410,7 +382,6 @@ impl Backend for ComfyUiBackend {
             // One `{{reference_image}}`: the first reference; the others are named as ignored.
             max_reference_images: u32::from(self.imagine_reference.is_some()),
             params,
-            ..Capabilities::default()
         }
     }
 

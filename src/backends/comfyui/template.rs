@@ -12,6 +12,7 @@
 
 use std::collections::BTreeSet;
 
+use anyhow::anyhow;
 use serde_json::{Map, Value};
 
 pub(super) use super::placeholder::{Placeholder, Workflow};
@@ -136,6 +137,34 @@ impl Template {
         fill_value(&mut graph, values)?;
         Ok(graph)
     }
+}
+
+/// Reads the template configured for `workflow`: `None` when it is set to "", the built-in one
+/// when it is not set.
+pub(super) fn load(
+    backend: &str,
+    workflow: Workflow,
+    configured: Option<&str>,
+    built_in: Option<&str>,
+) -> anyhow::Result<Option<Template>> {
+    let op = workflow.name();
+    let (origin, text) = match configured.map(str::trim) {
+        Some("") => return Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow!(
+                    "backend `{backend}`: cannot read the {op} workflow `{path}` ({e}); fix `workflows.{op}` (a path \
+                     from Easel's working directory, or an absolute one)"
+                )
+            })?;
+            (format!("workflow `{path}`"), text)
+        }
+        None => match built_in {
+            Some(text) => (format!("the built-in {op} workflow"), text.to_string()),
+            None => return Ok(None),
+        },
+    };
+    Template::parse(workflow, &origin, &text).map(Some).map_err(|m| anyhow!("backend `{backend}`: {m}"))
 }
 
 enum Found<'a> {

@@ -1,7 +1,8 @@
 //! /imagine → U → V through the sandbox for the `comfyui` backend: the real bot, the real
 //! engine, and a fake ComfyUI over HTTP and its WebSocket, with the built-in imagine and
 //! variation workflows and the example upscale workflow from `deploy/comfyui/`; and the
-//! buttons after U on the built-in edit and upscale_creative workflows.
+//! buttons after U on the built-in edit and upscale_creative workflows; and a reference image
+//! attached to /imagine reaching an `imagine_reference` workflow.
 
 use crate::support;
 
@@ -9,9 +10,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use easel::config::BackendConfig;
-use easel::sandbox::Message;
+use easel::sandbox::{CommandOption, Message};
 use support::fake_comfyui::{self, FakeComfyUi};
-use support::flows::imagine_upscale_vary;
+use support::flows::{imagine_upscale_vary, png};
 use support::world::{Backend, World, is_final};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -128,5 +129,57 @@ async fn comfyui_zooms_out_and_upscales_creatively_after_u() {
         .unwrap();
     assert_eq!(ksampler["inputs"]["denoise"], serde_json::json!(0.35), "Upscale (Creative) re-draws");
     assert_eq!(fake.global_interrupts(), 0);
+    w.assert_no_violations();
+}
+
+/// /imagine with `image` and `style` attached, on a comfyui backend with an
+/// `imagine_reference` workflow: the first reference (the image prompt) is uploaded into
+/// `{{reference_image}}`, and the style reference it has no room for is named as ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn comfyui_takes_the_first_reference_image_and_names_the_rest_ignored() {
+    let fake = FakeComfyUi::start(fake_comfyui::Knobs::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut graph: serde_json::Value =
+        serde_json::from_str(include_str!("../../../src/backends/comfyui/default_imagine.json")).unwrap();
+    graph["20"] = serde_json::json!({"class_type": "LoadImage", "inputs": {"image": "{{reference_image}}"}});
+    let workflow = dir.path().join("reference.json");
+    std::fs::write(&workflow, graph.to_string()).unwrap();
+    let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| {
+        let mut b = BackendConfig::new("comfy", "comfyui");
+        b.base_url = fake.base_url.clone();
+        b.model = Some("sd_xl_base_1.0.safetensors".into());
+        b.set("image_size", 256);
+        b.set("poll_ms", 20);
+        b.set("workflows", BTreeMap::from([("imagine_reference", workflow.display().to_string())]));
+        c.backends = vec![b];
+    })
+    .await;
+    let alice = w.sandbox.add_user("alice");
+    let start = w.sandbox.upload("start.png", "image/png", png(3));
+    let look = w.sandbox.upload("look.png", "image/png", png(90));
+    let host = start.url.trim_start_matches("http://").split('/').next().unwrap().to_string();
+    w.config.backends[0].image_hosts = vec![host];
+    w.start_in_process().await;
+
+    let slash = w
+        .sandbox
+        .slash(
+            alice,
+            "imagine",
+            vec![
+                CommandOption::string("prompt", "a lighthouse"),
+                CommandOption::attachment("image", &start),
+                CommandOption::attachment("style", &look),
+            ],
+        )
+        .await
+        .unwrap();
+    let grid = w.final_original(slash).await;
+
+    assert!(grid.content.contains("ignores --sref"), "one slot, the style is left: {}", grid.content);
+    assert!(!grid.content.contains("image prompt"), "{}", grid.content);
+    let posted = fake.prompts().remove(0);
+    let name = posted["prompt"]["20"]["inputs"]["image"].as_str().unwrap().to_string();
+    assert_eq!(fake.input(&name).unwrap(), png(3).to_vec(), "the image prompt, byte for byte");
     w.assert_no_violations();
 }
