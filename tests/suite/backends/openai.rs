@@ -791,3 +791,23 @@ async fn bytes_that_are_not_an_image_are_the_wrong_content_type() {
     .await;
     assert!(err.detail.contains("declared `image/png`"), "the link's claimed type is logged: {}", err.detail);
 }
+
+// --- reference images ---
+
+#[tokio::test]
+async fn a_reference_on_the_provider_s_own_address_is_never_fetched_with_the_key() {
+    let fake = fake().await;
+    let b = backend(&config(&fake, |_| {}));
+    let origin = reqwest::Url::parse(&fake.base_url).unwrap().origin().ascii_serialization();
+    let link = format!("{origin}/files/secret.png");
+    let mut s = PromptSpec::default();
+    s.text = "a cat".into();
+    s.params.style_refs.push(easel::prompt::StyleRef {
+        source: easel::prompt::StyleSource::Url(link.clone()),
+        weight: None,
+    });
+    let err = run(&b, job(Operation::Imagine, s)).await.result.expect_err("refused");
+    assert_eq!(err.code, FailureCode::BadImage);
+    assert!(err.user_message.contains("--sref") && err.user_message.contains(&link), "{err:?}");
+    assert!(fake.requests().is_empty(), "nothing was sent: {:?}", fake.requests());
+}
