@@ -800,8 +800,7 @@ async fn a_reference_on_the_provider_s_own_address_is_never_fetched_with_the_key
     let b = backend(&config(&fake, |_| {}));
     let origin = reqwest::Url::parse(&fake.base_url).unwrap().origin().ascii_serialization();
     let link = format!("{origin}/files/secret.png");
-    let mut s = PromptSpec::default();
-    s.text = "a cat".into();
+    let mut s = spec("a cat");
     s.params.style_refs.push(easel::prompt::StyleRef {
         source: easel::prompt::StyleSource::Url(link.clone()),
         weight: None,
