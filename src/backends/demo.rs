@@ -134,6 +134,7 @@ impl Backend for DemoBackend {
             upscale_subtle: true,
             upscale_creative: true,
             max_side: demo_edit::MAX_SIDE,
+            max_reference_images: 0,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Chaos, Param::Stylize, Param::Weird],
         }
     }

@@ -21,6 +21,7 @@ pub mod ohmygpt;
 pub mod openai;
 pub mod openjourney;
 pub mod opj;
+pub mod references;
 mod registry;
 pub mod routing;
 
@@ -71,6 +72,10 @@ pub struct Capabilities {
     pub upscale_creative: bool,
     /// The longest canvas side it draws, for Zoom Out and Pan (0 = no limit of its own).
     pub max_side: u32,
+    /// How many reference images (`--sref`, `--cref`, `--oref`, image prompts: those of their
+    /// kinds in `params`) it takes as images; 0 = it takes none as images (a Midjourney
+    /// service reads the links in the prompt itself). See [`references`].
+    pub max_reference_images: u32,
     /// Prompt parameters it honours; the others are listed to the member as ignored.
     pub params: Vec<Param>,
 }
@@ -99,6 +104,7 @@ impl Capabilities {
             upscale_subtle: false,
             upscale_creative: false,
             max_side: 0,
+            max_reference_images: 0,
             // Parameters and image URLs reach Midjourney as the member wrote them.
             params: Param::ALL.to_vec(),
         }
@@ -120,7 +126,8 @@ impl Capabilities {
 
     /// Parameters present in `spec` that this backend will not honour.
     pub fn ignored_params(&self, spec: &PromptSpec) -> Vec<Param> {
-        spec.present_params().into_iter().filter(|p| !self.params.contains(p)).collect()
+        let unused = self.unused_references(spec);
+        spec.present_params().into_iter().filter(|p| !self.params.contains(p) || unused.contains(p)).collect()
     }
 }
 

@@ -223,6 +223,7 @@ impl Settings {
             upscale_creative: true,
             // A Zoom Out 2x of an image at `image_size` fits; larger canvases shrink the source.
             max_side: self.image_size * 2,
+            max_reference_images: 0,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Tile],
         }
     }

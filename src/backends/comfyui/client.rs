@@ -47,6 +47,12 @@ impl Api {
         Ok(Api { client, backend: backend.to_string(), model })
     }
 
+    /// The backend's `image_hosts`: private hosts reference images may come from.
+    pub fn image_hosts(mut self, hosts: &[String]) -> Api {
+        self.client = self.client.image_hosts(hosts);
+        self
+    }
+
     pub fn timeout(&self) -> Duration {
         self.client.timeout()
     }
@@ -125,6 +131,19 @@ impl Api {
         let reply = self.client.post_form(url, form).await?;
         let uploaded: Uploaded = self.json(&reply, "an uploaded image (`{name, subfolder, type}`)")?;
         Ok(uploaded.load_name())
+    }
+
+    /// A member's reference image, from a public address or one of the backend's
+    /// `image_hosts`; never from the server's own origin, which would carry the proxy key to
+    /// whatever path a member names there.
+    pub async fn reference(&self, link: &str) -> Result<Bytes, BackendError> {
+        let own = Url::parse(link.trim()).map(|u| u.origin() == self.client.base().origin()).unwrap_or(true);
+        if own {
+            return Err(
+                SERVICE.bad_response("a reference link on the server's own address", link.to_string())
+            );
+        }
+        self.client.download(link, MAX_IMAGE_BYTES, "a reference link that is not an image").await
     }
 
     /// Downloads one result through `/view` and checks that it is an image.

@@ -14,8 +14,16 @@
 //!   KSampler at `denoise` 0.35 Subtle / 0.6 Strong with the task's seed).
 //! - **upscale** uploads the image and runs the upscale template; there is no built-in one (an
 //!   upscale model is a file the admin chooses; `deploy/comfyui/upscale.json` is an example), so
-//!   without `workflows.upscale` U serves the stored image at full size. An operation whose
-//!   workflow is set to `""` is off. Blend and describe are not offered.
+//!   without `workflows.upscale` U serves the stored image at full size. Upscale (Subtle) runs
+//!   the upscale workflow (or, without one, a built-in Lanczos 2×) and is brought to exactly 2×.
+//! - **edit** (Zoom Out, Custom Zoom, Make Square, Pan, Vary (Region)) uploads the source on
+//!   its padded canvas, transparent where it repaints, and fills the edit template (built in:
+//!   LoadImage → VAEEncode → SetLatentNoiseMask from LoadImage's MASK → RepeatLatentBatch ×4 →
+//!   KSampler at the plan's strength); see [`edit`] for the separate `{{mask}}`.
+//! - **upscale_creative** (built in: LoadImage → ImageScaleBy 2× → VAEEncode → KSampler at
+//!   denoise 0.35) re-draws the image at twice its size.
+//!
+//! An operation whose workflow is set to `""` is off. Blend and describe are not offered.
 //!
 //! A job opens the `/ws` WebSocket with a fresh client id, posts `{prompt, client_id}` to
 //! `/prompt`, and stores the prompt id at once ([`ProgressSink::accepted`]); progress,
@@ -28,8 +36,11 @@
 
 mod checkpoint;
 mod client;
+mod edit;
 mod errors;
 mod follow;
+mod inputs;
+mod placeholder;
 mod settings;
 mod socket;
 mod template;
@@ -46,14 +57,15 @@ use self::client::Api;
 use self::errors::SERVICE;
 use self::settings::Options;
 use self::socket::Socket;
-use self::template::{Placeholder, Template, Values, Workflow};
+use self::template::{Placeholder, Template, Workflow, load};
 use self::wire::{HistoryEntry, Place, PromptRequest, PromptResponse};
 use crate::backends::http_util::{excerpt, redact};
 use crate::backends::kind::{self, Kind};
+use crate::backends::references;
 use crate::backends::{
-    Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
+    Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink,
 };
-use crate::base::{FailureCode, Strength};
+use crate::base::{FailureCode, UpscaleMode};
 use crate::config::BackendConfig;
 use crate::prompt::Param;
 
@@ -70,6 +82,11 @@ pub(super) const KIND: Kind = Kind {
 
 const DEFAULT_IMAGINE: &str = include_str!("default_imagine.json");
 const DEFAULT_VARIATION: &str = include_str!("default_variation.json");
+const DEFAULT_EDIT: &str = include_str!("default_edit.json");
+const DEFAULT_UPSCALE_SUBTLE: &str = include_str!("default_upscale_subtle.json");
+const DEFAULT_UPSCALE_CREATIVE: &str = include_str!("default_upscale_creative.json");
+/// Upscale (Creative)'s denoise: new detail, the same picture.
+const CREATIVE_DENOISE: f64 = 0.35;
 /// Images in a grid, made by one prompt.
 const GRID: usize = 4;
 /// SDXL-class checkpoints are trained at about 1024²; SD 1.5 wants `image_size = 512`.
@@ -84,6 +101,12 @@ pub struct ComfyUiBackend {
     imagine: Template,
     variation: Option<Template>,
     upscale: Option<Template>,
+    /// The upscale workflow, or the built-in Lanczos 2× when none is set.
+    upscale_subtle: Option<Template>,
+    upscale_creative: Option<Template>,
+    edit: Option<Template>,
+    /// Imagine when the prompt has a reference image; none built in.
+    imagine_reference: Option<Template>,
     model: Checkpoint,
     image_size: u32,
     poll: Duration,
@@ -99,6 +122,10 @@ impl std::fmt::Debug for ComfyUiBackend {
             .field("imagine", &self.imagine.origin)
             .field("variation", &origin(&self.variation))
             .field("upscale", &origin(&self.upscale))
+            .field("upscale_subtle", &origin(&self.upscale_subtle))
+            .field("upscale_creative", &origin(&self.upscale_creative))
+            .field("edit", &origin(&self.edit))
+            .field("imagine_reference", &origin(&self.imagine_reference))
             .field("model", &self.model.known())
             .finish_non_exhaustive()
     }
@@ -118,15 +145,35 @@ impl ComfyUiBackend {
         let variation =
             load(&name, Workflow::Variation, workflows.variation.as_deref(), Some(DEFAULT_VARIATION))?;
         let upscale = load(&name, Workflow::Upscale, workflows.upscale.as_deref(), None)?;
+        let upscale_subtle = match workflows.upscale {
+            None => load(&name, Workflow::Upscale, None, Some(DEFAULT_UPSCALE_SUBTLE))?,
+            Some(_) => upscale.clone(),
+        };
+        let upscale_creative = load(
+            &name,
+            Workflow::UpscaleCreative,
+            workflows.upscale_creative.as_deref(),
+            Some(DEFAULT_UPSCALE_CREATIVE),
+        )?;
+        let edit = load(&name, Workflow::Edit, workflows.edit.as_deref(), Some(DEFAULT_EDIT))?;
+        let imagine_reference =
+            load(&name, Workflow::ImagineReference, workflows.imagine_reference.as_deref(), None)?;
         let model = cfg.model.as_deref().map(str::trim).filter(|m| !m.is_empty()).map(String::from);
         // Without `model`, the checkpoint is the server's own, asked for at the first probe.
-        let needs_model = [Some(&imagine), variation.as_ref(), upscale.as_ref()]
-            .into_iter()
-            .flatten()
-            .any(|t| t.uses(Placeholder::Model));
+        let needs_model = [
+            Some(&imagine),
+            variation.as_ref(),
+            upscale_subtle.as_ref(),
+            upscale_creative.as_ref(),
+            edit.as_ref(),
+            imagine_reference.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+        .any(|t| t.uses(Placeholder::Model));
         let timeout = Duration::from_secs(cfg.timeout_secs.max(1));
         Ok(ComfyUiBackend {
-            api: Api::new(&name, base, &cfg.api_key, timeout, model.clone())?,
+            api: Api::new(&name, base, &cfg.api_key, timeout, model.clone())?.image_hosts(&cfg.image_hosts),
             secrets: (!cfg.api_key.is_empty())
                 .then(|| cfg.api_key.expose().trim().to_string())
                 .into_iter()
@@ -134,6 +181,10 @@ impl ComfyUiBackend {
             imagine,
             variation,
             upscale,
+            upscale_subtle,
+            upscale_creative,
+            edit,
+            imagine_reference,
             model: Checkpoint::new(model, needs_model),
             image_size: options.image_size.unwrap_or(DEFAULT_IMAGE_SIZE),
             poll: Duration::from_millis(options.poll_ms.unwrap_or(DEFAULT_POLL_MS).max(10)),
@@ -144,7 +195,10 @@ impl ComfyUiBackend {
     async fn execute(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
         let unsupported = |what: &str| SERVICE.unsupported(&self.name, what);
         let template = match &job.op {
-            Operation::Imagine => &self.imagine,
+            Operation::Imagine => match &self.imagine_reference {
+                Some(t) if !self.capabilities().usable_references(&job.spec).is_empty() => t,
+                _ => &self.imagine,
+            },
             Operation::Variation { .. } => {
                 self.variation.as_ref().ok_or_else(|| unsupported("has no variation workflow"))?
             }
@@ -153,9 +207,16 @@ impl ComfyUiBackend {
             }
             Operation::Blend { .. } => return Err(unsupported("cannot blend images")),
             Operation::Describe { .. } => return Err(unsupported("cannot describe images")),
-            Operation::Edit { .. } | Operation::Upscale2x { .. } => {
-                return Err(unsupported("has no edit workflow"));
+            Operation::Edit { .. } => {
+                self.edit.as_ref().ok_or_else(|| unsupported("has no edit workflow"))?
             }
+            Operation::Upscale2x { mode: UpscaleMode::Subtle, .. } => {
+                self.upscale_subtle.as_ref().ok_or_else(|| unsupported("has no upscale workflow"))?
+            }
+            Operation::Upscale2x { mode: UpscaleMode::Creative, .. } => self
+                .upscale_creative
+                .as_ref()
+                .ok_or_else(|| unsupported("has no upscale_creative workflow"))?,
         };
         let resumed = match job.resume.as_deref().map(str::trim).filter(|id| !id.is_empty()) {
             Some(id) if follow::known(&self.api, id).await? => Some(id.to_string()),
@@ -181,7 +242,7 @@ impl ComfyUiBackend {
         template: &Template,
         progress: &ProgressSink,
     ) -> Result<(String, Option<Socket>), BackendError> {
-        let values = self.values(job).await?;
+        let values = self.values(job, template).await?;
         let graph = template.fill(&values).map_err(|p| {
             BackendError::fatal(
                 FailureCode::Internal,
@@ -210,41 +271,6 @@ impl ComfyUiBackend {
         Ok((id, socket))
     }
 
-    /// The job's placeholder values, with its input image uploaded.
-    async fn values(&self, job: &Job) -> Result<Values, BackendError> {
-        let (width, height) = job.spec.aspect_or_square().dims(self.image_size);
-        let mut values = Values {
-            prompt: job.spec.text.clone(),
-            negative_prompt: job.spec.negative_prompt().unwrap_or_default(),
-            seed: job.seed,
-            width,
-            height,
-            batch_size: GRID as u32,
-            model: self.model.get(&self.api).await?,
-            ..Values::default()
-        };
-        match &job.op {
-            Operation::Variation { strength, source, .. } => {
-                values.denoise = Some(denoise(*strength));
-                values.image = Some(self.upload(job, source).await?);
-            }
-            Operation::Upscale { source, .. } => values.image = Some(self.upload(job, source).await?),
-            _ => {}
-        }
-        Ok(values)
-    }
-
-    async fn upload(&self, job: &Job, source: &SourceImage) -> Result<String, BackendError> {
-        let ext = match source.mime {
-            "image/jpeg" => "jpg",
-            "image/webp" => "webp",
-            "image/gif" => "gif",
-            _ => "png",
-        };
-        let file = format!("easel-{}-{:08x}.{ext}", job.task_id, fastrand::u32(..));
-        self.api.upload(&file, source.mime, source.bytes.clone()).await
-    }
-
     /// Downloads the saved images: four for a grid, the first for an upscale.
     async fn output(
         &self,
@@ -252,7 +278,10 @@ impl ComfyUiBackend {
         prompt_id: &str,
         entry: &HistoryEntry,
     ) -> Result<JobOutput, BackendError> {
-        let wanted = if matches!(job.op, Operation::Upscale { .. }) { 1 } else { GRID };
+        let wanted = match job.op {
+            Operation::Upscale { .. } | Operation::Upscale2x { .. } => 1,
+            _ => GRID,
+        };
         let refs = entry.images();
         if refs.len() < wanted {
             return Err(SERVICE.bad_response(
@@ -267,7 +296,10 @@ impl ComfyUiBackend {
         }
         let refs = &refs[..wanted];
         let downloads = refs.iter().map(|image| self.api.view(image));
-        let images = futures::future::try_join_all(downloads).await?;
+        let mut images = futures::future::try_join_all(downloads).await?;
+        if let Operation::Upscale2x { source, .. } = &job.op {
+            images[0] = edit::fit_2x(images[0].clone(), source).await?;
+        }
         Ok(JobOutput {
             images: images.into_iter().map(|bytes| OutputImage { bytes, seed: None }).collect(),
             prompts: Vec::new(),
@@ -314,42 +346,6 @@ impl ComfyUiBackend {
     }
 }
 
-/// Reads the template configured for `workflow`: `None` when it is set to "", the built-in one
-/// when it is not set.
-fn load(
-    backend: &str,
-    workflow: Workflow,
-    configured: Option<&str>,
-    built_in: Option<&str>,
-) -> anyhow::Result<Option<Template>> {
-    let op = workflow.name();
-    let (origin, text) = match configured.map(str::trim) {
-        Some("") => return Ok(None),
-        Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| {
-                anyhow!(
-                    "backend `{backend}`: cannot read the {op} workflow `{path}` ({e}); fix `workflows.{op}` (a path \
-                     from Easel's working directory, or an absolute one)"
-                )
-            })?;
-            (format!("workflow `{path}`"), text)
-        }
-        None => match built_in {
-            Some(text) => (format!("the built-in {op} workflow"), text.to_string()),
-            None => return Ok(None),
-        },
-    };
-    Template::parse(workflow, &origin, &text).map(Some).map_err(|m| anyhow!("backend `{backend}`: {m}"))
-}
-
-/// How much of the image a variation re-draws.
-fn denoise(strength: Strength) -> f64 {
-    match strength {
-        Strength::Subtle => 0.35,
-        Strength::Strong => 0.6,
-    }
-}
-
 #[async_trait]
 impl Backend for ComfyUiBackend {
     fn name(&self) -> &str {
@@ -360,6 +356,9 @@ impl Backend for ComfyUiBackend {
         let mut params = vec![Param::Aspect, Param::Seed];
         if self.imagine.uses(Placeholder::NegativePrompt) {
             params.push(Param::No);
+        }
+        if self.imagine_reference.is_some() {
+            params.extend(references::PARAMS);
         }
         Capabilities {
             imagine: true,
@@ -374,8 +373,15 @@ impl Backend for ComfyUiBackend {
             rerun_is_free: true,
             parent_bound: false,
             max_aspect: MAX_ASPECT,
+            outpaint: self.edit.is_some(),
+            inpaint: self.edit.is_some(),
+            upscale_subtle: self.upscale_subtle.is_some(),
+            upscale_creative: self.upscale_creative.is_some(),
+            // As a1111: a zoom of an image at `image_size` is drawn at most twice that.
+            max_side: self.image_size * 2,
+            // One `{{reference_image}}`: the first reference; the others are named as ignored.
+            max_reference_images: u32::from(self.imagine_reference.is_some()),
             params,
-            ..Capabilities::default()
         }
     }
 

@@ -20,9 +20,10 @@ pub(super) struct Options {
     pub workflows: Option<Workflows>,
 }
 
-/// `workflows = { imagine = "…", variation = "…", upscale = "…" }`: paths to workflow
-/// templates in ComfyUI's API format. Unset: the built-in template (imagine, variation) or
-/// none (upscale); `""` turns an operation off.
+/// `workflows = { imagine = "…", variation = "…", upscale = "…", edit = "…",
+/// upscale_creative = "…" }`: paths to workflow templates in ComfyUI's API format. Unset: the
+/// built-in template (all but upscale) or none (upscale: U serves the full-size image and
+/// Upscale (Subtle) is a Lanczos 2×); `""` turns an operation off.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct Workflows {
@@ -32,6 +33,14 @@ pub(super) struct Workflows {
     pub variation: Option<String>,
     #[serde(default)]
     pub upscale: Option<String>,
+    /// Zoom Out, Custom Zoom, Make Square, Pan and Vary (Region).
+    #[serde(default)]
+    pub edit: Option<String>,
+    #[serde(default)]
+    pub upscale_creative: Option<String>,
+    /// Imagine for prompts with a reference image (`{{reference_image}}`); none built in.
+    #[serde(default)]
+    pub imagine_reference: Option<String>,
 }
 
 impl Options {

@@ -11,104 +11,11 @@
 //! placeholders it needs and may only use those it can fill.
 
 use std::collections::BTreeSet;
-use std::fmt;
 
+use anyhow::anyhow;
 use serde_json::{Map, Value};
 
-/// What Easel can fill in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Placeholder {
-    /// The prompt text, parameters removed.
-    Prompt,
-    /// `--no` items joined with ", "; empty when there are none.
-    NegativePrompt,
-    /// The task's seed.
-    Seed,
-    /// `--ar` at `image_size` on the long side, multiples of 8.
-    Width,
-    Height,
-    /// 4: one prompt makes the whole grid.
-    BatchSize,
-    /// The uploaded input image, as a `LoadImage` node names it.
-    Image,
-    /// How much of the input a variation re-draws: 0.35 (Subtle) or 0.6 (Strong).
-    Denoise,
-    /// The backend's `model` setting: a checkpoint file name.
-    Model,
-}
-
-impl Placeholder {
-    pub const ALL: [Placeholder; 9] = [
-        Placeholder::Prompt,
-        Placeholder::NegativePrompt,
-        Placeholder::Seed,
-        Placeholder::Width,
-        Placeholder::Height,
-        Placeholder::BatchSize,
-        Placeholder::Image,
-        Placeholder::Denoise,
-        Placeholder::Model,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Placeholder::Prompt => "prompt",
-            Placeholder::NegativePrompt => "negative_prompt",
-            Placeholder::Seed => "seed",
-            Placeholder::Width => "width",
-            Placeholder::Height => "height",
-            Placeholder::BatchSize => "batch_size",
-            Placeholder::Image => "image",
-            Placeholder::Denoise => "denoise",
-            Placeholder::Model => "model",
-        }
-    }
-}
-
-impl fmt::Display for Placeholder {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{{{{}}}}}", self.name())
-    }
-}
-
-/// The operation a template serves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Workflow {
-    Imagine,
-    Variation,
-    Upscale,
-}
-
-impl Workflow {
-    pub fn name(self) -> &'static str {
-        match self {
-            Workflow::Imagine => "imagine",
-            Workflow::Variation => "variation",
-            Workflow::Upscale => "upscale",
-        }
-    }
-
-    /// Without these the operation cannot be what Easel promises (four images of the prompt
-    /// at the asked size; four images near the input; a bigger input).
-    fn required(self) -> &'static [Placeholder] {
-        use Placeholder::*;
-        match self {
-            Workflow::Imagine => &[Prompt, Seed, Width, Height, BatchSize],
-            Workflow::Variation => &[Image, Seed, BatchSize, Denoise],
-            Workflow::Upscale => &[Image],
-        }
-    }
-
-    /// The placeholders that have a value for this operation.
-    fn allowed(self) -> &'static [Placeholder] {
-        use Placeholder::*;
-        match self {
-            Workflow::Imagine => &[Prompt, NegativePrompt, Seed, Width, Height, BatchSize, Model],
-            Workflow::Variation => &[Prompt, NegativePrompt, Seed, BatchSize, Image, Denoise, Model],
-            Workflow::Upscale => &[Image, Prompt, NegativePrompt, Seed, Model],
-        }
-    }
-}
+pub(super) use super::placeholder::{Placeholder, Workflow};
 
 /// One checked template.
 #[derive(Debug, Clone)]
@@ -130,6 +37,8 @@ pub(super) struct Values {
     pub height: u32,
     pub batch_size: u32,
     pub image: Option<String>,
+    pub mask: Option<String>,
+    pub reference_image: Option<String>,
     pub denoise: Option<f64>,
     pub model: Option<String>,
 }
@@ -144,6 +53,8 @@ impl Values {
             Placeholder::Height => Value::from(self.height),
             Placeholder::BatchSize => Value::from(self.batch_size),
             Placeholder::Image => Value::from(self.image.clone()?),
+            Placeholder::Mask => Value::from(self.mask.clone()?),
+            Placeholder::ReferenceImage => Value::from(self.reference_image.clone()?),
             Placeholder::Denoise => Value::from(self.denoise?),
             Placeholder::Model => Value::from(self.model.clone()?),
         })
@@ -228,6 +139,34 @@ impl Template {
     }
 }
 
+/// Reads the template configured for `workflow`: `None` when it is set to "", the built-in one
+/// when it is not set.
+pub(super) fn load(
+    backend: &str,
+    workflow: Workflow,
+    configured: Option<&str>,
+    built_in: Option<&str>,
+) -> anyhow::Result<Option<Template>> {
+    let op = workflow.name();
+    let (origin, text) = match configured.map(str::trim) {
+        Some("") => return Ok(None),
+        Some(path) => {
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                anyhow!(
+                    "backend `{backend}`: cannot read the {op} workflow `{path}` ({e}); fix `workflows.{op}` (a path \
+                     from Easel's working directory, or an absolute one)"
+                )
+            })?;
+            (format!("workflow `{path}`"), text)
+        }
+        None => match built_in {
+            Some(text) => (format!("the built-in {op} workflow"), text.to_string()),
+            None => return Ok(None),
+        },
+    };
+    Template::parse(workflow, &origin, &text).map(Some).map_err(|m| anyhow!("backend `{backend}`: {m}"))
+}
+
 enum Found<'a> {
     Whole(&'a str),
     Embedded(&'a str),
@@ -288,6 +227,9 @@ mod tests {
 
     const IMAGINE: &str = include_str!("default_imagine.json");
     const VARIATION: &str = include_str!("default_variation.json");
+    const EDIT: &str = include_str!("default_edit.json");
+    const UPSCALE_SUBTLE: &str = include_str!("default_upscale_subtle.json");
+    const UPSCALE_CREATIVE: &str = include_str!("default_upscale_creative.json");
 
     fn values() -> Values {
         Values {
@@ -298,6 +240,8 @@ mod tests {
             height: 288,
             batch_size: 4,
             image: Some("easel/in.png".into()),
+            mask: None,
+            reference_image: None,
             denoise: Some(0.35),
             model: Some("sd.safetensors".into()),
         }
@@ -309,6 +253,34 @@ mod tests {
         assert!(t.uses(Placeholder::NegativePrompt) && t.uses(Placeholder::Model));
         let t = Template::parse(Workflow::Variation, "built-in", VARIATION).unwrap();
         assert!(t.uses(Placeholder::Image) && t.uses(Placeholder::Denoise));
+        let t = Template::parse(Workflow::Edit, "built-in", EDIT).unwrap();
+        assert!(t.uses(Placeholder::Image) && t.uses(Placeholder::Denoise) && !t.uses(Placeholder::Mask));
+        let t = Template::parse(Workflow::Upscale, "built-in", UPSCALE_SUBTLE).unwrap();
+        assert!(t.uses(Placeholder::Image) && !t.uses(Placeholder::Model));
+        let t = Template::parse(Workflow::UpscaleCreative, "built-in", UPSCALE_CREATIVE).unwrap();
+        assert!(t.uses(Placeholder::Denoise) && t.uses(Placeholder::Seed));
+    }
+
+    #[test]
+    fn the_mask_belongs_to_edits_only() {
+        let mask = r#"{"1": {"class_type": "LoadImageMask", "inputs": {"image": "{{mask}}", "channel": "red"}},
+            "2": {"class_type": "LoadImage", "inputs": {"image": "{{image}}"}},
+            "3": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}", "x": "{{batch_size}}"}}}"#;
+        let t = Template::parse(Workflow::Edit, "e.json", mask).unwrap();
+        assert!(t.uses(Placeholder::Mask));
+        let mut v = values();
+        assert_eq!(t.fill(&v).unwrap_err(), Placeholder::Mask, "an edit without its mask is not sent");
+        v.mask = Some("easel/m.png".into());
+        assert_eq!(t.fill(&v).unwrap()["1"]["inputs"]["image"], "easel/m.png");
+        let e = Template::parse(Workflow::Variation, "v.json", mask).unwrap_err();
+        assert!(e.contains("`{{mask}}`, which has no value in the variation workflow"), "{e}");
+        let e = Template::parse(
+            Workflow::Edit,
+            "e.json",
+            r#"{"1": {"class_type": "KSampler", "inputs": {"seed": "{{seed}}"}}}"#,
+        )
+        .unwrap_err();
+        assert!(e.contains("lacks `{{image}}`, `{{batch_size}}`"), "{e}");
     }
 
     #[test]

@@ -65,6 +65,18 @@ impl Api {
     }
 
     /// Fetches an image the service returned by URL (relative ones against `base_url`).
+    /// A member's reference image: never from the provider's own origin, where the key would
+    /// go with it to whatever path a member names.
+    pub async fn reference(&self, link: &str) -> Result<Bytes, BackendError> {
+        let own = Url::parse(link.trim()).map(|u| u.origin() == self.client.base().origin()).unwrap_or(true);
+        if own {
+            return Err(
+                SERVICE.bad_response("a reference link on the provider's own address", link.to_string())
+            );
+        }
+        self.client.download(link, MAX_IMAGE_BYTES, "a reference link that is not an image").await
+    }
+
     pub async fn download(&self, link: &str) -> Result<Bytes, BackendError> {
         self.client.download(link, MAX_IMAGE_BYTES, "an image link that is not an http(s) URL").await
     }

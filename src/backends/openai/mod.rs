@@ -33,6 +33,7 @@ use self::settings::{Options, Settings, Size, Variation};
 use self::wire::{ChatResponse, ImageRequest};
 use crate::backends::http_util::{Reply, excerpt, redact};
 use crate::backends::kind::{self, Kind};
+use crate::backends::references;
 use crate::backends::{
     Backend, BackendError, Capabilities, Job, JobOutput, Operation, OutputImage, ProgressSink, SourceImage,
 };
@@ -124,7 +125,22 @@ impl OpenAiBackend {
 
     async fn dispatch(&self, job: &Job, progress: &ProgressSink) -> Result<JobOutput, BackendError> {
         let s = &self.settings;
+        let wanted = self.capabilities().usable_references(&job.spec);
+        let refs = match (&job.op, wanted.is_empty()) {
+            (Operation::Imagine, false) => {
+                references::fetch(&wanted, |url: String| async move { self.api.reference(&url).await })
+                    .await?
+            }
+            _ => Vec::new(),
+        };
+        let ref_images: Vec<SourceImage> = refs.iter().map(|r| r.image.clone()).collect();
         let call = match &job.op {
+            // The references are the images of an edit, the prompt saying what each is for.
+            Operation::Imagine if !refs.is_empty() => Call::Edit {
+                prompt: format!("{} {}", job.spec.text.trim(), references::roles(&refs)).trim().to_string(),
+                images: &ref_images,
+                size: s.size_for_aspect(job.spec.aspect_or_square()),
+            },
             Operation::Imagine => Call::Generate {
                 prompt: &job.spec.text,
                 size: s.size_for_aspect(job.spec.aspect_or_square()),

@@ -8,13 +8,15 @@ use std::time::Duration;
 use reqwest::Url;
 use serde::Deserialize;
 
-use crate::backends::Capabilities;
 use crate::backends::kind::{self, check_base_url};
+use crate::backends::{Capabilities, references};
 use crate::config::{BackendConfig, BadSetting, Secret, parse_size};
 use crate::prompt::{Aspect, Param};
 
 pub(super) const DEFAULT_MODEL: &str = "gpt-image-1";
 const DEFAULT_MAX_N: u8 = 4;
+/// OpenAI's limit on the images of one `/images/edits` call for gpt-image models.
+const MAX_REFERENCE_IMAGES: u32 = 16;
 /// What `max_aspect` is when nothing bounds it.
 const FREE_FORM_MAX_ASPECT: f64 = 4.0;
 
@@ -40,6 +42,11 @@ pub(super) struct Options {
     /// Blend through `/images/edits` with several images (gpt-image models).
     #[serde(default)]
     blend: Option<bool>,
+    /// An /imagine with reference images (`--sref`, `--cref`, `--oref`, image prompts, the
+    /// `image:`/`style:` attachments) goes to `/images/edits` with them as `image[]`
+    /// (gpt-image models take up to 16).
+    #[serde(default)]
+    reference_images: Option<bool>,
     /// A vision chat model for /describe through `/chat/completions`.
     #[serde(default)]
     describe_model: Option<String>,
@@ -157,6 +164,7 @@ pub(super) struct Settings {
     pub send_negative_prompt: bool,
     pub variation: Variation,
     pub blend: bool,
+    pub reference_images: bool,
     pub describe_model: Option<String>,
 }
 
@@ -201,6 +209,10 @@ impl Settings {
                 Family::DallE3 | Family::Other => Variation::None,
             }),
             blend: options.blend.unwrap_or(family == Family::GptImage),
+            // gpt-image models take several input images in `/images/edits`; dall-e-2 edits
+            // only the one image it is given, dall-e-3 has no edits, and other models are
+            // unknown: off unless the admin says so.
+            reference_images: options.reference_images.unwrap_or(family == Family::GptImage),
             describe_model: options
                 .describe_model
                 .as_deref()
@@ -249,6 +261,9 @@ impl Settings {
         if self.send_negative_prompt {
             params.push(Param::No);
         }
+        if self.reference_images {
+            params.extend(references::PARAMS);
+        }
         Capabilities {
             imagine: true,
             upscale: false,
@@ -265,6 +280,7 @@ impl Settings {
             outpaint: self.variation == Variation::Edits,
             inpaint: self.variation == Variation::Edits,
             max_side: self.sizes.iter().map(|s| s.w.max(s.h)).max().unwrap_or(0),
+            max_reference_images: if self.reference_images { MAX_REFERENCE_IMAGES } else { 0 },
             params,
             ..Capabilities::default()
         }

@@ -328,6 +328,17 @@ fn a_comfyui_backend_reads_its_workflows_and_runs_one_prompt_at_a_time() {
 }
 
 #[test]
+fn comfyui_edit_and_upscale_creative_workflows_are_read_from_file_and_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write(&dir, &format!("{COMFYUI}workflows = {{ edit = \"flows/outpaint.json\" }}\n"));
+    let env = env(&[("EASEL__BACKENDS__0__WORKFLOWS__UPSCALE_CREATIVE", "")]);
+    let config = checked(Some(&path), env).unwrap();
+    let w: std::collections::BTreeMap<String, String> = config.backends[0].get("workflows").unwrap();
+    assert_eq!(w.get("edit").map(String::as_str), Some("flows/outpaint.json"));
+    assert_eq!(w.get("upscale_creative").map(String::as_str), Some(""), "turned off from the environment");
+}
+
+#[test]
 fn comfyui_values_are_checked() {
     let cases = [
         ("image_size = 100\n", "image_size"),

@@ -532,6 +532,7 @@ async fn capabilities_say_what_the_server_offers() {
             upscale_subtle: true,
             upscale_creative: true,
             max_side: 1024,
+            max_reference_images: 0,
             params: vec![Param::Aspect, Param::Seed, Param::No, Param::Tile],
         }
     );

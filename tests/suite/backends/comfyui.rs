@@ -23,6 +23,11 @@ use support::fake_comfyui::{FakeComfyUi, Fault, Knobs, WsMode, batch_png, previe
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+#[path = "comfyui_edits.rs"]
+mod edits;
+#[path = "comfyui_refs.rs"]
+mod refs;
+
 /// Generous: only a hung adapter comes near it.
 const WAIT: Duration = Duration::from_secs(10);
 const MODEL: &str = "sd_xl_base_1.0.safetensors";

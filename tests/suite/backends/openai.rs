@@ -490,7 +490,16 @@ async fn capabilities_follow_the_config() {
             && !gpt.rerun_is_free
     );
     assert_eq!(gpt.max_aspect, 1.5);
-    assert_eq!(gpt.params, [Param::Aspect]);
+    // gpt-image models take reference images as the images of an edit, up to 16.
+    assert_eq!(
+        gpt.params,
+        [Param::Aspect, Param::ImagePrompt, Param::StyleRef, Param::CharacterRef, Param::OmniRef]
+    );
+    assert_eq!(gpt.max_reference_images, 16);
+    let no_refs = backend(&config(&fake, |c| c.set("reference_images", false))).capabilities();
+    assert_eq!((no_refs.params, no_refs.max_reference_images), (vec![Param::Aspect], 0));
+    let d3 = backend(&config(&fake, model("dall-e-3"))).capabilities();
+    assert_eq!((d3.params.len(), d3.max_reference_images), (1, 0), "dall-e-3 has no edits");
 
     assert_eq!(backend(&config(&fake, model("dall-e-3"))).capabilities().max_aspect, 1.75);
     let wide = backend(&config(&fake, |c| c.set("sizes", ["1024x1024", "2048x512"])));
@@ -781,4 +790,23 @@ async fn bytes_that_are_not_an_image_are_the_wrong_content_type() {
     )
     .await;
     assert!(err.detail.contains("declared `image/png`"), "the link's claimed type is logged: {}", err.detail);
+}
+
+// --- reference images ---
+
+#[tokio::test]
+async fn a_reference_on_the_provider_s_own_address_is_never_fetched_with_the_key() {
+    let fake = fake().await;
+    let b = backend(&config(&fake, |_| {}));
+    let origin = reqwest::Url::parse(&fake.base_url).unwrap().origin().ascii_serialization();
+    let link = format!("{origin}/files/secret.png");
+    let mut s = spec("a cat");
+    s.params.style_refs.push(easel::prompt::StyleRef {
+        source: easel::prompt::StyleSource::Url(link.clone()),
+        weight: None,
+    });
+    let err = run(&b, job(Operation::Imagine, s)).await.result.expect_err("refused");
+    assert_eq!(err.code, FailureCode::BadImage);
+    assert!(err.user_message.contains("--sref") && err.user_message.contains(&link), "{err:?}");
+    assert!(fake.requests().is_empty(), "nothing was sent: {:?}", fake.requests());
 }

@@ -1,14 +1,16 @@
 //! /imagine's `image` and `style` attachment options: a member on a phone attaches instead of
 //! pasting links. Through the real bot and the sandbox to a fake midjourney-proxy, which gets
 //! the image prompt and the style reference in the prompt; what is not an image is refused
-//! privately, naming the option, with nothing queued.
+//! privately, naming the option, with nothing queued. On a gpt-image model they become the
+//! images of an `/images/edits` call; where a backend cannot take them they are named as
+//! ignored on the result.
 
 use crate::support;
 
 use bytes::Bytes;
 use easel::base::ImageRole;
 use easel::config::BackendConfig;
-use easel::sandbox::CommandOption;
+use easel::sandbox::{Attachment, CommandOption, Message};
 use support::fake_mj_proxy::{self, FakeMjProxy};
 use support::flows::{ephemeral_with, png};
 use support::world::{Backend, World};
@@ -90,5 +92,79 @@ async fn an_attachment_that_is_not_an_image_is_refused_naming_the_option() {
     ephemeral_with(&w, alice, "The `image` image:").await;
     assert!(w.sandbox.messages().iter().all(|m| m.is_ephemeral()), "{:#?}", w.sandbox.messages());
     assert!(fake.requests_to("/mj/submit/").is_empty(), "nothing reached the service");
+    w.assert_no_violations();
+}
+
+/// `127.0.0.1:PORT` of an attachment link: the sandbox's CDN, a private host the backend may
+/// only fetch from when the operator lists it in `image_hosts`.
+fn host_of(url: &str) -> String {
+    url.trim_start_matches("http://").split('/').next().unwrap().to_string()
+}
+
+async fn imagine_with_attachments(w: &World, alice: u64, start: &Attachment, look: &Attachment) -> Message {
+    let slash = w
+        .sandbox
+        .slash(
+            alice,
+            "imagine",
+            vec![
+                CommandOption::string("prompt", "a lighthouse"),
+                CommandOption::attachment("image", start),
+                CommandOption::attachment("style", look),
+            ],
+        )
+        .await
+        .unwrap();
+    w.final_original(slash).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_reach_a_gpt_image_model_as_images_of_an_edit() {
+    let mut w = World::new(Backend::OpenAi, |_| {}).await;
+    let alice = w.sandbox.add_user("alice");
+    let start = w.sandbox.upload("start.png", "image/png", png(3));
+    let look = w.sandbox.upload("look.png", "image/png", png(90));
+    w.config.backends[0].image_hosts = vec![host_of(&start.url)];
+    w.start_in_process().await;
+
+    let grid = imagine_with_attachments(&w, alice, &start, &look).await;
+
+    assert!(!grid.content.contains("ignores"), "both references were used: {}", grid.content);
+    let calls = w.fake.api_requests();
+    assert!(calls.iter().all(|r| !r.path.ends_with("/images/generations")), "{calls:?}");
+    let edits: Vec<_> = calls.iter().filter(|r| r.path.ends_with("/images/edits")).collect();
+    assert!(!edits.is_empty());
+    for call in edits {
+        let images: Vec<&Bytes> =
+            call.files.iter().filter(|f| f.field == "image[]").map(|f| &f.bytes).collect();
+        assert_eq!(images, [&png(3), &png(90)], "the image prompt, then the style reference");
+        let prompt = call.field("prompt").unwrap();
+        assert!(prompt.starts_with("a lighthouse"), "{prompt}");
+        assert!(
+            prompt.contains("Image 1 is an image prompt") && prompt.contains("Image 2 is a style reference")
+        );
+    }
+    w.assert_no_violations();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn references_a_backend_cannot_take_are_named_as_ignored() {
+    let mut w = World::new(Backend::OpenAi, |c| c.backends[0].set("reference_images", false)).await;
+    let alice = w.sandbox.add_user("alice");
+    let start = w.sandbox.upload("start.png", "image/png", png(3));
+    let look = w.sandbox.upload("look.png", "image/png", png(90));
+    w.config.backends[0].image_hosts = vec![host_of(&start.url)];
+    w.start_in_process().await;
+
+    let grid = imagine_with_attachments(&w, alice, &start, &look).await;
+
+    assert!(
+        grid.content.contains("ignores image prompt, --sref"),
+        "the note names both references: {}",
+        grid.content
+    );
+    let calls = w.fake.api_requests();
+    assert!(calls.iter().all(|r| !r.path.ends_with("/images/edits")), "{calls:?}");
+    assert!(calls.iter().any(|r| r.path.ends_with("/images/generations")));
     w.assert_no_violations();
 }

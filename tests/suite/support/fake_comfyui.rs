@@ -228,6 +228,11 @@ impl FakeComfyUi {
         self.requests_to("/prompt").into_iter().filter_map(|r| r.json).collect()
     }
 
+    /// An uploaded input as `LoadImage` names it (`easel/…`), byte for byte.
+    pub fn input(&self, name: &str) -> Option<Vec<u8>> {
+        self.shared.input(name)
+    }
+
     /// Client ids that opened `/ws`.
     pub fn ws_clients(&self) -> Vec<String> {
         lock(&self.shared.ws_clients).clone()
@@ -361,7 +366,18 @@ async fn execute(
             }
         }
         if graph::is_output(class) {
-            let graph::Val::Images(images) = graph::eval(&nodes, node_id, &mut done, &env) else { continue };
+            let images = match graph::eval(&nodes, node_id, 0, &mut done, &env) {
+                graph::Val::Images(images) => images,
+                graph::Val::Failed(message) => {
+                    let data = json!({"prompt_id": id, "node_id": node_id, "node_type": class, "executed": [],
+                        "exception_message": message, "exception_type": "RuntimeError", "traceback": ["..."],
+                        "current_inputs": {}, "current_outputs": {}});
+                    s.event(client, "execution_error", data.clone());
+                    messages.push(json!(["execution_error", data]));
+                    return ("error", messages, json!({}));
+                }
+                _ => continue,
+            };
             let prefix = nodes[node_id]["inputs"]["filename_prefix"].as_str().unwrap_or("ComfyUI");
             let (sub, stem) = prefix.rsplit_once('/').unwrap_or(("", prefix));
             let kind = if class == "SaveImage" { "output" } else { "temp" };

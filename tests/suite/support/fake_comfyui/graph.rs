@@ -2,11 +2,18 @@
 //! inputs and types, validation errors in the shapes `POST /prompt` answers with (400
 //! `{error, node_errors}`), and running a graph to images. Like the real server it converts
 //! nothing silently: a placeholder left as `"{{seed}}"` where an INT belongs is refused.
+//!
+//! Inpainting follows ComfyUI's conventions: `LoadImage`'s second output is its MASK, 1 − alpha
+//! (an image without alpha gives a blank 64×64 mask, as the real node does); `LoadImageMask`
+//! reads one channel (alpha inverted); `SetLatentNoiseMask` and `VAEEncodeForInpaint` keep the
+//! mask with the latent, and the sampler only changes pixels under it. Stricter than the real
+//! server, a mask whose size is not the image's fails the prompt (the real one would stretch
+//! it silently over the wrong pixels).
 
 use std::collections::HashMap;
 use std::io::Cursor;
 
-use image::{Rgb, RgbImage};
+use image::{GrayImage, Luma, Rgb, RgbImage};
 use serde_json::{Map, Value, json};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -40,6 +47,9 @@ fn schema(class: &str) -> Option<&'static [(&'static str, Ty)]> {
         "VAEEncode" => &[("pixels", Link), ("vae", Link)],
         "RepeatLatentBatch" => &[("samples", Link), ("amount", Int)],
         "LoadImage" => &[("image", Text)],
+        "LoadImageMask" => &[("image", Text), ("channel", Text)],
+        "SetLatentNoiseMask" => &[("samples", Link), ("mask", Link)],
+        "VAEEncodeForInpaint" => &[("pixels", Link), ("vae", Link), ("mask", Link), ("grow_mask_by", Int)],
         "UpscaleModelLoader" => &[("model_name", Text)],
         "ImageUpscaleWithModel" => &[("upscale_model", Link), ("image", Link)],
         "ImageScaleBy" => &[("upscale_method", Text), ("scale_by", Float), ("image", Link)],
@@ -152,7 +162,7 @@ fn node_problems(
     match class {
         "CheckpointLoaderSimple" => errors.extend(not_in("ckpt_name", env.checkpoints)),
         "UpscaleModelLoader" => errors.extend(not_in("model_name", env.upscale_models)),
-        "LoadImage" if (env.input)(text("image")).is_none() => errors.push(item(
+        "LoadImage" | "LoadImageMask" if (env.input)(text("image")).is_none() => errors.push(item(
             "custom_validation_failed",
             "Custom validation failed for node",
             &format!("image - Invalid image file: {}", text("image")),
@@ -165,21 +175,39 @@ fn node_problems(
 /// A value flowing along a link.
 #[derive(Clone)]
 pub enum Val {
-    Latent { count: usize, w: u32, h: u32, seed: Option<u64>, denoise: f64, base: Vec<RgbImage> },
+    Latent {
+        count: usize,
+        w: u32,
+        h: u32,
+        seed: Option<u64>,
+        denoise: f64,
+        base: Vec<RgbImage>,
+        /// The noise mask: only pixels above half are sampled.
+        mask: Option<GrayImage>,
+    },
     Images(Vec<RgbImage>),
+    Mask(GrayImage),
+    /// The prompt fails at this node with this message.
+    Failed(String),
     Other,
 }
 
-/// Runs node `id` (and what it needs), memoised in `done`.
-pub fn eval(nodes: &Map<String, Value>, id: &str, done: &mut HashMap<String, Val>, env: &Env) -> Val {
-    if let Some(v) = done.get(id) {
+/// Runs output `slot` of node `id` (and what it needs), memoised in `done`.
+pub fn eval(
+    nodes: &Map<String, Value>,
+    id: &str,
+    slot: u64,
+    done: &mut HashMap<(String, u64), Val>,
+    env: &Env,
+) -> Val {
+    if let Some(v) = done.get(&(id.to_string(), slot)) {
         return v.clone();
     }
     let node = &nodes[id];
     let inputs = node["inputs"].as_object().cloned().unwrap_or_default();
     let mut link = |k: &str| {
         let from = inputs[k][0].as_str().unwrap_or("").to_string();
-        eval(nodes, &from, done, env)
+        eval(nodes, &from, inputs[k][1].as_u64().unwrap_or(0), done, env)
     };
     let int = |k: &str| inputs[k].as_u64().unwrap_or(0);
     let float = |k: &str| inputs[k].as_f64().unwrap_or(0.0);
@@ -191,39 +219,65 @@ pub fn eval(nodes: &Map<String, Value>, id: &str, done: &mut HashMap<String, Val
             seed: None,
             denoise: 1.0,
             base: Vec::new(),
+            mask: None,
         },
         "LoadImage" => {
             let bytes = (env.input)(inputs["image"].as_str().unwrap_or("")).unwrap_or_default();
-            Val::Images(image::load_from_memory(&bytes).map(|i| vec![i.to_rgb8()]).unwrap_or_default())
-        }
-        "VAEEncode" => match link("pixels") {
-            Val::Images(imgs) => {
-                let (w, h) = imgs.first().map_or((8, 8), |i| (i.width(), i.height()));
-                Val::Latent { count: imgs.len(), w, h, seed: None, denoise: 1.0, base: imgs }
+            let Ok(img) = image::load_from_memory(&bytes) else { return Val::Images(Vec::new()) };
+            match slot {
+                0 => Val::Images(vec![img.to_rgb8()]),
+                _ if img.color().has_alpha() => Val::Mask(channel(&img, 3)),
+                _ => Val::Mask(GrayImage::new(64, 64)),
             }
-            other => other,
-        },
+        }
+        "LoadImageMask" => {
+            let bytes = (env.input)(inputs["image"].as_str().unwrap_or("")).unwrap_or_default();
+            let Ok(img) = image::load_from_memory(&bytes) else {
+                return Val::Failed("unreadable mask".into());
+            };
+            let c =
+                ["red", "green", "blue", "alpha"].iter().position(|c| inputs["channel"] == *c).unwrap_or(0);
+            Val::Mask(channel(&img, c))
+        }
+        "VAEEncode" => encode(link("pixels")),
+        "VAEEncodeForInpaint" | "SetLatentNoiseMask" => {
+            let latent = if inputs.contains_key("pixels") { encode(link("pixels")) } else { link("samples") };
+            match (latent, link("mask")) {
+                (Val::Latent { count, w, h, seed, denoise, base, .. }, Val::Mask(m)) => {
+                    if m.dimensions() != (w, h) {
+                        return Val::Failed(format!(
+                            "the fake refuses a {}x{} mask for a {w}x{h} image",
+                            m.width(),
+                            m.height()
+                        ));
+                    }
+                    Val::Latent { count, w, h, seed, denoise, base, mask: Some(m) }
+                }
+                (Val::Failed(e), _) | (_, Val::Failed(e)) => Val::Failed(e),
+                _ => Val::Failed("a noise mask needs a latent and a mask".into()),
+            }
+        }
         "RepeatLatentBatch" => match link("samples") {
-            Val::Latent { count, w, h, seed, denoise, base } => {
+            Val::Latent { count, w, h, seed, denoise, base, mask } => {
                 let n = int("amount") as usize;
                 let base = base.iter().cycle().take(base.len() * n).cloned().collect();
-                Val::Latent { count: count * n, w, h, seed, denoise, base }
+                Val::Latent { count: count * n, w, h, seed, denoise, base, mask }
             }
             other => other,
         },
         "KSampler" => match link("latent_image") {
-            Val::Latent { count, w, h, base, .. } => {
-                Val::Latent { count, w, h, seed: Some(int("seed")), denoise: float("denoise"), base }
+            Val::Latent { count, w, h, base, mask, .. } => {
+                Val::Latent { count, w, h, seed: Some(int("seed")), denoise: float("denoise"), base, mask }
             }
             other => other,
         },
         "VAEDecode" => match link("samples") {
-            Val::Latent { count, w, h, seed, denoise, base } => Val::Images(
+            Val::Latent { count, w, h, seed, denoise, base, mask } => Val::Images(
                 (0..count)
                     .map(|i| {
                         let colour = colour(seed.unwrap_or(0), i);
                         match base.get(i) {
-                            Some(b) => blend(b, colour, denoise),
+                            Some(b) => blend(b, colour, denoise, mask.as_ref()),
                             None => RgbImage::from_pixel(w, h, colour),
                         }
                     })
@@ -236,8 +290,27 @@ pub fn eval(nodes: &Map<String, Value>, id: &str, done: &mut HashMap<String, Val
         "SaveImage" | "PreviewImage" => link("images"),
         _ => Val::Other,
     };
-    done.insert(id.to_string(), out.clone());
+    done.insert((id.to_string(), slot), out.clone());
     out
+}
+
+fn encode(pixels: Val) -> Val {
+    match pixels {
+        Val::Images(imgs) => {
+            let (w, h) = imgs.first().map_or((8, 8), |i| (i.width(), i.height()));
+            Val::Latent { count: imgs.len(), w, h, seed: None, denoise: 1.0, base: imgs, mask: None }
+        }
+        other => other,
+    }
+}
+
+/// Channel `c` (0–3) as a mask, alpha inverted as ComfyUI's loaders do.
+fn channel(img: &image::DynamicImage, c: usize) -> GrayImage {
+    let rgba = img.to_rgba8();
+    GrayImage::from_fn(rgba.width(), rgba.height(), |x, y| {
+        let v = rgba.get_pixel(x, y)[c];
+        Luma([if c == 3 { 255 - v } else { v }])
+    })
 }
 
 fn scale(v: Val, by: f64) -> Val {
@@ -262,10 +335,14 @@ fn colour(seed: u64, index: usize) -> Rgb<u8> {
     Rgb([channel(67, 40), channel(131, 90), channel(199, 150)])
 }
 
-/// img2img: the input moved towards the new colour by `denoise`.
-fn blend(base: &RgbImage, colour: Rgb<u8>, denoise: f64) -> RgbImage {
+/// img2img: the input moved towards the new colour by `denoise`, only under the noise mask
+/// when there is one.
+fn blend(base: &RgbImage, colour: Rgb<u8>, denoise: f64, mask: Option<&GrayImage>) -> RgbImage {
     let mut out = base.clone();
-    for p in out.pixels_mut() {
+    for (x, y, p) in out.enumerate_pixels_mut() {
+        if mask.is_some_and(|m| m.get_pixel(x, y)[0] < 128) {
+            continue;
+        }
         for c in 0..3 {
             p[c] = (p[c] as f64 * (1.0 - denoise) + colour[c] as f64 * denoise).round() as u8;
         }
