@@ -60,7 +60,7 @@ async fn automatic1111_zooms_out_by_inpainting_the_padded_canvas() {
     .await;
     w.start_in_process().await;
     let up = edit_then_u(&w, "Zoom Out 2x", "- Zoom Out by").await;
-    assert_eq!(up.components.len(), 3, "every row after U: {:?}", up.labels());
+    assert_eq!(up.components.len(), 4, "the three rows after U and ❤️ ℹ️: {:?}", up.labels());
 
     let calls = fake.requests_to("/sdapi/v1/img2img");
     let body = calls
