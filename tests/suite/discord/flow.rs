@@ -64,7 +64,11 @@ async fn u_v_reroll_and_vary_each_make_a_new_message_owned_by_whoever_pressed() 
         "acknowledged without a new reply"
     );
     assert_eq!(up.content, format!("**a red fox** - Image #2 <@{bob}>"));
-    assert_eq!(up.labels(), ["Vary (Strong)", "Vary (Subtle)"]);
+    assert_eq!(
+        up.labels(),
+        ["Vary (Subtle)", "Vary (Strong)", "Vary (Region)", "Zoom Out 2x", "Zoom Out 1.5x", "Custom Zoom"],
+        "an OpenAI-compatible service edits but has no 2x upscaler; a square image has no Make Square"
+    );
     assert_eq!(up.attachments.len(), 1);
     let image = w.sandbox.attachment_bytes(&up.attachments[0].url).unwrap();
     assert_eq!(
@@ -273,7 +277,19 @@ async fn commands_register_in_the_listed_guilds_or_else_globally() {
     let names: Vec<&str> = commands.iter().filter_map(|c| c["name"].as_str()).collect();
     assert_eq!(
         names,
-        ["imagine", "blend", "describe", "info", "show", "queue", "cancel", "settings", "prefer", "easel"]
+        [
+            "imagine",
+            "blend",
+            "describe",
+            "info",
+            "show",
+            "favorites",
+            "queue",
+            "cancel",
+            "settings",
+            "prefer",
+            "easel"
+        ]
     );
     assert_eq!(commands[0]["guild_id"], guild.as_str());
     w.kill();
@@ -281,7 +297,7 @@ async fn commands_register_in_the_listed_guilds_or_else_globally() {
     let mut w = World::new(Backend::Demo { step_ms: 0 }, |c| c.discord.guild_ids.clear()).await;
     w.start_in_process().await;
     let commands = w.sandbox.registered_commands();
-    assert_eq!(commands.len(), 10);
+    assert_eq!(commands.len(), 11);
     assert!(commands[0].get("guild_id").is_none_or(|g| g.is_null()), "{:?}", commands[0]);
     let options = commands[0]["options"].as_array().unwrap();
     assert_eq!(options[0]["name"], "prompt");

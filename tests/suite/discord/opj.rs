@@ -35,7 +35,7 @@ async fn opj_serves_imagine_upscale_and_describe_without_variations() {
     w.sandbox.click(alice, grid.id, &click_id(&grid, "U2")).await.unwrap();
     let up = w.final_message_with("- Image #2").await;
     assert_eq!(up.attachments.len(), 1);
-    assert_eq!(up.buttons().count(), 1, "no Vary buttons without variations, only ℹ️");
+    assert_eq!(up.buttons().count(), 2, "no Vary buttons without variations, only ❤️ and ℹ️");
 
     let described = describe_upload(&w, alice).await;
     assert!(described.content.contains("a red fox sitting in the snow"), "{}", described.content);
