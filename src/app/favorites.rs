@@ -69,12 +69,16 @@ impl App {
     /// Page `page` (1-based; past the end shows the last) of the member's favourites.
     pub async fn favorites(&self, who: &Requester, page: u32) -> Result<FavoritesPage, Refused> {
         self.gate.admit(who, crate::admin::Ask::Use).await?;
-        let (_, total) = self.db.favorites_of(&who.user_id, 0, 0).await?;
+        let fetch =
+            |page: u32| self.db.favorites_of(&who.user_id, (page - 1) * FAVORITES_PAGE, FAVORITES_PAGE);
+        let page = page.max(1);
+        let (mut favorites, total) = fetch(page).await?;
         let pages = total.div_ceil(FAVORITES_PAGE).max(1);
-        let page = page.clamp(1, pages);
-        let (favorites, total) =
-            self.db.favorites_of(&who.user_id, (page - 1) * FAVORITES_PAGE, FAVORITES_PAGE).await?;
-        Ok(FavoritesPage { favorites, page, pages, total })
+        if page > pages {
+            // Past the end (favourites taken out since the link was made): the last page.
+            favorites = fetch(pages).await?.0;
+        }
+        Ok(FavoritesPage { favorites, page: page.min(pages), pages, total })
     }
 }
 

@@ -2,7 +2,7 @@
 //! the prompt audit.
 
 use super::row::Cols;
-use super::{Db, on_pool, on_read_pool};
+use super::{Db, on_pool};
 
 /// A member an admin barred from Easel.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl Db {
     }
 
     pub async fn ban_of(&self, user: &str) -> anyhow::Result<Option<Ban>> {
-        let row = on_read_pool!(self, pool => sqlx::query("SELECT * FROM bans WHERE user_id = $1")
+        let row = on_pool!(self, pool => sqlx::query("SELECT * FROM bans WHERE user_id = $1")
         .bind(user)
         .fetch_optional(pool).await?.map(|r| Ban {
             user_id: r.text("user_id"),
@@ -93,7 +93,7 @@ impl Db {
     }
 
     pub async fn quota_override(&self, user: &str) -> anyhow::Result<Option<QuotaOverride>> {
-        let row: Option<(Option<i64>, Option<i64>)> = on_read_pool!(self, pool => sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = $1")
+        let row: Option<(Option<i64>, Option<i64>)> = on_pool!(self, pool => sqlx::query_as("SELECT daily_limit, running_cap FROM quota_overrides WHERE user_id = $1")
                 .bind(user)
                 .fetch_optional(pool).await?);
         Ok(row.map(|(daily, running)| QuotaOverride {

@@ -70,20 +70,6 @@ macro_rules! on_pool {
 }
 pub(crate) use on_pool;
 
-/// [`on_pool!`] for the reads a member waits on before Discord hears back (their load, quota,
-/// settings, bans; the task behind a button): on SQLite these go to read-only connections of
-/// their own, which WAL lets run beside a writer, so they never queue behind submits that
-/// hold the write connections while they wait for the write lock. On PostgreSQL, the one pool.
-macro_rules! on_read_pool {
-    ($db:expr, $pool:ident => $body:expr) => {
-        match &$db.read {
-            $crate::db::Pool::Sqlite($pool) => $body,
-            $crate::db::Pool::Postgres($pool) => $body,
-        }
-    };
-}
-pub(crate) use on_read_pool;
-
 /// The connection pool of the database `database.url` names.
 #[derive(Clone)]
 pub(crate) enum Pool {
@@ -119,8 +105,6 @@ impl Engine {
 #[derive(Clone)]
 pub struct Db {
     pool: Pool,
-    /// Where [`on_read_pool!`] reads: SQLite's read-only pool, or the same pool on PostgreSQL.
-    read: Pool,
     sql: &'static Sql,
 }
 
@@ -148,17 +132,11 @@ impl Db {
         }
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
-            .connect_with(opts.clone())
+            .connect_with(opts)
             .await
             .with_context(|| format!("cannot open the database {url}"))?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.context("applying database migrations")?;
-        // Opened after the migrations: a read-only connection cannot create the file.
-        let read = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(opts.read_only(true).create_if_missing(false))
-            .await
-            .with_context(|| format!("cannot open the database {url} for reading"))?;
-        Ok(Db { pool: Pool::Sqlite(pool), read: Pool::Sqlite(read), sql: &dialect::SQLITE })
+        Ok(Db { pool: Pool::Sqlite(pool), sql: &dialect::SQLITE })
     }
 
     async fn open_postgres(url: &str) -> anyhow::Result<Db> {
@@ -172,7 +150,7 @@ impl Db {
             .await
             .with_context(|| format!("cannot connect to the PostgreSQL database {shown}"))?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await.context("applying database migrations")?;
-        Ok(Db { pool: Pool::Postgres(pool.clone()), read: Pool::Postgres(pool), sql: &dialect::POSTGRES })
+        Ok(Db { pool: Pool::Postgres(pool), sql: &dialect::POSTGRES })
     }
 
     /// Which database this is.
@@ -199,7 +177,6 @@ impl Db {
 
     /// Closes every connection, waiting for those in use to be returned.
     pub async fn close(&self) {
-        on_read_pool!(self, pool => pool.close().await);
         on_pool!(self, pool => pool.close().await)
     }
 }

@@ -2,7 +2,7 @@
 //! named options in `user_options`.
 
 use super::row::Cols;
-use super::{Db, on_pool, on_read_pool};
+use super::{Db, on_pool};
 use crate::base::{Strength, now_ms};
 use crate::prompt::Aspect;
 
@@ -42,7 +42,7 @@ pub fn parse_aspect(s: &str) -> Option<Aspect> {
 impl Db {
     /// `user`'s settings; the defaults when they never changed any.
     pub async fn settings(&self, user: &str) -> anyhow::Result<UserSettings> {
-        let found = on_read_pool!(self, pool => sqlx::query("SELECT * FROM user_settings WHERE user_id = $1")
+        let found = on_pool!(self, pool => sqlx::query("SELECT * FROM user_settings WHERE user_id = $1")
             .bind(user)
             .fetch_optional(pool)
             .await?
@@ -71,7 +71,7 @@ impl Db {
     /// The member's options as (name, value), by name.
     pub async fn options(&self, user: &str) -> anyhow::Result<Vec<(String, String)>> {
         Ok(
-            on_read_pool!(self, pool => sqlx::query_as("SELECT name, value FROM user_options WHERE user_id = $1 ORDER BY name")
+            on_pool!(self, pool => sqlx::query_as("SELECT name, value FROM user_options WHERE user_id = $1 ORDER BY name")
             .bind(user)
             .fetch_all(pool).await?),
         )

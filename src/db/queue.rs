@@ -8,7 +8,7 @@ use std::str::FromStr;
 use sqlx::AssertSqlSafe;
 
 use super::tasks::{ACTIVE, HELD, Task, task_from_row};
-use super::{Db, on_pool, on_read_pool};
+use super::{Db, on_pool};
 use crate::base::{TaskId, TaskState};
 
 /// A backend's queue at a glance, for /queue.
@@ -52,7 +52,7 @@ impl Db {
     /// The waiting line of `backend` as (task, member) in id order, tasks still being
     /// created included: they are about to join, and in their turn.
     pub async fn line(&self, backend: &str) -> anyhow::Result<Vec<(TaskId, String)>> {
-        Ok(on_read_pool!(self, pool => sqlx::query_as(
+        Ok(on_pool!(self, pool => sqlx::query_as(
             "SELECT id, user_id FROM tasks WHERE backend = $1 AND state = 'queued' ORDER BY id",
         )
         .bind(backend)
@@ -61,7 +61,7 @@ impl Db {
 
     /// Mean seconds from start to finish of the last `n` tasks that succeeded on `backend`.
     pub async fn recent_run_seconds(&self, backend: &str, n: u32) -> anyhow::Result<Option<f64>> {
-        Ok(on_read_pool!(self, pool => sqlx::query_scalar(
+        Ok(on_pool!(self, pool => sqlx::query_scalar(
             "SELECT CAST(AVG(finished_at - started_at) / 1000.0 AS DOUBLE PRECISION) FROM (
                  SELECT finished_at, started_at FROM tasks
                  WHERE backend = $1 AND state = 'succeeded' AND started_at IS NOT NULL AND finished_at IS NOT NULL

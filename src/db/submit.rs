@@ -10,7 +10,7 @@ use std::time::Duration;
 use sqlx::AssertSqlSafe;
 
 use super::tasks::{ACTIVE, HELD, NewTask, StoredImage, Task, insert_image, task_from_row};
-use super::{Db, on_pool, on_read_pool};
+use super::{Db, on_pool};
 use crate::base::{DAY_MS, TaskId, now_ms};
 
 /// The limits a member's new tasks must fit, checked when they are created.
@@ -200,7 +200,7 @@ impl Db {
 
     /// `user`'s unfinished tasks now (outside any submit: for an early, friendly refusal).
     pub async fn load_of(&self, user: &str) -> anyhow::Result<MemberLoad> {
-        let (queued, active): (i64, i64) = on_read_pool!(self, pool => {
+        let (queued, active): (i64, i64) = on_pool!(self, pool => {
             sqlx::query_as(AssertSqlSafe(load_sql())).bind(user).fetch_one(pool).await?
         });
         Ok(MemberLoad { queued: queued as u32, active: active as u32 })
@@ -208,7 +208,7 @@ impl Db {
 
     /// Tasks of `user` created in `[from, to)` (unix ms) that count against a daily quota.
     pub async fn tasks_counted(&self, user: &str, from: i64, to: i64) -> anyhow::Result<u32> {
-        let n: i64 = on_read_pool!(self, pool => {
+        let n: i64 = on_pool!(self, pool => {
             sqlx::query_scalar(COUNTED_SQL).bind(user).bind(from).bind(to).fetch_one(pool).await?
         });
         Ok(n as u32)

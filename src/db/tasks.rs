@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use super::retention::{ImagesRemoved, RemovedFor};
 use super::row::Cols;
-use super::{Db, on_pool, on_read_pool};
+use super::{Db, on_pool};
 use crate::base::{FailureCode, ImageRole, MessageRef, TaskId, TaskKind, TaskState, now_ms};
 use crate::imaging::EditPlan;
 use crate::prompt::PromptSpec;
@@ -105,14 +105,14 @@ pub(super) const ACTIVE: &str = "('submitted', 'running')";
 
 impl Db {
     pub async fn task(&self, id: TaskId) -> anyhow::Result<Option<Task>> {
-        on_read_pool!(self, pool => {
+        on_pool!(self, pool => {
             let row = sqlx::query("SELECT * FROM tasks WHERE id = $1").bind(id).fetch_optional(pool).await?;
             row.map(|r| task_from_row(&r)).transpose()
         })
     }
 
     pub async fn images(&self, task_id: TaskId, role: ImageRole) -> anyhow::Result<Vec<StoredImage>> {
-        on_read_pool!(self, pool => {
+        on_pool!(self, pool => {
             let rows = sqlx::query("SELECT * FROM task_images WHERE task_id = $1 AND role = $2 AND deleted_at IS NULL ORDER BY idx")
                 .bind(task_id)
                 .bind(role.as_str())
@@ -138,7 +138,7 @@ impl Db {
 
     /// Indexes (0-based) of the images of `parent` that have been upscaled.
     pub async fn upscaled_indexes(&self, parent: TaskId) -> anyhow::Result<Vec<u8>> {
-        let kinds: Vec<String> = on_read_pool!(self, pool => {
+        let kinds: Vec<String> = on_pool!(self, pool => {
             sqlx::query_scalar("SELECT kind FROM tasks WHERE parent_id = $1 AND state != 'failed'")
                 .bind(parent)
                 .fetch_all(pool)

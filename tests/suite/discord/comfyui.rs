@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use easel::config::BackendConfig;
-use easel::sandbox::{CommandOption, Message};
+use easel::sandbox::CommandOption;
 use support::fake_comfyui::{self, FakeComfyUi};
-use support::flows::{imagine_upscale_vary, png};
-use support::world::{Backend, World, is_final};
+use support::flows::{face_id, imagine_upscale_vary, nth_final, png};
+use support::world::{Backend, World};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn comfyui_serves_imagine_upscale_and_variations() {
@@ -50,24 +50,6 @@ async fn comfyui_serves_imagine_upscale_and_variations() {
     assert_eq!(fake.global_interrupts(), 0);
 }
 
-fn button(m: &Message, face: &str) -> String {
-    m.buttons()
-        .find(|b| b.label.as_deref() == Some(face))
-        .and_then(|b| b.custom_id.clone())
-        .unwrap_or_else(|| panic!("no `{face}` button on {:?}", m.labels()))
-}
-
-async fn nth_final(w: &World, needle: &str, n: usize) -> Message {
-    w.sandbox
-        .wait_for(support::world::WAIT, |v| {
-            let found: Vec<Message> =
-                v.messages().iter().filter(|m| m.content.contains(needle) && is_final(m)).cloned().collect();
-            found.get(n - 1).cloned()
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no final message #{n} with {needle:?}:\n{}", w.sandbox.summary()))
-}
-
 /// U → Zoom Out 2x → a grid whose U works, and U → Upscale (Creative), on the built-in edit
 /// and upscale_creative workflows: the canvas the fake receives is twice the U image, the
 /// image in its centre, transparent exactly over the new border.
@@ -86,10 +68,10 @@ async fn comfyui_zooms_out_and_upscales_creatively_after_u() {
     w.start_in_process().await;
     let alice = w.sandbox.add_user("alice");
     let grid = w.final_original(w.imagine(alice, "a quiet harbour").await).await;
-    w.sandbox.click(alice, grid.id, &button(&grid, "U1")).await.unwrap();
+    w.sandbox.click(alice, grid.id, &face_id(&grid, "U1")).await.unwrap();
     let up = nth_final(&w, &format!("- Image #1 <@{alice}>"), 1).await;
 
-    w.sandbox.click(alice, up.id, &button(&up, "Zoom Out 2x")).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, "Zoom Out 2x")).await.unwrap();
     let zoomed = nth_final(&w, "- Zoom Out by", 1).await;
     assert_eq!(
         zoomed.buttons().filter(|b| b.label.as_deref().is_some_and(|l| l.starts_with('U'))).count(),
@@ -114,10 +96,10 @@ async fn comfyui_zooms_out_and_upscales_creatively_after_u() {
     );
     assert_eq!((canvas.get_pixel(127, 256)[3], canvas.get_pixel(128, 256)[3]), (0, 255), "centred");
     assert_eq!((canvas.get_pixel(383, 383)[3], canvas.get_pixel(384, 384)[3]), (255, 0));
-    w.sandbox.click(alice, zoomed.id, &button(&zoomed, "U3")).await.unwrap();
+    w.sandbox.click(alice, zoomed.id, &face_id(&zoomed, "U3")).await.unwrap();
     nth_final(&w, &format!("- Image #3 <@{alice}>"), 1).await;
 
-    w.sandbox.click(alice, up.id, &button(&up, "Upscale (Creative)")).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, "Upscale (Creative)")).await.unwrap();
     nth_final(&w, &format!("- Image #1 <@{alice}>"), 2).await;
     let creative = fake.prompts().last().cloned().unwrap();
     let ksampler = creative["prompt"]

@@ -7,8 +7,8 @@ use crate::support;
 
 use easel::base::{ImageRole, TaskId};
 use easel::sandbox::Message;
-use support::flows::ephemeral_with;
-use support::world::{Backend, WAIT, World, is_final};
+use support::flows::{ephemeral_with, face_id, nth_final};
+use support::world::{Backend, WAIT, World};
 
 fn faces(m: &Message) -> Vec<Vec<String>> {
     m.components
@@ -24,29 +24,10 @@ fn faces(m: &Message) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn id(m: &Message, face: &str) -> String {
-    m.buttons()
-        .find(|b| b.label.as_deref() == Some(face) || b.emoji.as_ref().is_some_and(|e| e.name == face))
-        .and_then(|b| b.custom_id.clone())
-        .unwrap_or_else(|| panic!("no `{face}` button on {:?}", faces(m)))
-}
-
 /// The task a result message shows, from its first button's custom_id (`e1:<op>:<task>:<i>`).
 fn task_of(m: &Message) -> TaskId {
     let first = m.buttons().next().and_then(|b| b.custom_id.clone()).expect("a button");
     first.split(':').nth(2).unwrap().parse().unwrap()
-}
-
-/// The `n`th final message whose content contains `needle`.
-async fn nth_final(w: &World, needle: &str, n: usize) -> Message {
-    w.sandbox
-        .wait_for(WAIT, |v| {
-            let found: Vec<Message> =
-                v.messages().iter().filter(|m| m.content.contains(needle) && is_final(m)).cloned().collect();
-            found.get(n - 1).cloned()
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no final message #{n} with {needle:?}:\n{}", w.sandbox.summary()))
 }
 
 async fn image_of(w: &World, task: TaskId, index: usize) -> image::RgbImage {
@@ -83,7 +64,7 @@ async fn assert_edit_pixels(w: &World, source: TaskId, edit: TaskId) {
 
 async fn upscaled(w: &World, user: u64, prompt: &str) -> Message {
     let grid = w.final_original(w.imagine(user, prompt).await).await;
-    w.sandbox.click(user, grid.id, &id(&grid, "U1")).await.unwrap();
+    w.sandbox.click(user, grid.id, &face_id(&grid, "U1")).await.unwrap();
     nth_final(w, &format!("- Image #1 <@{user}>"), 1).await
 }
 
@@ -105,7 +86,7 @@ async fn after_u_zoom_square_and_pan_make_grids_that_keep_the_source() {
     let source = task_of(&up);
     let (sw, sh) = image_of(&w, source, 0).await.dimensions();
 
-    w.sandbox.click(alice, up.id, &id(&up, "Zoom Out 2x")).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, "Zoom Out 2x")).await.unwrap();
     let zoom = nth_final(&w, "- Zoom Out by", 1).await;
     assert_eq!(faces(&zoom)[0], ["U1", "U2", "U3", "U4", "🔄"], "a grid with U/V/🔄");
     let plan = w.app().unwrap().db.task(task_of(&zoom)).await.unwrap().unwrap().edit.unwrap();
@@ -115,23 +96,23 @@ async fn after_u_zoom_square_and_pan_make_grids_that_keep_the_source() {
     assert!(c.x > 0 && c.y > 0 && c.x + c.source_width <= c.width, "centred: {c:?}");
     assert_edit_pixels(&w, source, task_of(&zoom)).await;
 
-    w.sandbox.click(alice, up.id, &id(&up, "Make Square")).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, "Make Square")).await.unwrap();
     let square = nth_final(&w, "- Make Square by", 1).await;
     let sq = image_of(&w, task_of(&square), 0).await;
     assert_eq!(sq.width(), sq.height());
     assert_edit_pixels(&w, source, task_of(&square)).await;
 
-    w.sandbox.click(alice, up.id, &id(&up, "➡️")).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, "➡️")).await.unwrap();
     let pan = nth_final(&w, "- Pan by", 1).await;
     let panned = image_of(&w, task_of(&pan), 0).await;
     assert!(panned.width() > sw * 14 / 10, "grown to the right: {:?}", panned.dimensions());
     assert_edit_pixels(&w, source, task_of(&pan)).await;
 
     // The result's U works and pans can be chained.
-    w.sandbox.click(alice, pan.id, &id(&pan, "U2")).await.unwrap();
+    w.sandbox.click(alice, pan.id, &face_id(&pan, "U2")).await.unwrap();
     let again = nth_final(&w, &format!("- Image #2 <@{alice}>"), 1).await;
     assert_eq!(image_of(&w, task_of(&again), 0).await.dimensions().0, panned.width() * 2);
-    w.sandbox.click(alice, again.id, &id(&again, "⬆️")).await.unwrap();
+    w.sandbox.click(alice, again.id, &face_id(&again, "⬆️")).await.unwrap();
     let pan2 = nth_final(&w, "- Pan by", 2).await;
     assert_edit_pixels(&w, task_of(&again), task_of(&pan2)).await;
     w.assert_no_violations();
@@ -143,7 +124,7 @@ async fn custom_zoom_refuses_a_zoom_out_of_range_privately_then_zooms() {
     w.start_in_process().await;
     let alice = w.sandbox.add_user("alice");
     let up = upscaled(&w, alice, "a harbour").await;
-    let press = w.sandbox.click(alice, up.id, &id(&up, "Custom Zoom")).await.unwrap();
+    let press = w.sandbox.click(alice, up.id, &face_id(&up, "Custom Zoom")).await.unwrap();
     let form =
         w.sandbox.wait_for(WAIT, |v| v.interaction(press).and_then(|i| i.modal.clone())).await.unwrap();
     assert_eq!(form["components"][0]["components"][0]["value"], "a harbour");
@@ -169,7 +150,7 @@ async fn vary_region_repaints_only_the_picked_region_and_upscales_double() {
     let source = task_of(&up);
     let src = image_of(&w, source, 0).await;
 
-    w.sandbox.click(alice, up.id, &id(&up, "Vary (Region)")).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, "Vary (Region)")).await.unwrap();
     let menu = ephemeral_with(&w, alice, "Pick the region").await;
     let menu_id = menu.components[0].others[0]["custom_id"].as_str().unwrap().to_string();
     let pick = w.sandbox.select(alice, menu.id, &menu_id, &["right-half"]).await.unwrap();
@@ -187,7 +168,7 @@ async fn vary_region_repaints_only_the_picked_region_and_upscales_double() {
     assert_edit_pixels(&w, source, task_of(&region)).await;
 
     for (face, n) in [("Upscale (Subtle)", 2), ("Upscale (Creative)", 3)] {
-        w.sandbox.click(alice, up.id, &id(&up, face)).await.unwrap();
+        w.sandbox.click(alice, up.id, &face_id(&up, face)).await.unwrap();
         let big = nth_final(&w, &format!("- Image #1 <@{alice}>"), n).await;
         let img = image_of(&w, task_of(&big), 0).await;
         assert_eq!(img.dimensions(), (src.width() * 2, src.height() * 2), "{face}");

@@ -9,36 +9,19 @@ use base64::engine::general_purpose::STANDARD;
 use easel::config::BackendConfig;
 use easel::sandbox::Message;
 use support::fake_a1111::{self, FakeA1111};
-use support::world::{Backend, World, is_final};
-
-fn id(m: &Message, face: &str) -> String {
-    m.buttons()
-        .find(|b| b.label.as_deref() == Some(face) || b.emoji.as_ref().is_some_and(|e| e.name == face))
-        .and_then(|b| b.custom_id.clone())
-        .unwrap_or_else(|| panic!("no `{face}` button on {:?}", m.labels()))
-}
-
-async fn nth_final(w: &World, needle: &str, n: usize) -> Message {
-    w.sandbox
-        .wait_for(support::world::WAIT, |v| {
-            let found: Vec<Message> =
-                v.messages().iter().filter(|m| m.content.contains(needle) && is_final(m)).cloned().collect();
-            found.get(n - 1).cloned()
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no final message #{n} with {needle:?}:\n{}", w.sandbox.summary()))
-}
+use support::flows::{face_id, nth_final};
+use support::world::{Backend, World};
 
 /// imagine → U1 → `face`: the edit's grid, and its U1 working.
 async fn edit_then_u(w: &World, face: &str, title: &str) -> Message {
     let alice = w.sandbox.add_user("alice");
     let grid = w.final_original(w.imagine(alice, "a quiet harbour").await).await;
-    w.sandbox.click(alice, grid.id, &id(&grid, "U1")).await.unwrap();
+    w.sandbox.click(alice, grid.id, &face_id(&grid, "U1")).await.unwrap();
     let up = nth_final(w, &format!("- Image #1 <@{alice}>"), 1).await;
-    w.sandbox.click(alice, up.id, &id(&up, face)).await.unwrap();
+    w.sandbox.click(alice, up.id, &face_id(&up, face)).await.unwrap();
     let edit = nth_final(w, title, 1).await;
     assert_eq!(edit.buttons().filter(|b| b.label.as_deref().is_some_and(|l| l.starts_with('U'))).count(), 4);
-    w.sandbox.click(alice, edit.id, &id(&edit, "U3")).await.unwrap();
+    w.sandbox.click(alice, edit.id, &face_id(&edit, "U3")).await.unwrap();
     nth_final(w, &format!("- Image #3 <@{alice}>"), 1).await;
     w.assert_no_violations();
     up
@@ -89,14 +72,14 @@ async fn automatic1111_zooms_out_by_inpainting_the_padded_canvas() {
     // Upscale (Subtle) is the extras upscaler at 2×; (Creative) img2img at twice the size.
     let alice_up = up;
     let owner: u64 = alice_up.content.rsplit("<@").next().unwrap().trim_end_matches('>').parse().unwrap();
-    w.sandbox.click(owner, alice_up.id, &id(&alice_up, "Upscale (Subtle)")).await.unwrap();
+    w.sandbox.click(owner, alice_up.id, &face_id(&alice_up, "Upscale (Subtle)")).await.unwrap();
     nth_final(&w, "- Image #1", 2).await;
     let extras = fake.requests_to("/sdapi/v1/extra-single-image");
     assert!(
         extras.iter().any(|r| r.json.as_ref().is_some_and(|j| j["upscaling_resize"] == 2.0)),
         "{extras:?}"
     );
-    w.sandbox.click(owner, alice_up.id, &id(&alice_up, "Upscale (Creative)")).await.unwrap();
+    w.sandbox.click(owner, alice_up.id, &face_id(&alice_up, "Upscale (Creative)")).await.unwrap();
     nth_final(&w, "- Image #1", 3).await;
     let creative = fake.requests_to("/sdapi/v1/img2img");
     let body = creative.last().and_then(|r| r.json.clone()).unwrap();

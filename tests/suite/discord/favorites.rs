@@ -5,12 +5,16 @@
 
 use crate::support;
 
-use easel::sandbox::Message;
+use easel::sandbox::{CommandOption, Message};
 use support::flows::{ephemeral_with, face_id, task_id};
 use support::world::{Backend, WAIT, World};
 
 async fn favorites(w: &World, user: u64) -> Message {
-    let slash = w.sandbox.slash(user, "favorites", Vec::new()).await.unwrap();
+    favorites_page(w, user, Vec::new()).await
+}
+
+async fn favorites_page(w: &World, user: u64, options: Vec<CommandOption>) -> Message {
+    let slash = w.sandbox.slash(user, "favorites", options).await.unwrap();
     w.sandbox
         .wait_for(WAIT, |v| v.original_message(slash).filter(|m| !m.content.is_empty()).cloned())
         .await
@@ -112,6 +116,10 @@ async fn a_heart_works_after_a_restart_and_a_deleted_result_leaves_the_list() {
     w.sandbox.click(alice, up.id, &face_id(&up, "❤️")).await.unwrap();
     ephemeral_with(&w, alice, &format!("Added task {task} to your favourites")).await;
     assert!(favorites(&w, alice).await.content.contains(&format!("`{task}` a paper boat")));
+    // A page past the end shows the last one.
+    let past = favorites_page(&w, alice, vec![CommandOption::integer("page", 5)]).await;
+    assert!(past.content.starts_with("**Your favourites** (1 in all)\n"), "{}", past.content);
+    assert!(past.content.contains(&format!("`{task}` a paper boat")), "{}", past.content);
 
     w.sandbox.click(alice, up.id, &face_id(&up, "ℹ️")).await.unwrap();
     let panel = ephemeral_with(&w, alice, &format!("**Task {task}**")).await;

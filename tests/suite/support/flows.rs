@@ -4,13 +4,23 @@
 use bytes::Bytes;
 use easel::sandbox::{CommandOption, Message};
 
-use super::world::World;
+use super::world::{WAIT, World, is_final};
 
 pub fn click_id(m: &Message, label: &str) -> String {
     m.buttons()
         .find(|b| b.label.as_deref() == Some(label))
         .and_then(|b| b.custom_id.clone())
         .unwrap_or_else(|| panic!("no `{label}` button"))
+}
+
+/// The `n`th (1-based) final message whose content contains `needle`.
+pub async fn nth_final(w: &World, needle: &str, n: usize) -> Message {
+    w.sandbox
+        .wait_for(WAIT, |v| {
+            v.messages().iter().filter(|m| m.content.contains(needle) && is_final(m)).nth(n - 1).cloned()
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no final message #{n} with {needle:?}:\n{}", w.sandbox.summary()))
 }
 
 pub fn png(seed: u8) -> Bytes {
